@@ -1,0 +1,8 @@
+export { LogoutError } from './errors.js'
+export type { LogoutErrorCode, LogoutErrorOptions } from './errors.js'
+export { memoryStore } from './stores/memory.js'
+export type { MemoryStoreOptions } from './stores/memory.js'
+export type { Store, Subject, LinkRecord, TakeQuery, Awaitable } from './store.js'
+export type { Provider, ProviderMetadata, EndSessionContext, EndSessionResult } from './provider.js'
+export type { CookieSpec } from './cookies.js'
+export type * from './options.js'

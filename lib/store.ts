@@ -1,0 +1,51 @@
+/** Either a value or a promise of it: stores may answer synchronously (memory) or not (Redis). */
+export type Awaitable<T> = T | Promise<T>
+
+/** Which IdP session (or user) a record belongs to. `iss` always namespaces `sid` and `sub`. */
+export interface Subject {
+  iss: string
+  sid?: string
+  sub?: string
+}
+
+/** One local session linked to an IdP session. */
+export interface LinkRecord extends Subject {
+  /** The express-session id (`req.sessionID`). */
+  sessionId: string
+  /** When the link was made, in milliseconds since the epoch. */
+  at: number
+}
+
+/** What {@link Store.take} removes: the sessions of one `sid`, or of one `sub`, at one issuer. */
+export interface TakeQuery {
+  iss: string
+  sid?: string
+  sub?: string
+  /** Only sessions linked at or before this time (ms) are taken; later ones survive (`sid` reuse). */
+  linkedBefore: number
+}
+
+/**
+ * Where sso-logout keeps what must be shared between requests, instances and services:
+ * the `iss`+`sid` and `iss`+`sub` -> local session ids index, the revocation records, and the
+ * replay cache of logout-token ids. Each method is one atomic operation.
+ *
+ * Implemented by {@link memoryStore} (one process) and {@link redisStore} (many). A custom store
+ * must give every record a TTL and look sessions up by index, never by scanning.
+ */
+export interface Store {
+  /** Records that `sessionId` belongs to `sid` and/or `sub` at `iss`, for `ttl` seconds. */
+  link(record: LinkRecord, ttl: number): Awaitable<void>
+  /** Removes and returns the ids of the sessions linked to the query's `sid` (or `sub`), in one step. */
+  take(query: TakeQuery): Awaitable<string[]>
+  /** Records that `sid` and/or `sub` at `iss` was logged out at `at` (ms). Keeps the later time. */
+  revoke(subject: Subject, at: number, ttl: number): Awaitable<void>
+  /** The latest revocation time (ms) of the subject's `sid` or `sub`, or `undefined`. */
+  revokedAt(subject: Subject): Awaitable<number | undefined>
+  /** Claims a logout-token id: `true` the first time within `ttl` seconds, `false` after. */
+  claimJti(iss: string, jti: string, ttl: number): Awaitable<boolean>
+  /** Forgets one local session's links (it was destroyed by other means). */
+  unlink(sessionId: string): Awaitable<void>
+  /** Releases timers and subscriptions. Optional. */
+  close?(): Awaitable<void>
+}
