@@ -1,0 +1,209 @@
+/**
+ * The `returnTo` allow-list: where a caller may ask to be sent after logout.
+ *
+ * An open redirect on a logout route is a phishing primitive (OWASP "Unvalidated Redirects and Forwards";
+ * RFC 9700 §4.11 for the OAuth flavour), so the policy is an exact allow-list, not a blocklist: a raw value
+ * is parsed strictly, normalised with WHATWG `URL`, and accepted only when it equals an allowed entry (or
+ * sits under a `/*` prefix entry). Anything ambiguous is refused before normalisation gets a say.
+ */
+
+/** Where a caller may go back to, compiled once by {@link compileReturnTo}. */
+export interface ReturnToPolicy {
+  /** raw: the caller's value (query or body field, already URL-decoded once), or `undefined` for none. */
+  resolve(raw: string | undefined): ReturnToResult
+}
+
+/** The outcome of {@link ReturnToPolicy.resolve}. */
+export type ReturnToResult =
+  { ok: true; location: string; url: URL | undefined } | { ok: false; message: string }
+
+/** What `compileReturnTo` reads: `options.returnTo` plus the resolved `baseURL`. */
+export interface ReturnToInput {
+  allowed?: unknown
+  default?: unknown
+  baseURL?: URL
+}
+
+/** Longer values are refused unread: no allowed target needs more, and parsing cost stays bounded. */
+const MAX_LENGTH = 2048
+/** Printable ASCII only: rejects spaces, tabs, CR/LF, DEL and every non-ASCII (IDN, full-width) char. */
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/
+/** Percent-encoded controls would be decoded by some downstream proxy or framework into a header break. */
+const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i
+/** A `%` that starts no escape: decoders disagree on it (some throw, some keep it). */
+const BROKEN_ESCAPE = /%(?![0-9a-f]{2})/i
+/** An encoded `/` or `\` in a path can turn into `//host` once something decodes it again. */
+const ENCODED_SLASH = /%(?:2f|5c)/i
+/** Host names and IPv4 literals as typed, with an optional port: no userinfo, no `[v6]`, no `%`. */
+const AUTHORITY = /^[a-z0-9.-]+(?::[0-9]{1,5})?$/i
+const ABSOLUTE = /^(https?):\/\/([^/?#]*)/
+const SHAPE_MESSAGE = 'must be an absolute http(s) URL or a path starting with "/"'
+
+/** A value after strict parsing: `key` is what allow-list entries are compared on. */
+interface Candidate {
+  /** The normalised href (absolute), or the normalised path plus query (relative, no `baseURL`). */
+  key: string
+  url: URL | undefined
+  /** `url.origin`, or `''` for a relative value. */
+  origin: string
+  pathname: string
+}
+
+/** The allow-list after compilation: exact keys and `/*` prefixes grouped by origin. */
+interface Compiled {
+  exact: Set<string>
+  prefixes: Map<string, string[]>
+  fallback: Candidate
+}
+
+/**
+ * Validates `options.returnTo` once and returns the policy the logout route asks per request.
+ *
+ * @example
+ * ```ts
+ * const policy = compileReturnTo({ allowed: ['/goodbye', '/docs/*'], baseURL: new URL('https://app.example.com') })
+ * policy.resolve('/docs/a') // { ok: true, location: 'https://app.example.com/docs/a', url: URL }
+ * policy.resolve('//evil.example') // { ok: false, message: 'returnTo "//evil.example" is not allowed' }
+ * ```
+ */
+export function compileReturnTo(input: ReturnToInput, optionPath = 'options.returnTo'): ReturnToPolicy {
+  const base = input.baseURL
+  const compiled: Compiled = {
+    exact: new Set(),
+    prefixes: new Map(),
+    fallback: compileDefault(input, optionPath),
+  }
+  compiled.exact.add(compiled.fallback.key)
+  const allowed = input.allowed ?? []
+  if (!Array.isArray(allowed)) throw invalidArg(`${optionPath}.allowed`, 'must be an array of strings')
+  allowed.forEach((entry: unknown, index) =>
+    addEntry(compiled, entry, base, `${optionPath}.allowed[${index}]`),
+  )
+  return {
+    resolve(raw) {
+      if (raw === undefined) return accepted(compiled.fallback)
+      const candidate = typeof raw === 'string' ? parseValue(raw, base) : undefined
+      if (candidate && isAllowed(compiled, candidate)) return accepted(candidate)
+      return { ok: false, message: `returnTo ${describe(raw)} is not allowed` }
+    },
+  }
+}
+
+function compileDefault(input: ReturnToInput, optionPath: string): Candidate {
+  const value = input.default
+  if (value === undefined)
+    return input.baseURL ? fromURL(withoutHash(input.baseURL)) : parsePath('/', undefined)!
+  const parsed =
+    typeof value === 'string' && !value.includes('*') ? parseValue(value, input.baseURL) : undefined
+  if (!parsed) throw invalidArg(`${optionPath}.default`, SHAPE_MESSAGE, value)
+  return parsed
+}
+
+/** `baseURL` is trusted configuration (it may be `http://[::1]:3000`), so it skips the strict parse. */
+function withoutHash(base: URL): URL {
+  const url = new URL(base.href)
+  url.hash = ''
+  return url
+}
+
+/** A trailing `/*` marks a prefix entry; a `*` anywhere else is a typo, not a wildcard. */
+function addEntry(compiled: Compiled, entry: unknown, base: URL | undefined, name: string): void {
+  if (typeof entry !== 'string') throw invalidArg(name, SHAPE_MESSAGE, entry)
+  const isPrefix = entry.endsWith('/*')
+  const body = isPrefix ? entry.slice(0, -1) : entry
+  const parsed = body.includes('*') ? undefined : parseValue(body, base)
+  if (!parsed) throw invalidArg(name, SHAPE_MESSAGE, entry)
+  if (!isPrefix) {
+    compiled.exact.add(parsed.key)
+    return
+  }
+  if (body.includes('?')) {
+    throw invalidArg(name, 'must not carry a query when it ends with "/*"', entry)
+  }
+  const list = compiled.prefixes.get(parsed.origin) ?? []
+  list.push(parsed.pathname)
+  compiled.prefixes.set(parsed.origin, list)
+}
+
+function isAllowed(compiled: Compiled, candidate: Candidate): boolean {
+  if (compiled.exact.has(candidate.key)) return true
+  const prefixes = compiled.prefixes.get(candidate.origin)
+  return prefixes !== undefined && prefixes.some((prefix) => candidate.pathname.startsWith(prefix))
+}
+
+/**
+ * Strict parse of a raw value. Only two shapes exist: a lowercase `http://` / `https://` URL whose
+ * authority is a plain host, or a path with a single leading `/`. Everything else (`//host`, `/\host`,
+ * `https:host`, `javascript:`, `#x`, `?q`, `.`) is `undefined`.
+ */
+function parseValue(raw: string, base: URL | undefined): Candidate | undefined {
+  if (raw.length > MAX_LENGTH || !PRINTABLE_ASCII.test(raw)) return undefined
+  // `\` is a `/` to WHATWG parsers and browsers; `#` would be kept client-side and never compared.
+  if (raw.includes('\\') || raw.includes('#')) return undefined
+  if (ENCODED_CONTROL.test(raw) || BROKEN_ESCAPE.test(raw)) return undefined
+  if (raw.startsWith('/')) return raw.startsWith('//') ? undefined : parsePath(raw, base)
+  return parseAbsolute(raw)
+}
+
+function parsePath(raw: string, base: URL | undefined): Candidate | undefined {
+  const queryAt = raw.indexOf('?')
+  if (ENCODED_SLASH.test(queryAt === -1 ? raw : raw.slice(0, queryAt))) return undefined
+  // Without a baseURL the path is still normalised (dot segments, encoding) against a throwaway origin.
+  const url = safeURL(raw, base ?? 'http://relative.invalid')
+  // `/.//evil.example` normalises to the path `//evil.example`: a scheme-relative Location.
+  if (!url || url.pathname.includes('//')) return undefined
+  if (base) return fromURL(url)
+  // The href minus the throwaway origin keeps a bare trailing `?`, exactly as the absolute form does.
+  return { key: url.href.slice(url.origin.length), url: undefined, origin: '', pathname: url.pathname }
+}
+
+function parseAbsolute(raw: string): Candidate | undefined {
+  const match = ABSOLUTE.exec(raw)
+  const authority = match?.[2]
+  if (!match || authority === undefined || !AUTHORITY.test(authority)) return undefined
+  if (ENCODED_SLASH.test(raw.slice(match[0].length).split('?', 1)[0] ?? '')) return undefined
+  const url = safeURL(raw)
+  // The host as typed must already be the normalised host: `2130706433`, `127.1`, `0x7f.1` are refused.
+  if (!url || withoutDefaultPort(authority.toLowerCase(), url.protocol) !== url.host) return undefined
+  if (url.pathname.includes('//')) return undefined
+  return fromURL(url)
+}
+
+function safeURL(raw: string, base?: string | URL): URL | undefined {
+  try {
+    return new URL(raw, base)
+  } catch {
+    return undefined
+  }
+}
+
+function fromURL(url: URL): Candidate {
+  return { key: url.href, url, origin: url.origin, pathname: url.pathname }
+}
+
+function withoutDefaultPort(authority: string, protocol: string): string {
+  const port = protocol === 'https:' ? ':443' : ':80'
+  return authority.endsWith(port) ? authority.slice(0, -port.length) : authority
+}
+
+function accepted(candidate: Candidate): ReturnToResult {
+  // A fresh URL per call: callers may mutate it without touching the compiled policy.
+  return { ok: true, location: candidate.key, url: candidate.url ? new URL(candidate.url.href) : undefined }
+}
+
+/** Quotes a refused value for a message: at most 100 chars, every non-printable char escaped. */
+function describe(value: unknown): string {
+  if (typeof value !== 'string') return `of type ${value === null ? 'null' : typeof value}`
+  const cut = value.length > 100 ? `${value.slice(0, 100)}...` : value
+  return JSON.stringify(cut).replace(
+    /[^\x20-\x7e]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}
+
+function invalidArg(name: string, rule: string, ...got: unknown[]): TypeError {
+  const detail = got.length > 0 ? ` (got ${describe(got[0])})` : ''
+  return Object.assign(new TypeError(`"${name}" ${rule}${detail}`), {
+    code: 'ERR_INVALID_ARG_VALUE' as const,
+  })
+}
