@@ -91,8 +91,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     revoke(subject: Subject, at, ttl) {
       const expiresAt = Date.now() + ttl * 1000
       for (const key of revocationKeys(subject)) {
-        const previous = revocations.get(key)
-        if (previous) revocations.delete(key)
+        const found = revocations.get(key)
+        // An expired record the sweep has not reached yet must not lend its time to the new one.
+        const previous = found && found.expiresAt > Date.now() ? found : undefined
+        if (found) revocations.delete(key)
         else bounded(revocations, maxEntries)
         revocations.set(key, {
           at: Math.max(at, previous?.at ?? 0),
@@ -132,8 +134,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   }
 }
 
+/** Length-prefixed so no issuer/value pair can collide with another, whatever characters they hold. */
 function indexKey(iss: string, value: string): string {
-  return `${iss}\u0000${value}`
+  return `${iss.length}:${iss}${value}`
 }
 
 function revocationKeys(subject: Subject): string[] {
@@ -173,7 +176,10 @@ function sweep(
 ): void {
   const now = Date.now()
   const [links, ...rest] = maps
-  const jobs: Array<() => Iterator<[string, Expiring]>> = [() => links.entries(), ...rest.map((m) => () => m.entries())]
+  const jobs: Array<() => Iterator<[string, Expiring]>> = [
+    () => links.entries(),
+    ...rest.map((m) => () => m.entries()),
+  ]
   let job = 0
   let iterator = jobs[0]!()
   const step = (): void => {

@@ -1,0 +1,180 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { accessSync, constants } from 'node:fs'
+import { createConnection, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { delimiter, join } from 'node:path'
+import { Redis } from 'ioredis'
+import { createClient } from 'redis'
+
+/** A `redis-server` child process owned by one test file. */
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  /** Stops the process (SIGTERM to its own PID) and waits for it to exit. */
+  stop(): Promise<void>
+  /** Starts it again on the same port, empty, and waits until it answers PING. */
+  start(): Promise<void>
+}
+
+const INSTALL = 'apt-get install -y redis-server'
+
+/** The absolute path of `redis-server` on PATH, or `undefined`. */
+export function findRedisServer(): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue
+    const candidate = join(dir, 'redis-server')
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {
+      continue
+    }
+  }
+  return undefined
+}
+
+/**
+ * `describe` for suites that need a real Redis. Without `redis-server` the suite is skipped with a
+ * loud message, except under `CI=true` where a missing server must fail the run.
+ */
+export function describeRedis(name: string, body: () => void): void {
+  if (findRedisServer() !== undefined) {
+    describe(name, body)
+    return
+  }
+  if (process.env.CI === 'true') {
+    describe(name, () => {
+      it('needs redis-server on PATH', () => {
+        throw new Error(`redis-server is not on PATH and CI=true: run \`${INSTALL}\``)
+      })
+    })
+    return
+  }
+  console.warn(
+    `\n!!! SKIPPED "${name}": redis-server is not on PATH. Install it with \`${INSTALL}\` to run the Redis tests. !!!\n`,
+  )
+  describe.skip(name, body)
+}
+
+/** A port that was free a moment ago: bind port 0, read the port, close (redis has no `--port 0`). */
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' })
+    let reply = ''
+    const done = (ok: boolean): void => {
+      socket.destroy()
+      resolve(ok)
+    }
+    socket.setTimeout(500, () => done(false))
+    socket.once('error', () => done(false))
+    socket.once('connect', () => socket.write('PING\r\n'))
+    socket.on('data', (chunk) => {
+      reply += chunk.toString()
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'))
+    })
+  })
+}
+
+async function launch(binary: string, port: number): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+  const child = spawn(binary, [...args, '--dir', tmpdir(), '--daemonize', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  // A crashed jest worker must not leave a redis-server behind.
+  const killOnExit = (): void => void child.kill('SIGKILL')
+  process.once('exit', killOnExit)
+  child.once('exit', () => process.off('exit', killOnExit))
+  let output = ''
+  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
+  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output}`)
+    if (await ping(port)) return child
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  child.kill('SIGKILL')
+  throw new Error(`redis-server did not answer on port ${port} within 10 s: ${output}`)
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => child.once('exit', () => resolve()))
+}
+
+/** Starts an empty, non-persistent `redis-server` on a free port; retries if the port was taken. */
+export async function startRedisServer(): Promise<RedisServer> {
+  const binary = findRedisServer()
+  if (binary === undefined) throw new Error(`redis-server is not on PATH: run \`${INSTALL}\``)
+  let lastError: unknown
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = await freePort()
+    try {
+      let child: ChildProcess | undefined = await launch(binary, port)
+      return {
+        port,
+        url: `redis://127.0.0.1:${port}`,
+        async stop() {
+          if (!child) return
+          const running = child
+          child = undefined
+          running.kill('SIGTERM')
+          await exited(running)
+        },
+        async start() {
+          if (child) return
+          child = await launch(binary, port)
+        },
+      }
+    } catch (error) {
+      lastError = error
+    }
+  }
+  throw lastError
+}
+
+/** Fails fast instead of queueing while Redis is down, as redisStore's TSDoc recommends. */
+export async function nodeRedisClient(
+  server: RedisServer,
+  timeout = 1000,
+): Promise<ReturnType<typeof createClient>> {
+  const client = createClient({
+    url: server.url,
+    disableOfflineQueue: true,
+    socket: {
+      connectTimeout: timeout,
+      reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 200),
+    },
+    commandOptions: { timeout },
+  })
+  client.on('error', () => undefined)
+  await client.connect()
+  return client
+}
+
+/** The ioredis equivalent of {@link nodeRedisClient}. */
+export async function ioredisClient(server: RedisServer, timeout = 1000): Promise<Redis> {
+  const client = new Redis(server.port, '127.0.0.1', {
+    commandTimeout: timeout,
+    connectTimeout: timeout,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    retryStrategy: (times: number) => Math.min(50 * times, 200),
+  })
+  client.on('error', () => undefined)
+  await client.connect()
+  return client
+}
