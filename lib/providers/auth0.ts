@@ -1,0 +1,91 @@
+import type { EndSessionContext, EndSessionResult, Provider } from '../provider.js'
+import { invalidOption, optionalBoolean, optionalChoice, optionalSource, optionalString } from './check.js'
+import { optionsRecord, requiredString } from './check.js'
+import { rpLogoutUrl } from './rp-logout.js'
+import { atPath, hostOrigin, withParams } from './url.js'
+
+/** Options of {@link auth0}. */
+export interface Auth0Options {
+  /** The tenant domain (`acme.eu.auth0.com`) or custom domain; https is implied. */
+  domain: string
+  /** The application's client id. With it, Auth0 checks `returnTo` against the application's Allowed Logout URLs. */
+  clientId?: string
+  /** Also log the user out of the upstream IdP (Auth0's `federated` flag). Defaults to `false`. */
+  federated?: boolean
+  /** `'v2'` (`/v2/logout`) or `'oidc'` (`/oidc/logout`, RP-Initiated Logout). Defaults to `'v2'`. */
+  endpoint?: 'v2' | 'oidc'
+  /** Where the ID token for `id_token_hint` is kept (`'oidc'` only). Defaults to `'session:idToken'`. */
+  idToken?: string
+}
+
+const KEYS = ['domain', 'clientId', 'federated', 'endpoint', 'idToken'] as const
+
+/**
+ * Auth0. `v2` sends the browser to `GET /v2/logout?returnTo=..&client_id=..[&federated]` (SPEC.md §5:
+ * no `id_token_hint` there); `oidc` to `/oidc/logout` with `id_token_hint`, or `logout_hint` (the
+ * verified `sid`) + `client_id`, plus `post_logout_redirect_uri` and `state`.
+ *
+ * @example
+ * ```ts
+ * app.use(logout({
+ *   provider: auth0({ domain: 'acme.eu.auth0.com', clientId: process.env.AUTH0_CLIENT_ID }),
+ *   baseURL: 'https://app.example.com',
+ * }))
+ * ```
+ */
+export function auth0(options: Auth0Options): Provider {
+  const o = optionsRecord('auth0', options, KEYS)
+  const origin = hostOrigin('auth0.domain', requiredString('auth0', o, 'domain'))
+  const clientId = optionalString('auth0', o, 'clientId')
+  const federated = optionalBoolean('auth0', o, 'federated') ?? false
+  const endpoint = optionalChoice('auth0', o, 'endpoint', ['v2', 'oidc'] as const) ?? 'v2'
+  const idToken = optionalSource('auth0', o, 'idToken')
+  if (endpoint === 'v2' && idToken !== undefined) {
+    throw invalidOption(
+      `"auth0.idToken" is only used with endpoint 'oidc': /v2/logout takes no id_token_hint`,
+    )
+  }
+  const jwksUri = atPath(origin, '/.well-known/jwks.json').href
+  const end =
+    endpoint === 'v2'
+      ? v2Logout(atPath(origin, '/v2/logout'), clientId, federated)
+      : oidcLogout(atPath(origin, '/oidc/logout'), clientId, federated, idToken ?? 'session:idToken')
+  return {
+    name: 'auth0',
+    issuer: atPath(origin, '/').href,
+    clientId,
+    needsAbsoluteReturnTo: true,
+    metadata: () => ({ jwksUri }),
+    endSession: end,
+  }
+}
+
+function v2Logout(endpoint: URL, clientId: string | undefined, federated: boolean) {
+  return function auth0V2Logout(context: EndSessionContext): EndSessionResult {
+    const redirect = withParams(endpoint, {
+      returnTo: context.returnTo?.href,
+      client_id: clientId,
+      federated: federated || undefined,
+    })
+    return { redirect }
+  }
+}
+
+function oidcLogout(endpoint: URL, clientId: string | undefined, federated: boolean, idToken: string) {
+  return function auth0OidcLogout(context: EndSessionContext): EndSessionResult {
+    const idTokenHint = context.read(idToken)
+    const notes: string[] = []
+    // Auth0 needs id_token_hint, or else logout_hint (= the Auth0 session's sid) with client_id.
+    const logoutHint = idTokenHint ? undefined : context.sid
+    if (!idTokenHint && !logoutHint)
+      notes.push('no ID token and no verified sid: Auth0 may ask the user to confirm')
+    const redirect = rpLogoutUrl(endpoint, context, {
+      idTokenHint,
+      logoutHint,
+      clientId: idTokenHint ? undefined : clientId,
+      postLogoutRedirect: true,
+      extra: { federated: federated || undefined },
+    })
+    return notes.length > 0 ? { redirect, notes } : { redirect }
+  }
+}

@@ -1,0 +1,102 @@
+import { LogoutError } from '../errors.js'
+import type { EndSessionContext, EndSessionResult, Provider } from '../provider.js'
+import { optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
+import { optionsRecord, requiredString } from './check.js'
+import { jsonObject, send } from './http.js'
+import { appendPath, atPath, originUrl, secureUrl } from './url.js'
+
+/** Options of {@link descope}. */
+export interface DescopeOptions {
+  /** The Descope project id (`P2...`). */
+  projectId: string
+  /** API origin. Defaults to `'https://api.descope.com'` (set it for a custom domain). */
+  baseUrl?: string
+  /** End every session of the user (`/v1/auth/logoutall`) instead of this one. Defaults to `false`. */
+  all?: boolean
+  /** Where the refresh JWT is kept. Defaults to `'cookie:DSR'`, where the Descope SDKs put it. */
+  refreshToken?: string
+  /** Milliseconds to wait for Descope. Defaults to `5000`. */
+  timeout?: number
+  /** `Domain` the `DS`/`DSR` cookies were set with (Descope's `cookieDomain`). Defaults to host-only. */
+  cookieDomain?: string
+  /** Expected `iss` of session JWTs. Defaults to `{baseUrl}/{projectId}`; older projects use the bare project id. */
+  issuer?: string
+}
+
+const KEYS = ['projectId', 'baseUrl', 'all', 'refreshToken', 'timeout', 'cookieDomain', 'issuer'] as const
+const PURPOSE = 'Descope logout'
+
+/**
+ * Descope. Ends the session server-side with `POST {baseUrl}/v1/auth/logout` (or `/logoutall`),
+ * `Authorization: Bearer {projectId}:{refreshJwt}` and body `{}` (SPEC.md §5), clears the `DS`
+ * and `DSR` cookies, and lets the route redirect to `returnTo`. A Descope failure never blocks the
+ * local logout: it is reported in `event.errors`.
+ *
+ * @example
+ * ```ts
+ * app.use(logout({
+ *   provider: descope({ projectId: process.env.DESCOPE_PROJECT_ID }),
+ *   accessToken: { from: ['cookie:DS'] },
+ * }))
+ * ```
+ */
+export function descope(options: DescopeOptions): Provider {
+  const o = optionsRecord('descope', options, KEYS)
+  const projectId = requiredString('descope', o, 'projectId')
+  const base = originUrl(
+    'descope.baseUrl',
+    optionalString('descope', o, 'baseUrl') ?? 'https://api.descope.com',
+  )
+  const all = optionalBoolean('descope', o, 'all') ?? false
+  const source = optionalSource('descope', o, 'refreshToken') ?? 'cookie:DSR'
+  const timeout = optionalTimeout('descope', o, 'timeout') ?? 5000
+  const domain = optionalString('descope', o, 'cookieDomain')
+  const issuer = optionalString('descope', o, 'issuer') ?? appendPath(base, projectId).href
+  if (o.issuer !== undefined) secureUrl('descope.issuer', issuer)
+  const endpoint = atPath(base, all ? '/v1/auth/logoutall' : '/v1/auth/logout')
+  const jwksUri = appendPath(base, 'v2', 'keys', projectId).href
+  return {
+    name: 'descope',
+    issuer,
+    cookies: [
+      { name: 'DS', path: '/', domain },
+      { name: 'DSR', path: '/', domain },
+    ],
+    metadata: () => ({ jwksUri }),
+    endSession: async function descopeLogout(context: EndSessionContext): Promise<EndSessionResult> {
+      const refreshJwt = context.read(source)
+      if (!refreshJwt)
+        return { notes: [`no Descope refresh token in ${source}: the Descope session was not ended`] }
+      const error = await callLogout(endpoint, `${projectId}:${refreshJwt}`, timeout)
+      return error ? { errors: [error] } : {}
+    },
+  }
+}
+
+/** Calls the logout endpoint; resolves to the failure, if any, instead of throwing it. */
+async function callLogout(
+  endpoint: URL,
+  credentials: string,
+  timeout: number,
+): Promise<LogoutError | undefined> {
+  try {
+    const inbound = await send({
+      url: endpoint,
+      method: 'POST',
+      headers: { authorization: `Bearer ${credentials}`, 'content-type': 'application/json' },
+      body: '{}',
+      timeout,
+      purpose: PURPOSE,
+    })
+    if (inbound.status < 200 || inbound.status > 299) {
+      return new LogoutError('ERR_PROVIDER_RESPONSE', `${PURPOSE} answered HTTP ${inbound.status}`, {
+        status: 502,
+      })
+    }
+    jsonObject(inbound, PURPOSE)
+    return undefined
+  } catch (cause) {
+    if (cause instanceof LogoutError) return cause
+    return new LogoutError('ERR_PROVIDER_REQUEST', `${PURPOSE} failed`, { cause, status: 502 })
+  }
+}

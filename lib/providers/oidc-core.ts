@@ -1,0 +1,139 @@
+import type { LogoutError } from '../errors.js'
+import type { EndSessionContext, EndSessionResult, Provider, ProviderMetadata } from '../provider.js'
+import { createDiscovery } from './discovery.js'
+import type { DiscoveryDocument } from './discovery.js'
+import { revokeTokens } from './revocation.js'
+import type { RevocableToken } from './revocation.js'
+import { rpLogoutUrl } from './rp-logout.js'
+
+/** Everything an OpenID Provider adapter needs, resolved: the generic `oidc()` and every preset build one. */
+export interface OidcPlan {
+  name: string
+  issuer: string
+  clientId: string
+  clientSecret?: string
+  /** Known end-session endpoint; `undefined`: take it from discovery. */
+  endSessionEndpoint?: URL
+  /** Known revocation endpoint; `undefined`: take it from discovery when `revoke` is not empty. */
+  revocationEndpoint?: URL
+  /** Known JWKS URL; `undefined`: take it from discovery. */
+  jwksUri?: string
+  idToken: string
+  refreshToken: string
+  /** `undefined`: the first of `header`, `cookie:access_token`, `session:accessToken` (the route's defaults). */
+  accessToken?: string
+  revoke: RevocableToken[]
+  postLogoutRedirect: boolean
+  uiLocales?: string
+  logoutHint?: string
+  timeout: number
+  /** Send `client_id` on the end-session request (Keycloak needs it with a redirect and no hint). */
+  sendClientId: boolean
+  /** Without an ID token, do not redirect at all (Okta shows an error page instead of logging out). */
+  requireIdTokenHint?: string
+}
+
+const ACCESS_TOKEN_SOURCES = ['header', 'cookie:access_token', 'session:accessToken']
+
+/** The {@link Provider} for a resolved {@link OidcPlan}: RFC 7009 revocation, then RP-Initiated Logout. */
+export function oidcProvider(plan: OidcPlan): Provider {
+  const discovery = createDiscovery(plan.issuer, plan.timeout)
+  const needsDiscovery =
+    plan.endSessionEndpoint === undefined || (plan.revoke.length > 0 && plan.revocationEndpoint === undefined)
+
+  async function metadata(): Promise<ProviderMetadata> {
+    if (plan.jwksUri !== undefined) return { jwksUri: plan.jwksUri }
+    const doc = await discovery.get()
+    return { jwksUri: doc.jwks_uri, idTokenSigningAlgValues: doc.id_token_signing_alg_values_supported }
+  }
+
+  async function endSession(context: EndSessionContext): Promise<EndSessionResult> {
+    // A discovery outage throws (502 after the local logout): the IdP session cannot be ended.
+    const doc = needsDiscovery ? await discovery.get() : undefined
+    const notes: string[] = []
+    const errors = await revoke(plan, context, doc, notes)
+    const endpoint = plan.endSessionEndpoint ?? optionalUrl(doc?.end_session_endpoint)
+    if (!endpoint) {
+      notes.push(
+        `${plan.name}: the OP has no end_session_endpoint; tokens revoked where possible, the IdP session was not ended`,
+      )
+      return { errors, notes }
+    }
+    const idTokenHint = context.read(plan.idToken)
+    if (!idTokenHint && plan.requireIdTokenHint) {
+      notes.push(plan.requireIdTokenHint)
+      return { errors, notes }
+    }
+    const redirect = rpLogoutUrl(endpoint, context, {
+      idTokenHint,
+      clientId: plan.sendClientId ? plan.clientId : undefined,
+      logoutHint: plan.logoutHint === 'sid' ? context.sid : plan.logoutHint && context.read(plan.logoutHint),
+      uiLocales: plan.uiLocales,
+      postLogoutRedirect: plan.postLogoutRedirect,
+    })
+    return { redirect, errors, notes }
+  }
+
+  return {
+    name: plan.name,
+    issuer: plan.issuer,
+    clientId: plan.clientId,
+    needsAbsoluteReturnTo: plan.postLogoutRedirect,
+    metadata,
+    endSession,
+  }
+}
+
+async function revoke(
+  plan: OidcPlan,
+  context: EndSessionContext,
+  doc: DiscoveryDocument | undefined,
+  notes: string[],
+): Promise<LogoutError[]> {
+  if (plan.revoke.length === 0) return []
+  const endpoint = plan.revocationEndpoint ?? optionalUrl(doc?.revocation_endpoint)
+  if (!endpoint) {
+    notes.push(`${plan.name}: the OP has no revocation_endpoint; tokens were not revoked`)
+    return []
+  }
+  const tokens: Array<{ token: string; hint: RevocableToken }> = []
+  for (const hint of plan.revoke) {
+    const sources =
+      hint === 'refresh_token'
+        ? [plan.refreshToken]
+        : plan.accessToken
+          ? [plan.accessToken]
+          : ACCESS_TOKEN_SOURCES
+    const token = firstRead(context, sources)
+    if (token) tokens.push({ token, hint })
+    else notes.push(`no ${hint} found in ${sources.join(', ')}: not revoked`)
+  }
+  const methods = doc?.revocation_endpoint_auth_methods_supported
+  // RFC 8414 §2: the default is client_secret_basic; use post only when the server offers nothing else.
+  const postOnly =
+    methods !== undefined &&
+    !methods.includes('client_secret_basic') &&
+    methods.includes('client_secret_post')
+  return revokeTokens(
+    {
+      endpoint,
+      clientId: plan.clientId,
+      clientSecret: plan.clientSecret,
+      authMethod: postOnly ? 'client_secret_post' : 'client_secret_basic',
+      timeout: plan.timeout,
+    },
+    tokens,
+  )
+}
+
+function firstRead(context: EndSessionContext, sources: string[]): string | undefined {
+  for (const source of sources) {
+    const value = context.read(source)
+    if (value) return value
+  }
+  return undefined
+}
+
+function optionalUrl(value: string | undefined): URL | undefined {
+  return value === undefined ? undefined : new URL(value)
+}

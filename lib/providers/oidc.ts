@@ -1,0 +1,136 @@
+import type { Provider } from '../provider.js'
+import { invalidOption, optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
+import { optionsRecord, requiredString } from './check.js'
+import { oidcProvider } from './oidc-core.js'
+import type { OidcPlan } from './oidc-core.js'
+import type { RevocableToken } from './revocation.js'
+import { secureUrl } from './url.js'
+
+/** Options every OpenID Provider adapter (`oidc()` and the presets) accepts. */
+export interface OidcCommonOptions {
+  /** Client secret for RFC 7009 revocation (`client_secret_basic`). Omit for a public client. */
+  clientSecret?: string
+  /** Where the ID token for `id_token_hint` is kept. Defaults to `'session:idToken'`. */
+  idToken?: string
+  /** Tokens to revoke (RFC 7009) before the redirect. Defaults to `[]`. */
+  revoke?: RevocableToken[]
+  /** Where the refresh token is kept. Defaults to `'session:refreshToken'`. */
+  refreshToken?: string
+  /** Where the access token to revoke is kept. Defaults to the route's defaults (header, cookie, session). */
+  accessToken?: string
+  /** Send `post_logout_redirect_uri` (= `returnTo`) and `state`. Defaults to `true`. */
+  postLogoutRedirect?: boolean
+  /** `ui_locales`: space-separated BCP47 tags. Defaults to none. */
+  uiLocales?: string
+  /** `logout_hint`: `'sid'` (the verified sid) or `'session:FIELD'`/`'cookie:NAME'`. Defaults to none. */
+  logoutHint?: string
+  /** Milliseconds for discovery and revocation calls. Defaults to `5000`. */
+  timeout?: number
+}
+
+/** Options of {@link oidc}. */
+export interface OidcOptions extends OidcCommonOptions {
+  /** The issuer identifier; discovery is fetched from `{issuer}/.well-known/openid-configuration`. */
+  issuer: string
+  /** The app's client id at the OP. */
+  clientId: string
+  /** Overrides discovery's `end_session_endpoint`. */
+  endSessionEndpoint?: string
+  /** Overrides discovery's `revocation_endpoint`. */
+  revocationEndpoint?: string
+}
+
+/** Keys of {@link OidcCommonOptions}, for presets that accept them too. */
+export const COMMON_KEYS = [
+  'clientSecret',
+  'idToken',
+  'revoke',
+  'refreshToken',
+  'accessToken',
+  'postLogoutRedirect',
+  'uiLocales',
+  'logoutHint',
+  'timeout',
+] as const
+const KEYS = ['issuer', 'clientId', 'endSessionEndpoint', 'revocationEndpoint', ...COMMON_KEYS] as const
+
+/**
+ * Any OpenID Provider: discovery, RFC 7009 revocation of the refresh and/or access token, then
+ * RP-Initiated Logout with `id_token_hint`, `client_id`, `post_logout_redirect_uri` and a `state`
+ * that {@link checkLogoutState} verifies on return. An OP with no `end_session_endpoint` (Google)
+ * gets the revocation and a redirect to `returnTo`.
+ *
+ * @example
+ * ```ts
+ * app.use(logout({
+ *   provider: oidc({
+ *     issuer: 'https://id.example.com',
+ *     clientId: 'app',
+ *     clientSecret: process.env.OIDC_SECRET,
+ *     revoke: ['refresh_token'],
+ *   }),
+ *   baseURL: 'https://app.example.com',
+ * }))
+ * ```
+ */
+export function oidc(options: OidcOptions): Provider {
+  const o = optionsRecord('oidc', options, KEYS)
+  const issuer = requiredString('oidc', o, 'issuer')
+  secureUrl('oidc.issuer', issuer)
+  const endSession = optionalString('oidc', o, 'endSessionEndpoint')
+  const revocation = optionalString('oidc', o, 'revocationEndpoint')
+  return oidcProvider({
+    ...commonPlan('oidc', o),
+    name: 'oidc',
+    issuer,
+    clientId: requiredString('oidc', o, 'clientId'),
+    endSessionEndpoint:
+      endSession === undefined ? undefined : secureUrl('oidc.endSessionEndpoint', endSession),
+    revocationEndpoint:
+      revocation === undefined ? undefined : secureUrl('oidc.revocationEndpoint', revocation),
+    sendClientId: true,
+  })
+}
+
+type CommonPlan = Pick<
+  OidcPlan,
+  | 'clientSecret'
+  | 'idToken'
+  | 'revoke'
+  | 'refreshToken'
+  | 'accessToken'
+  | 'postLogoutRedirect'
+  | 'uiLocales'
+  | 'logoutHint'
+  | 'timeout'
+>
+
+/** Validates and resolves the {@link OidcCommonOptions} of the adapter `name`. */
+export function commonPlan(name: string, o: Record<string, unknown>): CommonPlan {
+  const accessToken = o.accessToken === 'header' ? 'header' : optionalSource(name, o, 'accessToken')
+  const logoutHint = o.logoutHint === 'sid' ? 'sid' : optionalSource(name, o, 'logoutHint')
+  return {
+    clientSecret: optionalString(name, o, 'clientSecret'),
+    idToken: optionalSource(name, o, 'idToken') ?? 'session:idToken',
+    revoke: revokeList(name, o.revoke),
+    refreshToken: optionalSource(name, o, 'refreshToken') ?? 'session:refreshToken',
+    accessToken,
+    postLogoutRedirect: optionalBoolean(name, o, 'postLogoutRedirect') ?? true,
+    uiLocales: optionalString(name, o, 'uiLocales'),
+    logoutHint,
+    timeout: optionalTimeout(name, o, 'timeout') ?? 5000,
+  }
+}
+
+function revokeList(name: string, value: unknown): RevocableToken[] {
+  if (value === undefined) return []
+  const allowed = ['refresh_token', 'access_token']
+  if (
+    Array.isArray(value) &&
+    value.every((v) => allowed.includes(v)) &&
+    new Set(value).size === value.length
+  ) {
+    return value as RevocableToken[]
+  }
+  throw invalidOption(`"${name}.revoke" must be a list of 'refresh_token' and/or 'access_token'`)
+}
