@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import createDebug from 'debug'
+import type { Config } from './config.js'
+import { verifyRequestToken } from './context.js'
+import { LogoutError, asLogoutError } from './errors.js'
+import { noStore, prefersJson, sendError, sendJson, sendText } from './http.js'
+import { clearCookies } from './route.js'
+import type { SessionLink, SessionRequest } from './session.js'
+import { destroyCurrent, sessionCookie, sessionLink } from './session.js'
+import type { Subject } from './store.js'
+
+const debug = createDebug('sso-logout:guard')
+
+type Next = (err?: unknown) => void
+
+/** A credential to check: its subject and the time it was issued (token) or linked (session), in ms. */
+interface Credential {
+  subject: Subject
+  issuedAt: number
+}
+
+/**
+ * Builds `guard`: refuses a request whose verified access token, or linked session, belongs to a
+ * revoked `sid`/`sub` (API.md). A token issued after the revocation passes: identity providers
+ * reuse `sid` values. A revoked linked session is destroyed on the spot.
+ */
+export function createGuard(config: Config) {
+  return async function guard(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> {
+    try {
+      const token = await tokenCredential(config, req)
+      const link = sessionLink(req as SessionRequest)
+      if (token && (await isRevoked(config, token))) return refuse(req, res)
+      if (link && (await isRevoked(config, linkCredential(link)))) {
+        await endRevokedSession(config, req as SessionRequest, res)
+        return refuse(req, res)
+      }
+      next()
+    } catch (err) {
+      const error = asLogoutError('ERR_STORE', 'The revocation list could not be read', err, 503)
+      config.logger.warn(`sso-logout: guard: ${error.code}: ${error.message}`)
+      if (config.guard.failOpen) return next()
+      noStore(res)
+      sendError(
+        req,
+        res,
+        new LogoutError(error.code, 'Session state is temporarily unavailable; try again shortly', {
+          cause: error,
+          status: 503,
+        }),
+      )
+    }
+  }
+}
+
+async function tokenCredential(config: Config, req: IncomingMessage): Promise<Credential | undefined> {
+  const claims = config.guard.claims?.(req) ?? (await verifiedClaims(config, req))
+  if (!claims) return undefined
+  const sid = claims[config.verifier.sidClaim]
+  const iss = typeof claims.iss === 'string' ? claims.iss : config.verifier.issuer
+  if (iss === undefined || typeof claims.iat !== 'number') return undefined
+  const subject: Subject = {
+    iss,
+    sid: typeof sid === 'string' ? sid : undefined,
+    sub: typeof claims.sub === 'string' ? claims.sub : undefined,
+  }
+  return subject.sid === undefined && subject.sub === undefined
+    ? undefined
+    : { subject, issuedAt: claims.iat * 1000 }
+}
+
+async function verifiedClaims(config: Config, req: IncomingMessage) {
+  const verification = await verifyRequestToken(config, req)
+  if (verification?.error?.code === 'ERR_JWKS_UNAVAILABLE') throw verification.error
+  // An unverifiable token is not guard's business: the app's own authentication refuses it.
+  return verification?.token?.claims
+}
+
+function linkCredential(link: SessionLink): Credential {
+  return { subject: { iss: link.iss, sid: link.sid, sub: link.sub }, issuedAt: link.at }
+}
+
+async function isRevoked(config: Config, credential: Credential): Promise<boolean> {
+  const revokedAt = await config.store.revokedAt(credential.subject)
+  // Same-millisecond ties count as revoked; `iat` has second precision, so a token minted in the
+  // same second as the logout is refused too (the safe side of the ambiguity).
+  return revokedAt !== undefined && credential.issuedAt <= revokedAt
+}
+
+async function endRevokedSession(config: Config, req: SessionRequest, res: ServerResponse): Promise<void> {
+  const cookie = sessionCookie(req)
+  debug('destroying a session of a revoked sid')
+  await destroyCurrent(req)
+  if (cookie) clearCookies({ ...config, clearSiteData: undefined }, res, [cookie])
+}
+
+function refuse(req: IncomingMessage, res: ServerResponse): void {
+  noStore(res)
+  const description = 'The session has been logged out'
+  res.setHeader('WWW-Authenticate', `Bearer error="invalid_token", error_description="${description}"`)
+  if (prefersJson(req)) sendJson(res, 401, { error: 'invalid_token', error_description: description })
+  else sendText(res, 401, `${description}\n`)
+}

@@ -1,0 +1,86 @@
+import type { IncomingMessage } from 'node:http'
+import createDebug from 'debug'
+import type { Config } from './config.js'
+import { verifyRequestToken } from './context.js'
+import type { SessionLink, SessionRequest } from './session.js'
+import { LINK_FIELD, currentSession, sessionLink } from './session.js'
+import type { VerifiedToken } from './token.js'
+import { invalidArg } from './validate.js'
+
+const debug = createDebug('sso-logout:link')
+
+/** `link({ sid, sub?, iss?, sessionId })`: record a link made elsewhere (for example at login). */
+export interface LinkInput {
+  sid?: string
+  sub?: string
+  iss?: string
+  sessionId: string
+}
+
+/**
+ * Builds `link()`. With a request it verifies the request's token and links the request's
+ * express-session session to the token's `sid`/`sub`, remembering it in the session so later
+ * requests do not verify again. Resolves to `true` when a link was recorded.
+ */
+export function createLink(config: Config) {
+  return async function link(target: IncomingMessage | LinkInput): Promise<boolean> {
+    if (isRequest(target)) return linkRequest(config, target as SessionRequest, true)
+    const input = checkInput(target, config.verifier.issuer)
+    await config.store.link({ ...input, at: Date.now() }, config.retention)
+    return true
+  }
+}
+
+/**
+ * Links the request's session to its verified token when it is not linked yet. Called on every
+ * request by the middleware, so it does nothing (and costs nothing) for sessions already linked
+ * or requests that carry no token.
+ */
+export async function linkRequest(config: Config, req: SessionRequest, force = false): Promise<boolean> {
+  const session = currentSession(req)
+  if (!session || !req.sessionID) return false
+  const existing = sessionLink(req)
+  if (existing && !force) return false
+  const token = (await verifyRequestToken(config, req))?.token
+  if (!token || token.expired || (token.sid === undefined && token.sub === undefined)) return false
+  if (existing && sameSession(existing, token)) return false
+  const record: SessionLink = { iss: token.iss, sid: token.sid, sub: token.sub, at: Date.now() }
+  await config.store.link({ ...record, sessionId: req.sessionID }, config.retention)
+  session[LINK_FIELD] = record
+  debug('linked a session')
+  return true
+}
+
+function sameSession(link: SessionLink, token: VerifiedToken): boolean {
+  return link.iss === token.iss && link.sid === token.sid && link.sub === token.sub
+}
+
+function isRequest(value: unknown): value is IncomingMessage {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    'headers' in value &&
+    typeof (value as IncomingMessage).headers === 'object'
+  )
+}
+
+function checkInput(
+  input: LinkInput,
+  defaultIssuer: string | undefined,
+): Required<Omit<LinkInput, 'sid' | 'sub'>> & LinkInput {
+  if (typeof input !== 'object' || input === null)
+    throw invalidArg('link(input)', 'a request or { sid, sub?, iss?, sessionId }', input)
+  for (const key of ['sid', 'sub', 'iss'] as const) {
+    const value = input[key]
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
+      throw invalidArg(`input.${key}`, 'a non-empty string', value)
+  }
+  if (typeof input.sessionId !== 'string' || input.sessionId.length === 0)
+    throw invalidArg('input.sessionId', 'a non-empty string', input.sessionId)
+  if (input.sid === undefined && input.sub === undefined)
+    throw invalidArg('input', 'an object with sid or sub')
+  const iss = input.iss ?? defaultIssuer
+  if (iss === undefined)
+    throw invalidArg('input.iss', 'set when no issuer is configured (accessToken.issuer or a provider)')
+  return { ...input, iss }
+}

@@ -1,0 +1,55 @@
+import type { Config } from './config.js'
+import { emit } from './context.js'
+import { invalidArg } from './validate.js'
+import { invalidate } from './invalidate.js'
+
+/** `revoke({ sid?, sub?, iss? })`: what to log out. `iss` defaults to the configured issuer. */
+export interface RevokeInput {
+  sid?: string
+  sub?: string
+  iss?: string
+}
+
+/**
+ * Builds `revoke()`: programmatic logout ("log out everywhere", an admin action). Revokes the
+ * `sid` and/or `sub`, destroys every linked local session, and resolves to how many were
+ * destroyed. Rejects with the first `LogoutError` when the store or session store failed.
+ */
+export function createRevoke(config: Config) {
+  return async function revoke(input: RevokeInput): Promise<number> {
+    const subject = checkInput(input, config.verifier.issuer)
+    const now = Date.now()
+    const result = await invalidate(config, subject, {
+      at: now,
+      linkedBefore: now,
+      bySub: subject.sub !== undefined,
+      sessionStore: config.sessionStore,
+    })
+    await emit(config, {
+      reason: 'api',
+      ...subject,
+      sessionsDestroyed: result.destroyed.length,
+      provider: config.provider?.name,
+      errors: result.errors,
+      notes: [],
+    })
+    if (result.errors[0]) throw result.errors[0]
+    return result.destroyed.length
+  }
+}
+
+function checkInput(input: RevokeInput, defaultIssuer: string | undefined): RevokeInput & { iss: string } {
+  if (typeof input !== 'object' || input === null)
+    throw invalidArg('input', 'an object { sid?, sub?, iss? }', input)
+  for (const key of ['sid', 'sub', 'iss'] as const) {
+    const value = input[key]
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
+      throw invalidArg(`input.${key}`, 'a non-empty string', value)
+  }
+  if (input.sid === undefined && input.sub === undefined)
+    throw invalidArg('input', 'an object with sid or sub')
+  const iss = input.iss ?? defaultIssuer
+  if (iss === undefined)
+    throw invalidArg('input.iss', 'set when no issuer is configured (accessToken.issuer or a provider)')
+  return { sid: input.sid, sub: input.sub, iss }
+}

@@ -1,0 +1,101 @@
+import type { IncomingMessage } from 'node:http'
+import type { CookieSpec } from './cookies.js'
+import { parseCookieHeader } from './cookies.js'
+import { LogoutError } from './errors.js'
+import type { SessionStoreLike } from './options.js'
+
+/** The field of `req.session` where the link to the IdP session is remembered. */
+export const LINK_FIELD = 'ssoLogout'
+
+/** What is remembered in the session once it is linked (so the token is not re-verified each request). */
+export interface SessionLink {
+  iss: string
+  sid?: string
+  sub?: string
+  /** Link time, ms. */
+  at: number
+}
+
+/** The express-session objects a request may carry, read without importing express-session. */
+export interface SessionRequest extends IncomingMessage {
+  session?: Record<string, unknown> & {
+    destroy?: (callback: (err?: unknown) => void) => void
+    cookie?: {
+      path?: string
+      domain?: string
+      secure?: boolean | 'auto'
+      httpOnly?: boolean
+      sameSite?: unknown
+    }
+  }
+  sessionID?: string
+  sessionStore?: SessionStoreLike
+}
+
+export function currentSession(req: SessionRequest): SessionRequest['session'] | undefined {
+  const s = req.session
+  return s && typeof s === 'object' && typeof s.destroy === 'function' ? s : undefined
+}
+
+export function sessionLink(req: SessionRequest): SessionLink | undefined {
+  const link = currentSession(req)?.[LINK_FIELD] as SessionLink | undefined
+  return link && typeof link === 'object' && typeof link.iss === 'string' && typeof link.at === 'number'
+    ? link
+    : undefined
+}
+
+/** Destroys the request's own session (express-session clears `req.session`). */
+export function destroyCurrent(req: SessionRequest): Promise<void> {
+  const session = currentSession(req)
+  if (!session) return Promise.resolve()
+  return new Promise((resolve, reject) => {
+    session.destroy!((err) => (err ? reject(sessionStoreError(err)) : resolve()))
+  })
+}
+
+/** Destroys sessions by id in an express-session store; resolves to the number of ids handled. */
+export async function destroyIds(store: SessionStoreLike, ids: readonly string[]): Promise<number> {
+  await Promise.all(
+    ids.map(
+      (id) =>
+        new Promise<void>((resolve, reject) => {
+          store.destroy(id, (err?: unknown) => (err ? reject(sessionStoreError(err)) : resolve()))
+        }),
+    ),
+  )
+  return ids.length
+}
+
+function sessionStoreError(err: unknown): LogoutError {
+  return new LogoutError('ERR_SESSION_STORE', 'The session store could not destroy a session', { cause: err })
+}
+
+/**
+ * express-session's cookie, described so it can be cleared with the attributes it was set with.
+ * express-session does not expose its cookie name; it is found as the cookie whose signed value
+ * carries this session's id (`s:<id>.<signature>`), falling back to the default `connect.sid`.
+ */
+export function sessionCookie(req: SessionRequest): CookieSpec | undefined {
+  const session = currentSession(req)
+  if (!session || !req.sessionID) return undefined
+  const prefix = `s:${req.sessionID}.`
+  let name = 'connect.sid'
+  for (const [cookieName, value] of parseCookieHeader(req.headers.cookie)) {
+    if (value.startsWith(prefix)) name = cookieName
+  }
+  const c = session.cookie ?? {}
+  const sameSite =
+    c.sameSite === true ? 'strict' : typeof c.sameSite === 'string' ? c.sameSite.toLowerCase() : undefined
+  return {
+    name,
+    path: c.path ?? '/',
+    domain: c.domain,
+    secure: c.secure === true || (c.secure === 'auto' && isEncrypted(req)),
+    httpOnly: c.httpOnly !== false,
+    sameSite: sameSite === 'strict' || sameSite === 'lax' || sameSite === 'none' ? sameSite : undefined,
+  }
+}
+
+function isEncrypted(req: IncomingMessage): boolean {
+  return Boolean((req.socket as { encrypted?: boolean }).encrypted)
+}
