@@ -97,12 +97,15 @@ export function optionalTimeout(
   throw invalidOption(`"${provider}.${key}" must be a whole number of milliseconds between 1 and 60000`)
 }
 
-/** The known key closest to `key` (edit distance at most 3), for the "did you mean" hint. */
+/** The known key closest to `key` (a prefix of it, or edit distance at most 3), for the "did you mean" hint. */
 function closest(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase()
+  const prefixed = lower.length >= 3 ? known.find((k) => k.toLowerCase().startsWith(lower)) : undefined
+  if (prefixed) return prefixed
   let best: string | undefined
   let bestDistance = 4
   for (const candidate of known) {
-    const d = distance(key.toLowerCase(), candidate.toLowerCase())
+    const d = distance(lower, candidate.toLowerCase())
     if (d < bestDistance) [best, bestDistance] = [candidate, d]
   }
   return best
