@@ -8,7 +8,7 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 rmSync('dist', { recursive: true, force: true })
 
 const targets = [
-  { dir: 'dist/esm', module: 'NodeNext', type: 'module' },
+  { dir: 'dist/esm', module: 'ES2022', moduleResolution: 'Bundler', type: 'module' },
   { dir: 'dist/cjs', module: 'CommonJS', moduleResolution: 'Node10', type: 'commonjs' },
 ]
 for (const t of targets) {
