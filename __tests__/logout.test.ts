@@ -1,0 +1,159 @@
+import { ServerResponse } from 'node:http'
+import session from 'express-session'
+import request from 'supertest'
+import { LogoutError } from '../lib/errors.js'
+import type { TestKey } from './support/app.js'
+import {
+  BASE_URL,
+  FLAVOURS,
+  ISSUER,
+  closeApps,
+  createApp,
+  generateKey,
+  localOptions,
+  signWith,
+} from './support/app.js'
+
+/** An express-session store whose `destroy` fails for the ids in `failing` (or for all when empty). */
+class FailingStore extends session.MemoryStore {
+  failing = new Set<string>()
+  override destroy(sid: string, callback?: (err?: unknown) => void): void {
+    if (this.failing.size === 0 || this.failing.has(sid)) {
+      callback?.(new Error('session store is read-only'))
+      return
+    }
+    super.destroy(sid, callback)
+  }
+}
+
+let key: TestKey
+beforeAll(async () => {
+  key = await generateKey('ES256')
+})
+afterEach(closeApps)
+
+describe.each(FLAVOURS)('%s: route matching', (flavour) => {
+  it('answers GET and POST on /logout and hands other methods on the path to the app', async () => {
+    const app = await createApp(flavour, localOptions([key]))
+    const get = await request(app.url).get('/logout')
+    expect(get.status).toBe(302)
+    expect(get.headers.location).toBe(`${BASE_URL}/`)
+    expect((await request(app.url).post('/logout')).status).toBe(303)
+    for (const method of ['put', 'delete', 'patch'] as const) {
+      const res = await request(app.url)[method]('/logout')
+      expect(res.status).toBe(200)
+      expect(res.text).toBe(`app:${method.toUpperCase()} /logout`)
+    }
+  })
+
+  it.each(['/logout/extra', '/logoutx', '/other', '/Logout', '/auth/logout'])(
+    'hands %s to the app untouched',
+    async (path) => {
+      const app = await createApp(flavour, localOptions([key]))
+      const res = await request(app.url).post(path)
+      expect(res.status).toBe(200)
+      expect(res.text).toBe(`app:POST ${path}`)
+      expect(res.headers['set-cookie']).toBeUndefined()
+      expect(res.headers['cache-control']).toBeUndefined()
+    },
+  )
+
+  it('honours a custom path and methods', async () => {
+    const app = await createApp(flavour, localOptions([key], { path: '/signout', methods: ['POST'] }))
+    expect((await request(app.url).post('/signout')).status).toBe(303)
+    expect((await request(app.url).get('/signout')).text).toBe('app:GET /signout')
+    expect((await request(app.url).post('/logout')).text).toBe('app:POST /logout')
+  })
+
+  it('works mounted under /auth', async () => {
+    const app = await createApp(flavour, localOptions([key]), { mount: '/auth' })
+    const res = await request(app.url).get('/auth/logout?returnTo=/bye')
+    expect(res.status).toBe(302)
+    expect(res.headers.location).toBe(`${BASE_URL}/bye`)
+    expect((await request(app.url).get('/logout')).text).toBe('app:GET /logout')
+    expect((await request(app.url).post('/auth/logout/x')).text).toBe('app:POST /auth/logout/x')
+  })
+
+  it('needs no Express helpers on the response', async () => {
+    // Connect's res is a bare ServerResponse: if the middleware called res.redirect or
+    // res.clearCookie, the Connect row of this matrix would throw.
+    expect('redirect' in ServerResponse.prototype).toBe(false)
+    expect('clearCookie' in ServerResponse.prototype).toBe(false)
+    const app = await createApp(flavour, localOptions([key]))
+    const { cookie } = await app.login()
+    const res = await request(app.url).get('/logout').set('Cookie', cookie)
+    expect(res.status).toBe(302)
+    expect(res.headers['set-cookie']).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^connect\.sid=;/)]),
+    )
+  })
+})
+
+describe.each(FLAVOURS)('%s: responses', (flavour) => {
+  it('redirects GET with 302 and POST with 303 to returnTo, never cached', async () => {
+    const app = await createApp(flavour, localOptions([key]))
+    const get = await request(app.url).get('/logout?returnTo=/bye')
+    const post = await request(app.url).post('/logout?returnTo=/bye')
+    expect([get.status, post.status]).toEqual([302, 303])
+    for (const res of [get, post]) {
+      expect(res.headers.location).toBe(`${BASE_URL}/bye`)
+      expect(res.headers['cache-control']).toBe('no-store')
+    }
+  })
+
+  it.each([
+    ['application/json', 200],
+    ['application/json, text/html;q=0.9', 200],
+    ['text/html, application/json;q=0.9', 302],
+    ['*/*', 302],
+  ])('with Accept %s answers %d', async (accept, status) => {
+    const app = await createApp(flavour, localOptions([key]))
+    const res = await request(app.url).get('/logout?returnTo=/bye').set('Accept', accept)
+    expect(res.status).toBe(status)
+    expect(res.headers['cache-control']).toBe('no-store')
+    if (status === 200) expect(res.body).toEqual({ loggedOut: true, redirectTo: `${BASE_URL}/bye` })
+    else expect(res.headers.location).toBe(`${BASE_URL}/bye`)
+  })
+
+  it('logs out with no token and no session, twice', async () => {
+    const app = await createApp(flavour, localOptions([key]), { session: false })
+    for (let i = 0; i < 2; i++) {
+      const res = await request(app.url).post('/logout').set('Accept', 'application/json')
+      expect(res.status).toBe(200)
+      expect(res.body).toEqual({ loggedOut: true, redirectTo: `${BASE_URL}/` })
+    }
+  })
+
+  it('logs out with an ended session cookie (logging out twice is not an error)', async () => {
+    const app = await createApp(flavour, localOptions([key]))
+    const { cookie } = await app.login()
+    expect((await request(app.url).post('/logout').set('Cookie', cookie)).status).toBe(303)
+    expect((await request(app.url).post('/logout').set('Cookie', cookie)).status).toBe(303)
+  })
+
+  it('passes a failing destroy of the current session to next(err) as ERR_SESSION_STORE', async () => {
+    const store = new FailingStore()
+    const app = await createApp(flavour, localOptions([key]), { sessionStore: store })
+    const { cookie } = await app.login()
+    const res = await request(app.url).post('/logout').set('Cookie', cookie)
+    expect(res.status).toBe(500)
+    expect(res.text).toBe('app error: ERR_SESSION_STORE')
+    expect(app.errors).toHaveLength(1)
+    const error = app.errors[0] as LogoutError
+    expect(error).toBeInstanceOf(LogoutError)
+    expect(error.code).toBe('ERR_SESSION_STORE')
+    expect((error.cause as Error).message).toBe('session store is read-only')
+  })
+
+  it('passes a failing destroy of a linked session to next(err) as ERR_SESSION_STORE', async () => {
+    const store = new FailingStore()
+    const app = await createApp(flavour, localOptions([key]), { sessionStore: store })
+    const token = await signWith(key, { iss: ISSUER, sid: 'store-down', sub: 'u1' })
+    const other = await app.login(token)
+    store.failing.add(other.id)
+    const res = await request(app.url).post('/logout').set('Authorization', `Bearer ${token}`)
+    expect(res.status).toBe(500)
+    expect((app.errors[0] as LogoutError).code).toBe('ERR_SESSION_STORE')
+    expect(await app.sessionIds()).toEqual([other.id])
+  })
+})
