@@ -1,10 +1,13 @@
 import { KeyObject } from 'node:crypto'
 import type { JSONWebKeySet, JWK } from 'jose'
+import { DEFAULT_JWKS_MAX_BYTES, DEFAULT_JWKS_TIMEOUT } from './fetch-limits.js'
 import { ASYMMETRIC_ALGORITHMS, SECRET_ALGORITHMS } from './token.js'
 import type { VerifierConfig } from './token.js'
 import * as v from './validate.js'
 
 const P = 'options.accessToken'
+/** 16 KiB: far above real access tokens (a few KiB), far below what would make parsing costly. */
+export const DEFAULT_MAX_LENGTH = 16 * 1024
 
 /** Validates `accessToken` options and fills their defaults (API.md option table). */
 export function resolveVerifierConfig(o: Record<string, unknown>): VerifierConfig {
@@ -20,7 +23,9 @@ export function resolveVerifierConfig(o: Record<string, unknown>): VerifierConfi
     sidClaim: v.stringOption(o.sidClaim, `${P}.sidClaim`) ?? 'sid',
     expiredGrace: v.numberOption(o.expiredGrace, `${P}.expiredGrace`, 86400),
     clockTolerance: v.numberOption(o.clockTolerance, `${P}.clockTolerance`, 60),
-    maxLength: v.numberOption(o.maxLength, `${P}.maxLength`, 16 * 1024, 64),
+    maxLength: integerOption(o.maxLength, `${P}.maxLength`, DEFAULT_MAX_LENGTH, 64),
+    jwksTimeout: integerOption(o.jwksTimeout, `${P}.jwksTimeout`, DEFAULT_JWKS_TIMEOUT, 1),
+    jwksMaxBytes: integerOption(o.jwksMaxBytes, `${P}.jwksMaxBytes`, DEFAULT_JWKS_MAX_BYTES, 1024),
   }
 }
 
@@ -74,4 +79,11 @@ function algorithmsOption(value: unknown, secret: boolean): string[] {
     }
   })
   return list as string[]
+}
+
+/** Sizes and timeouts are whole numbers: a fractional byte count or millisecond is a typo. */
+function integerOption(value: unknown, path: string, fallback: number, min: number): number {
+  const n = v.numberOption(value, path, fallback, min)
+  if (!Number.isSafeInteger(n)) throw v.invalidArg(path, `an integer >= ${min}`, value)
+  return n
 }

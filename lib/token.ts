@@ -1,8 +1,9 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, importJWK, jwtVerify } from 'jose'
+import { createLocalJWKSet, errors, importJWK, jwtVerify } from 'jose'
 import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose'
 import { KeyObject as NodeKeyObject } from 'node:crypto'
 import createDebug from 'debug'
 import { LogoutError } from './errors.js'
+import { remoteJwks } from './fetch-limits.js'
 import type { Provider } from './provider.js'
 
 const debug = createDebug('sso-logout:token')
@@ -33,7 +34,12 @@ export interface VerifierConfig {
   sidClaim: string
   expiredGrace: number
   clockTolerance: number
+  /** Longest token read, in bytes (UTF-8). */
   maxLength: number
+  /** Milliseconds a remote JWKS fetch may take. */
+  jwksTimeout: number
+  /** Largest remote JWKS answer read, in bytes. */
+  jwksMaxBytes: number
 }
 
 /** A token whose signature and claims checked out. */
@@ -71,7 +77,8 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
   const enabled = config.key !== undefined || config.jwks !== undefined || provider !== undefined
 
   async function verify(jwt: string): Promise<Verification> {
-    if (jwt.length > config.maxLength) {
+    // `length` counts UTF-16 units, never more than bytes: the cheap test first, the exact one after.
+    if (jwt.length > config.maxLength || Buffer.byteLength(jwt) > config.maxLength) {
       return {
         error: new LogoutError(
           'ERR_TOKEN_TOO_LARGE',
@@ -93,7 +100,8 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
     return verifyWith(jwt, keys, config, issuer)
   }
 
-  return { verify, issuer, enabled, sidClaim: config.sidClaim }
+  // `keys` lets the back-channel receiver verify logout tokens with the same (once-created) key source.
+  return { verify, issuer, enabled, sidClaim: config.sidClaim, keys: loadKeys }
 }
 
 export type Verifier = ReturnType<typeof createVerifier>
@@ -104,21 +112,11 @@ async function resolveKeySource(
 ): Promise<KeySource | undefined> {
   if (config.key instanceof Uint8Array || isKeyObject(config.key)) return config.key
   if (config.key) return importJWK(config.key as JWK)
-  if (config.jwks instanceof URL) return remoteJwks(config.jwks)
+  const limits = { timeout: config.jwksTimeout, maxBytes: config.jwksMaxBytes }
+  if (config.jwks instanceof URL) return remoteJwks(config.jwks, limits)
   if (config.jwks) return createLocalJWKSet(config.jwks)
   const jwksUri = (await provider?.metadata())?.jwksUri
-  return jwksUri ? remoteJwks(new URL(jwksUri)) : undefined
-}
-
-const remoteSets = new Map<string, JWTVerifyGetKey>()
-
-function remoteJwks(url: URL): JWTVerifyGetKey {
-  let set = remoteSets.get(url.href)
-  if (!set) {
-    set = createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 })
-    remoteSets.set(url.href, set)
-  }
-  return set
+  return jwksUri ? remoteJwks(new URL(jwksUri), limits) : undefined
 }
 
 async function verifyWith(
