@@ -126,6 +126,8 @@ const ACCESS_TOKEN_KEYS = [
   'expiredGrace',
   'clockTolerance',
   'maxLength',
+  'jwksTimeout',
+  'jwksMaxBytes',
 ]
 const BACKCHANNEL_KEYS = ['path', 'algorithms', 'maxAge', 'clockTolerance', 'decryptionKey', 'bodyLimit']
 

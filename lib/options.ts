@@ -36,6 +36,15 @@ export interface AccessTokenOptions {
   clockTolerance?: number
   /** Longest token accepted, in bytes; longer ones are ignored unread. Defaults to `16384`. */
   maxLength?: number
+  /**
+   * Milliseconds a remote JWKS fetch may take (a hung IdP must not hold logouts). Defaults to `5000`.
+   */
+  jwksTimeout?: number
+  /**
+   * Largest remote JWKS answer read, in bytes; a longer body is aborted unread, so a hostile peer
+   * posing as the IdP cannot fill memory. Defaults to `524288` (512 KiB).
+   */
+  jwksMaxBytes?: number
 }
 
 /** Which `returnTo` values a caller may ask for. */
