@@ -156,3 +156,49 @@ function json(res: ServerResponse, status: number, body: unknown): void {
 function text(res: ServerResponse, status: number, type: string, body: string): void {
   res.writeHead(status, { 'content-type': type }).end(body)
 }
+
+/** A bare OAuth server: a discovery document (built from its own origin) and a recording `/revoke`. */
+export interface MiniOp {
+  issuer: string
+  requests: RecordedRequest[]
+  /** Status `/revoke` and discovery answer with: `'ok'`, `'500'`, `'hang'`, `'malformed'`. */
+  mode: StandInMode
+  close(): Promise<void>
+}
+
+/**
+ * Stands in for an OP with no `end_session_endpoint`, as Google's discovery document is (SPEC.md §5):
+ * `GET /.well-known/openid-configuration` and RFC 7009 `POST /revoke` (200 for any token, §2.2).
+ */
+export async function startMiniOp(
+  extra: (origin: string) => Record<string, unknown> = () => ({}),
+): Promise<MiniOp> {
+  const requests: RecordedRequest[] = []
+  const mini: MiniOp = { issuer: '', requests, mode: 'ok', close: async () => undefined }
+  const server = createServer((req, res) => {
+    void record(req).then((recorded) => {
+      requests.push(recorded)
+      if (mini.mode === 'hang') return
+      if (mini.mode === '500') return json(res, 500, { error: 'server_error' })
+      if (mini.mode === 'malformed') return text(res, 200, 'application/json', '{"issuer": ')
+      if (recorded.path === '/.well-known/openid-configuration') {
+        return json(res, 200, {
+          issuer: mini.issuer,
+          jwks_uri: `${mini.issuer}/jwks`,
+          revocation_endpoint: `${mini.issuer}/revoke`,
+          ...extra(mini.issuer),
+        })
+      }
+      if (recorded.path === '/revoke' && recorded.method === 'POST') return text(res, 200, 'text/plain', '')
+      return json(res, 404, { error: 'not_found' })
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  mini.issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  mini.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections()
+      server.close(() => resolve())
+    })
+  return mini
+}

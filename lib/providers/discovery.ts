@@ -1,4 +1,4 @@
-import { LogoutError, asLogoutError } from '../errors.js'
+import { LogoutError } from '../errors.js'
 import { jsonObject, send } from './http.js'
 import { isSecureOrLoopback } from './url.js'
 
@@ -42,9 +42,8 @@ export function createDiscovery(issuer: string, timeout: number): Discovery {
       failure = undefined
       return document
     } catch (cause) {
-      const error = asLogoutError('ERR_PROVIDER_DISCOVERY', `OIDC discovery of ${issuer} failed`, cause, 502)
       const backoff = failure ? Math.min(failure.backoff * 2, MAX_BACKOFF) : FIRST_BACKOFF
-      failure = { error: discoveryError(error), retryAt: Date.now() + backoff, backoff }
+      failure = { error: discoveryError(issuer, cause), retryAt: Date.now() + backoff, backoff }
       if (document) return document
       throw failure.error
     } finally {
@@ -65,9 +64,13 @@ export function createDiscovery(issuer: string, timeout: number): Discovery {
 }
 
 /** Every discovery failure carries the discovery code, whatever failed underneath (kept as `cause`). */
-function discoveryError(error: LogoutError): LogoutError {
-  if (error.code === 'ERR_PROVIDER_DISCOVERY') return error
-  return new LogoutError('ERR_PROVIDER_DISCOVERY', error.message, { cause: error, status: 502 })
+function discoveryError(issuer: string, cause: unknown): LogoutError {
+  if (cause instanceof LogoutError && cause.code === 'ERR_PROVIDER_DISCOVERY') return cause
+  const detail = cause instanceof Error ? `: ${cause.message}` : ''
+  return new LogoutError('ERR_PROVIDER_DISCOVERY', `OIDC discovery of ${issuer} failed${detail}`, {
+    cause,
+    status: 502,
+  })
 }
 
 function parse(inbound: { status: number; body: string }, issuer: string): DiscoveryDocument {

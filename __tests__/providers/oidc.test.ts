@@ -1,0 +1,361 @@
+import { IncomingMessage } from 'node:http'
+import { Socket } from 'node:net'
+import { LogoutError } from '../../lib/errors'
+import { oidc } from '../../lib/providers/oidc'
+import { STATE_COOKIE, checkLogoutState } from '../../lib/providers/state'
+import { followLogout, hasOpSession, login, startOp, tokenRequest } from '../support/op'
+import type { Op } from '../support/op'
+import { refusedHost, startMiniOp } from '../support/stand-ins'
+import { endpointOf, makeContext, queryOf } from './context'
+
+const RETURN_TO = 'https://app.example.test/goodbye'
+const CLIENT = { clientId: 'app', clientSecret: 'app-secret', redirectUri: 'https://app.example.test/cb' }
+
+let op: Op
+beforeAll(async () => {
+  op = await startOp({
+    clients: [
+      {
+        client_id: CLIENT.clientId,
+        client_secret: CLIENT.clientSecret,
+        redirect_uris: [CLIENT.redirectUri],
+        post_logout_redirect_uris: [RETURN_TO],
+        grant_types: ['authorization_code', 'refresh_token'],
+      },
+    ],
+  })
+})
+afterAll(() => op.stop())
+
+function provider(extra: Record<string, unknown> = {}) {
+  return oidc({ issuer: op.issuer, clientId: CLIENT.clientId, clientSecret: CLIENT.clientSecret, ...extra })
+}
+
+/** The request the OP's redirect brings back to `returnTo`, carrying the state cookie. */
+function returnRequest(url: URL, stateCookie: string | undefined): IncomingMessage {
+  const req = new IncomingMessage(new Socket())
+  req.url = `${url.pathname}${url.search}`
+  req.headers.cookie = stateCookie === undefined ? '' : `${STATE_COOKIE}=${stateCookie}`
+  return req
+}
+
+describe('oidc against a real OpenID Provider', () => {
+  it('takes JWKS and signing algorithms from discovery', async () => {
+    await expect(provider().metadata()).resolves.toEqual({
+      jwksUri: `${op.issuer}/jwks`,
+      idTokenSigningAlgValues: ['RS256'],
+    })
+  })
+
+  it('builds the RP-Initiated Logout URL from discovery', async () => {
+    const context = makeContext({ returnTo: RETURN_TO, values: { 'session:idToken': 'id.token.value' } })
+    const result = await provider({ uiLocales: 'fr-CA fr' }).endSession(context)
+    expect(endpointOf(result.redirect)).toBe(`${op.issuer}/session/end`)
+    expect(queryOf(result.redirect)).toEqual({
+      id_token_hint: 'id.token.value',
+      client_id: CLIENT.clientId,
+      post_logout_redirect_uri: RETURN_TO,
+      state: context.cookies[0]?.value,
+      ui_locales: 'fr-CA fr',
+    })
+    expect(result.errors).toEqual([])
+  })
+
+  it('keeps query parameters already on a configured end-session endpoint', async () => {
+    const p = provider({ endSessionEndpoint: `${op.issuer}/session/end?tenant=acme&client_id=stale` })
+    const result = await p.endSession(makeContext({ returnTo: RETURN_TO }))
+    expect(queryOf(result.redirect)).toMatchObject({ tenant: 'acme', client_id: CLIENT.clientId })
+  })
+
+  it('full flow: the OP accepts the hint and redirect, returns the same state, and its session is gone', async () => {
+    const user = await login(op, CLIENT)
+    expect(await hasOpSession(op, user.jar, CLIENT)).toBe(true)
+    const context = makeContext({ returnTo: RETURN_TO, values: { 'session:idToken': user.idToken } })
+    const result = await provider().endSession(context)
+    const landing = await followLogout(op, user.jar, result.redirect!)
+    expect(endpointOf(landing.url)).toBe(RETURN_TO)
+    const state = context.cookies[0]?.value
+    expect(queryOf(landing.url)).toEqual({ state })
+    expect(checkLogoutState(returnRequest(landing.url, state))).toBe(true)
+    expect(checkLogoutState(returnRequest(landing.url, 'another-state'))).toBe(false)
+    expect(checkLogoutState(returnRequest(landing.url, undefined))).toBe(false)
+    expect(await hasOpSession(op, user.jar, CLIENT)).toBe(false)
+    expect(op.events).toContainEqual({ event: 'end_session.success' })
+  })
+
+  it('the OP refuses a post_logout_redirect_uri that is not registered (nothing is guessed)', async () => {
+    const user = await login(op, CLIENT)
+    const context = makeContext({
+      returnTo: 'https://app.example.test/elsewhere',
+      values: { 'session:idToken': user.idToken },
+    })
+    const result = await provider().endSession(context)
+    const landing = await followLogout(op, user.jar, result.redirect!)
+    expect(landing.status).toBe(400)
+    expect(landing.body).toContain('post_logout_redirect_uri not registered')
+  })
+
+  it('revokes the refresh token at the revocation endpoint before the redirect', async () => {
+    const user = await login(op, CLIENT)
+    expect(user.refreshToken).toEqual(expect.any(String))
+    const context = makeContext({
+      returnTo: RETURN_TO,
+      values: { 'session:refreshToken': user.refreshToken! },
+    })
+    const result = await provider({ revoke: ['refresh_token'] }).endSession(context)
+    expect(result.errors).toEqual([])
+    expect(result.notes).toEqual([])
+    const refresh = await tokenRequest(op, CLIENT, {
+      grant_type: 'refresh_token',
+      refresh_token: user.refreshToken!,
+    })
+    expect(refresh).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) })
+    // The OP session itself is untouched until the browser reaches the end-session endpoint.
+    expect(await hasOpSession(op, user.jar, CLIENT)).toBe(true)
+  })
+
+  it('reports a revocation the OP rejects (wrong client secret) without throwing', async () => {
+    const user = await login(op, CLIENT)
+    const context = makeContext({
+      returnTo: RETURN_TO,
+      values: { 'session:refreshToken': user.refreshToken! },
+    })
+    const result = await provider({ revoke: ['refresh_token'], clientSecret: 'wrong' }).endSession(context)
+    expect(result.redirect).toBeInstanceOf(URL)
+    expect(result.errors).toHaveLength(1)
+    expect(result.errors?.[0]).toMatchObject({
+      code: 'ERR_PROVIDER_RESPONSE',
+      message: 'refresh_token revocation answered HTTP 401 (invalid_client)',
+    })
+    const refresh = await tokenRequest(op, CLIENT, {
+      grant_type: 'refresh_token',
+      refresh_token: user.refreshToken!,
+    })
+    expect(refresh.status).toBe(200)
+  })
+
+  it('notes a token it was asked to revoke but could not find', async () => {
+    const result = await provider({ revoke: ['refresh_token', 'access_token'] }).endSession(
+      makeContext({ returnTo: RETURN_TO }),
+    )
+    expect(result.notes).toEqual([
+      'no refresh_token found in session:refreshToken: not revoked',
+      'no access_token found in header, cookie:access_token, session:accessToken: not revoked',
+    ])
+  })
+
+  it('rejects a discovery document whose issuer differs', async () => {
+    const p = oidc({ issuer: `${op.issuer}/`, clientId: 'app' })
+    await expect(p.endSession(makeContext({ returnTo: RETURN_TO }))).rejects.toMatchObject({
+      code: 'ERR_PROVIDER_DISCOVERY',
+      status: 502,
+      message: `OIDC discovery issuer mismatch: expected ${op.issuer}/`,
+    })
+  })
+})
+
+describe('oidc without end_session_endpoint (Google-like)', () => {
+  it('revokes with client_secret_basic, then lets the route redirect to returnTo with a note', async () => {
+    const mini = await startMiniOp()
+    try {
+      const p = oidc({
+        issuer: mini.issuer,
+        clientId: 'app id',
+        clientSecret: 's:e c',
+        revoke: ['access_token'],
+      })
+      const context = makeContext({ returnTo: RETURN_TO, values: { header: 'at-123' } })
+      const result = await p.endSession(context)
+      expect(result).toEqual({
+        errors: [],
+        notes: [
+          'oidc: the OP has no end_session_endpoint; tokens revoked where possible, the IdP session was not ended',
+        ],
+      })
+      const revoke = mini.requests.find((r) => r.path === '/revoke')
+      expect(revoke?.method).toBe('POST')
+      expect(revoke?.headers['content-type']).toBe('application/x-www-form-urlencoded')
+      expect(revoke?.headers.authorization).toBe(`Basic ${Buffer.from('app+id:s%3Ae+c').toString('base64')}`)
+      expect(Object.fromEntries(new URLSearchParams(revoke?.body))).toEqual({
+        token: 'at-123',
+        token_type_hint: 'access_token',
+      })
+      expect(context.cookies).toEqual([])
+    } finally {
+      await mini.close()
+    }
+  })
+
+  it('uses client_secret_post when discovery offers only that', async () => {
+    const mini = await startMiniOp(() => ({
+      revocation_endpoint_auth_methods_supported: ['client_secret_post'],
+    }))
+    try {
+      const p = oidc({ issuer: mini.issuer, clientId: 'app', clientSecret: 'sec', revoke: ['refresh_token'] })
+      await p.endSession(makeContext({ values: { 'session:refreshToken': 'rt-1' } }))
+      const revoke = mini.requests.find((r) => r.path === '/revoke')
+      expect(revoke?.headers.authorization).toBeUndefined()
+      expect(Object.fromEntries(new URLSearchParams(revoke?.body))).toEqual({
+        token: 'rt-1',
+        token_type_hint: 'refresh_token',
+        client_id: 'app',
+        client_secret: 'sec',
+      })
+    } finally {
+      await mini.close()
+    }
+  })
+
+  it('refuses to send a token to a non-https revocation endpoint from discovery', async () => {
+    const mini = await startMiniOp(() => ({ revocation_endpoint: 'http://revoke.example.test/revoke' }))
+    try {
+      const p = oidc({ issuer: mini.issuer, clientId: 'app', revoke: ['refresh_token'] })
+      await expect(
+        p.endSession(makeContext({ values: { 'session:refreshToken': 'rt' } })),
+      ).rejects.toMatchObject({
+        code: 'ERR_PROVIDER_DISCOVERY',
+        message: 'OIDC discovery revocation_endpoint must be an https URL',
+      })
+    } finally {
+      await mini.close()
+    }
+  })
+
+  it('returns a revocation timeout or refusal as an error', async () => {
+    const refused = await refusedHost()
+    const p = oidc({
+      issuer: 'https://accounts.example.test',
+      clientId: 'app',
+      endSessionEndpoint: 'https://accounts.example.test/logout',
+      revocationEndpoint: `http://${refused}/revoke`,
+      revoke: ['refresh_token'],
+    })
+    const result = await p.endSession(
+      makeContext({ returnTo: RETURN_TO, values: { 'session:refreshToken': 'rt' } }),
+    )
+    expect(result.redirect?.origin).toBe('https://accounts.example.test')
+    expect(result.errors?.[0]).toMatchObject({
+      code: 'ERR_PROVIDER_REQUEST',
+      message: 'refresh_token revocation request could not be sent',
+    })
+  })
+})
+
+describe('oidc discovery', () => {
+  it('is fetched once and cached', async () => {
+    const mini = await startMiniOp()
+    try {
+      const p = oidc({ issuer: mini.issuer, clientId: 'app' })
+      await p.metadata()
+      await p.endSession(makeContext())
+      await p.metadata()
+      expect(mini.requests.filter((r) => r.path === '/.well-known/openid-configuration')).toHaveLength(1)
+    } finally {
+      await mini.close()
+    }
+  })
+
+  it('an outage throws ERR_PROVIDER_DISCOVERY (502), backs off, then recovers', async () => {
+    const mini = await startMiniOp()
+    try {
+      mini.mode = '500'
+      const p = oidc({ issuer: mini.issuer, clientId: 'app', timeout: 3000 })
+      const first = await Promise.resolve(p.endSession(makeContext())).catch((e: unknown) => e)
+      expect(first).toBeInstanceOf(LogoutError)
+      expect(first).toMatchObject({
+        code: 'ERR_PROVIDER_DISCOVERY',
+        status: 502,
+        message: `OIDC discovery of ${mini.issuer} answered HTTP 500`,
+      })
+      await expect(p.metadata()).rejects.toMatchObject({ code: 'ERR_PROVIDER_DISCOVERY' })
+      expect(mini.requests).toHaveLength(1)
+      mini.mode = 'ok'
+      await new Promise((resolve) => setTimeout(resolve, 1100))
+      await expect(p.metadata()).resolves.toEqual({
+        jwksUri: `${mini.issuer}/jwks`,
+        idTokenSigningAlgValues: undefined,
+      })
+      expect(mini.requests).toHaveLength(2)
+    } finally {
+      await mini.close()
+    }
+  })
+
+  it.each([
+    ['timeout', 'hang', 'OIDC discovery of ISSUER failed: OIDC discovery request timed out after 300 ms'],
+    [
+      'malformed body',
+      'malformed',
+      'OIDC discovery of ISSUER failed: OIDC discovery answered a body that is not JSON',
+    ],
+  ] as const)('%s throws ERR_PROVIDER_DISCOVERY', async (_name, mode, message) => {
+    const mini = await startMiniOp()
+    try {
+      mini.mode = mode
+      const p = oidc({ issuer: mini.issuer, clientId: 'app', timeout: 300 })
+      await expect(p.endSession(makeContext())).rejects.toMatchObject({
+        code: 'ERR_PROVIDER_DISCOVERY',
+        status: 502,
+        message: message.replace('ISSUER', mini.issuer),
+      })
+    } finally {
+      await mini.close()
+    }
+  })
+
+  it('connection refused throws ERR_PROVIDER_DISCOVERY', async () => {
+    const p = oidc({ issuer: `http://${await refusedHost()}`, clientId: 'app' })
+    await expect(p.metadata()).rejects.toMatchObject({ code: 'ERR_PROVIDER_DISCOVERY', status: 502 })
+  })
+})
+
+describe('oidc options', () => {
+  it.each([
+    ['missing issuer', { clientId: 'c' }, /"oidc.issuer" must be a non-empty string/],
+    ['http issuer', { issuer: 'http://id.example.com', clientId: 'c' }, /"oidc.issuer" must be an https URL/],
+    [
+      'issuer with fragment',
+      { issuer: 'https://id.example.com/#x', clientId: 'c' },
+      /"oidc.issuer" must be an https URL/,
+    ],
+    ['missing clientId', { issuer: 'https://id.example.com' }, /"oidc.clientId" must be a non-empty string/],
+    [
+      'http end-session',
+      { issuer: 'https://i.test', clientId: 'c', endSessionEndpoint: 'http://i.test/logout' },
+      /"oidc.endSessionEndpoint" must be an https URL/,
+    ],
+    [
+      'http revocation',
+      { issuer: 'https://i.test', clientId: 'c', revocationEndpoint: 'http://i.test/r' },
+      /"oidc.revocationEndpoint" must be an https URL/,
+    ],
+    [
+      'revoke not a list',
+      { issuer: 'https://i.test', clientId: 'c', revoke: 'refresh_token' },
+      /"oidc.revoke" must be a list/,
+    ],
+    [
+      'revoke repeated',
+      { issuer: 'https://i.test', clientId: 'c', revoke: ['access_token', 'access_token'] },
+      /"oidc.revoke" must be a list/,
+    ],
+    [
+      'timeout too long',
+      { issuer: 'https://i.test', clientId: 'c', timeout: 120_000 },
+      /"oidc.timeout" must be a whole number/,
+    ],
+    [
+      'logoutHint body',
+      { issuer: 'https://i.test', clientId: 'c', logoutHint: 'body:x' },
+      /"oidc.logoutHint" must be 'session:FIELD'/,
+    ],
+    [
+      'typo',
+      { issuer: 'https://i.test', clientId: 'c', endSessionEndpiont: 'x' },
+      /did you mean "endSessionEndpoint"\?/,
+    ],
+  ])('%s throws a TypeError naming the option', (_name, options, message) => {
+    expect(() => oidc(options as never)).toThrow(message)
+    expect(() => oidc(options as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE' }))
+  })
+})
