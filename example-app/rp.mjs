@@ -24,7 +24,7 @@ function fromOwnOrigin(req, origin) {
   return sent === undefined || sent === origin
 }
 
-function logoutOptions(app) {
+function logoutOptions(app, sessionStore) {
   return {
     provider: oidc({
       issuer: app.issuer,
@@ -35,6 +35,8 @@ function logoutOptions(app) {
       revoke: ['refresh_token'],
     }),
     baseURL: app.baseURL,
+    // revoke() runs outside any request, so it needs the store to destroy sessions in.
+    sessionStore,
     returnTo: { allowed: ['/'] },
     backchannel: { path: '/backchannel-logout' },
     onLogout: (event) => {
@@ -102,17 +104,18 @@ function pageRoutes(router, app, mw) {
 export function createRelyingParty(app) {
   const server = express()
   server.disable('x-powered-by')
+  const store = new session.MemoryStore()
   server.use(
     session({
       name: app.cookieName,
       secret: randomBytes(32).toString('base64url'),
-      store: new session.MemoryStore(),
+      store,
       resave: false,
       saveUninitialized: false,
       cookie: { httpOnly: true, sameSite: 'lax', path: '/' },
     }),
   )
-  const mw = logout(logoutOptions(app))
+  const mw = logout(logoutOptions(app, store))
   server.use(mw)
   loginRoutes(server, app, mw)
   pageRoutes(server, app, mw)
