@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
+import { createBackchannel } from './backchannel.js'
 import { resolveConfig } from './config.js'
 import type { Config } from './config.js'
 import { LogoutError } from './errors.js'
+import { createFrontchannel } from './frontchannel.js'
 import { createGuard } from './guard.js'
 import { noStore, pathOf, sendError } from './http.js'
 import { createLink, linkRequest } from './link.js'
@@ -83,6 +85,15 @@ function buildRoutes(config: Config): Route[] {
   const routes: Route[] = [
     { path: config.path, methods: config.methods, handle: handleLogout, otherMethods: 'next' },
   ]
+  // The identity provider is the only caller of these two: other methods are refused, not passed on.
+  if (config.backchannel) {
+    const handle = createBackchannel(config)
+    routes.push({ path: config.backchannel.path, methods: new Set(['POST']), handle, otherMethods: 405 })
+  }
+  if (config.frontchannel) {
+    const handle = createFrontchannel(config)
+    routes.push({ path: config.frontchannel.path, methods: new Set(['GET']), handle, otherMethods: 405 })
+  }
   return routes
 }
 

@@ -1,0 +1,138 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import createDebug from 'debug'
+import type { Config } from './config.js'
+import { emit } from './context.js'
+import type { CookieSpec } from './cookies.js'
+import { LogoutError, asLogoutError } from './errors.js'
+import { noStore, queryOf, sendText } from './http.js'
+import { invalidate } from './invalidate.js'
+import type { Invalidation } from './invalidate.js'
+import { clearCookies } from './route.js'
+import type { SessionRequest } from './session.js'
+import { currentSession, destroyCurrent, sessionCookie, sessionLink } from './session.js'
+import * as v from './validate.js'
+
+const debug = createDebug('sso-logout:frontchannel')
+
+const PAGE = '<!doctype html><meta charset="utf-8"><title>Logged out</title><p>Logged out.</p>\n'
+
+/**
+ * Builds the OIDC Front-Channel Logout receiver (SPEC.md §3): `GET path?iss=..&sid=..`, loaded by
+ * the provider in an iframe. Destroys the sessions linked to `sid` at the provider's issuer and the
+ * browser's own session, clears cookies, and lets only the issuer's origin frame the answer.
+ * Throws a `TypeError` at construction when no issuer is configured.
+ *
+ * @example
+ * ```ts
+ * app.use(logout({
+ *   provider: keycloak({ baseUrl: 'https://sso.example.com', realm: 'acme', clientId: 'app' }),
+ *   frontchannel: { path: '/frontchannel-logout' },
+ * }))
+ * ```
+ */
+export function createFrontchannel(config: Config) {
+  const issuer = config.verifier.issuer
+  if (issuer === undefined)
+    throw v.invalidArg(
+      'options.frontchannel',
+      'used with a provider (or accessToken.issuer) that names the issuer',
+    )
+  const path = v.pathOption(config.frontchannel?.path, 'options.frontchannel.path')
+  if (path === config.path || path === config.backchannel?.path)
+    throw v.invalidArg(
+      'options.frontchannel.path',
+      'different from options.path and options.backchannel.path',
+    )
+  // Only the provider may frame this page (FCL §2 renders it in an iframe); nobody else.
+  const frameAncestors = `frame-ancestors ${new URL(issuer).origin}`
+
+  return async function handleFrontchannel(_config: Config, req: IncomingMessage, res: ServerResponse) {
+    noStore(res)
+    res.setHeader('Content-Security-Policy', frameAncestors)
+    // A helmet-style X-Frame-Options set earlier would stop the provider's iframe.
+    res.removeHeader('X-Frame-Options')
+    let target: { iss: string; sid: string } | undefined
+    try {
+      target = targetOf(req, issuer)
+    } catch (err) {
+      if (!(err instanceof LogoutError)) throw err
+      debug('front-channel request refused: %s', err.message)
+      return sendText(res, err.status, `${err.message}\n`)
+    }
+    await logOut(config, req as SessionRequest, res, target)
+  }
+}
+
+/** FCL §2: `iss` and `sid` come together or not at all; `iss` must be our provider's. */
+function targetOf(req: IncomingMessage, issuer: string): { iss: string; sid: string } | undefined {
+  const query = queryOf(req)
+  const iss = query.getAll('iss')
+  const sid = query.getAll('sid')
+  if (iss.length === 0 && sid.length === 0) return undefined
+  if (iss.length !== 1 || sid.length !== 1 || sid[0] === '')
+    throw invalid('The request must carry both "iss" and "sid" once, or neither')
+  if (iss[0] !== issuer) throw invalid('The "iss" parameter is not the configured issuer')
+  return { iss: iss[0], sid: sid[0]! }
+}
+
+async function logOut(
+  config: Config,
+  req: SessionRequest,
+  res: ServerResponse,
+  target: { iss: string; sid: string } | undefined,
+): Promise<void> {
+  const cookies = cookiesToClear(config, req)
+  const link = sessionLink(req)
+  const currentId = currentSession(req) ? req.sessionID : undefined
+  const now = Date.now()
+  const linked: Invalidation = target
+    ? await invalidate(config, target, {
+        at: now,
+        linkedBefore: now,
+        bySub: false,
+        sessionStore: config.sessionStore ?? req.sessionStore,
+      })
+    : { destroyed: [], errors: [] }
+  const errors = [...linked.errors, ...(await endCurrent(config, req, currentId))]
+  clearCookies(config, res, cookies)
+  const destroyed = new Set(linked.destroyed)
+  if (currentId !== undefined) destroyed.add(currentId)
+  await emit(config, {
+    reason: 'frontchannel',
+    iss: target?.iss ?? link?.iss,
+    sid: target?.sid ?? link?.sid,
+    sub: link?.sub,
+    sessionsDestroyed: destroyed.size,
+    provider: config.provider?.name,
+    errors,
+    notes: [],
+  })
+  if (errors.length > 0) return sendText(res, 500, 'The logout could not be completed.\n')
+  sendText(res, 200, PAGE, 'text/html')
+}
+
+/** Destroys the browser's own session and forgets its links; failures are returned, not thrown. */
+async function endCurrent(config: Config, req: SessionRequest, currentId: string | undefined) {
+  const errors: LogoutError[] = []
+  try {
+    await destroyCurrent(req)
+  } catch (err) {
+    errors.push(asLogoutError('ERR_SESSION_STORE', 'Destroying the current session failed', err))
+  }
+  if (currentId === undefined) return errors
+  try {
+    await config.store.unlink(currentId)
+  } catch (err) {
+    errors.push(asLogoutError('ERR_STORE', 'Removing the session link failed', err))
+  }
+  return errors
+}
+
+function cookiesToClear(config: Config, req: SessionRequest): CookieSpec[] {
+  const session = config.clearSessionCookie ? sessionCookie(req) : undefined
+  return session ? [...config.cookies, session] : config.cookies
+}
+
+function invalid(message: string): LogoutError {
+  return new LogoutError('ERR_FRONTCHANNEL_INVALID', message, { status: 400 })
+}
