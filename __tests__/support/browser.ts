@@ -1,0 +1,124 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { createServer, type Server } from 'node:http'
+import { existsSync, mkdirSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { join, resolve } from 'node:path'
+
+export const ROOT = resolve(__dirname, '..', '..')
+export const CHROMIUM = '/usr/bin/chromium'
+export const ARTIFACTS = join(ROOT, '__tests__', 'artifacts')
+export const BUILT_ENTRY = join(ROOT, 'dist', 'esm', 'index.js')
+
+/** The launch flags of the browser test: headless Chromium without sandbox, GPU or background traffic. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+/**
+ * Whether the browser test can run. Without Chromium it is skipped loudly on a workstation and
+ * fails on CI (`CI=true`), where a silent skip would hide a missing dependency.
+ */
+export function browserAvailability(): { run: boolean; reason?: string } {
+  if (existsSync(CHROMIUM)) return { run: true }
+  const reason = `${CHROMIUM} not found: install it with "apt-get install -y chromium" to run the browser test`
+  if (process.env.CI === 'true') throw new Error(reason)
+  return { run: false, reason }
+}
+
+export function artifact(name: string): string {
+  mkdirSync(ARTIFACTS, { recursive: true })
+  return join(ARTIFACTS, name)
+}
+
+export interface RunningExample {
+  urls: { provider: string; notes: string; calendar: string }
+  /** Everything the example printed so far (stdout and stderr). */
+  output(): string
+  stop(): Promise<void>
+}
+
+function parseUrls(text: string): RunningExample['urls'] | undefined {
+  const find = (label: string) =>
+    new RegExp(`^\\s*${label}\\s+(http://127\\.0\\.0\\.1:\\d+)/\\s*$`, 'm').exec(text)?.[1]
+  const provider = find('Demo ID \\(OpenID Provider\\)')
+  const notes = find('Notes')
+  const calendar = find('Calendar')
+  return provider && notes && calendar ? { provider, notes, calendar } : undefined
+}
+
+function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((done) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.once('exit', () => {
+      clearTimeout(force)
+      done()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+/** Runs `node example-app/start.mjs` on free ports, exactly as `npm run example` does after the build. */
+export function startExample(timeoutMs = 15000): Promise<RunningExample> {
+  const child = spawn(process.execPath, [join(ROOT, 'example-app', 'start.mjs')], {
+    cwd: ROOT,
+    env: { ...process.env, OP_PORT: '0', NOTES_PORT: '0', CALENDAR_PORT: '0' },
+  })
+  let text = ''
+  const running = (urls: RunningExample['urls']): RunningExample => ({
+    urls,
+    output: () => text,
+    stop: () => stopChild(child),
+  })
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => {
+      void stopChild(child)
+      fail(new Error(`the example did not print its URLs within ${timeoutMs} ms:\n${text}`))
+    }, timeoutMs)
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString()
+      const urls = parseUrls(text)
+      if (urls) {
+        clearTimeout(timer)
+        ok(running(urls))
+      }
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      fail(new Error(`the example exited early (code ${code}, signal ${signal}):\n${text}`))
+    })
+  })
+}
+
+/**
+ * A page on another site that auto-submits a POST form to `target`: the classic logout CSRF.
+ * It listens on 127.0.0.1 and is opened as `http://localhost:PORT`, which is a different site
+ * from `127.0.0.1` for the browser.
+ */
+export async function crossSitePage(target: string): Promise<{ url: string; close(): Promise<void> }> {
+  const html = `<!doctype html><title>Win a prize</title>
+<form id="f" method="post" action="${target}"><input type="hidden" name="returnTo" value="/"></form>
+<script>document.getElementById('f').submit()</script>`
+  const server: Server = createServer((_req, res) => {
+    res.setHeader('Content-Type', 'text/html; charset=utf-8')
+    res.end(html)
+  })
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const { port } = server.address() as AddressInfo
+  return {
+    url: `http://localhost:${port}/`,
+    close: () =>
+      new Promise<void>((done) => {
+        server.closeAllConnections()
+        server.close(() => done())
+      }),
+  }
+}
