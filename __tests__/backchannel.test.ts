@@ -1,11 +1,22 @@
+import { KeyObject } from 'node:crypto'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import session from 'express-session'
+import { CompactEncrypt, exportJWK, generateKeyPair } from 'jose'
+import type { CryptoKey, JWK } from 'jose'
 import request from 'supertest'
 import type { Response } from 'supertest'
+import { LogoutError } from '../lib/errors'
 import type { LogoutEvent, LogoutOptions } from '../lib/options'
-import { ISSUER, closeApps, createApp, generateKey, localOptions } from './support/app'
+import type { Provider } from '../lib/provider'
+import type { Store } from '../lib/store'
+import { memoryStore } from '../lib/stores/memory'
+import { ISSUER, closeApps, createApp, generateKey, localOptions, startJwksServer } from './support/app'
 import type { Flavour, TestApp, TestKey } from './support/app'
 import {
   BACKCHANNEL_EVENT,
   CLIENT_ID,
+  encrypt,
   linkedSession,
   postLogoutToken,
   signLogoutToken,
@@ -427,5 +438,212 @@ describe('back-channel options', () => {
       code: 'ERR_INVALID_ARG_VALUE',
       message: expect.stringContaining('"options.provider"'),
     })
+  })
+})
+
+describe('back-channel receiver: encrypted logout tokens (BCL §2.6 step 1)', () => {
+  let encryption: { publicKey: CryptoKey; privateKey: CryptoKey; privateJwk: JWK }
+  let otherPublic: CryptoKey
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair('RSA-OAEP-256', { extractable: true })
+    encryption = { ...pair, privateJwk: await exportJWK(pair.privateKey) }
+    otherPublic = (await generateKeyPair('RSA-OAEP-256')).publicKey
+  })
+
+  const withKey = (decryptionKey: unknown) =>
+    harness({ backchannel: { path: '/backchannel', decryptionKey } as LogoutOptions['backchannel'] })
+
+  it.each([
+    ['a private KeyObject', () => KeyObject.from(encryption.privateKey)],
+    ['a private JWK', () => encryption.privateJwk],
+  ])('decrypted with %s, then verified: 200 and the sid sessions end', async (_name, key) => {
+    const { app, events } = await withKey(key())
+    const victim = await linkedSession(app, { sid: 'sid-X' })
+    const res = await postLogoutToken(app, await encrypt(await sign({}), encryption.publicKey))
+    expect(res.status).toBe(200)
+    expect(await app.sessionIds()).not.toContain(victim.id)
+    expect(events[0]).toMatchObject({ sid: 'sid-X', sessionsDestroyed: 1 })
+  })
+
+  it.each<[string, RegExp, () => Promise<string>]>([
+    ['encrypted to another key', /decrypted/, async () => encrypt(await sign({}), otherPublic)],
+    ['not encrypted although a key is configured', /must be encrypted/, () => sign({})],
+    [
+      'a badly signed token inside',
+      /SIGNATURE_VERIFICATION_FAILED/,
+      async () => encrypt(await signLogoutToken(stranger), encryption.publicKey),
+    ],
+    ['a wrong audience inside', /"aud"/, async () => encrypt(await sign({ aud: 'x' }), encryption.publicKey)],
+    [
+      'no JWS inside',
+      /does not contain a JWS/,
+      () =>
+        new CompactEncrypt(new TextEncoder().encode('{"sid":"sid-X"}'))
+          .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM' })
+          .encrypt(encryption.publicKey),
+    ],
+  ])('%s: 400, nothing destroyed', async (_name, reason, make) => {
+    const { app } = await withKey(KeyObject.from(encryption.privateKey))
+    const victim = await linkedSession(app, { sid: 'sid-X' })
+    const res = await postLogoutToken(app, await make())
+    expectInvalidRequest(res)
+    expect(res.body.error_description).toMatch(reason)
+    expect(await app.sessionIds()).toContain(victim.id)
+  })
+
+  it('an encrypted token without a configured key: 400', async () => {
+    const { app } = await harness()
+    const victim = await linkedSession(app, { sid: 'sid-X' })
+    const res = await postLogoutToken(app, await encrypt(await sign({}), encryption.publicKey))
+    expectInvalidRequest(res)
+    expect(res.body.error_description).toMatch(/no decryption key/)
+    expect(await app.sessionIds()).toContain(victim.id)
+  })
+})
+
+/** A store whose listed methods reject, as a Redis store does when the server is gone. */
+function failingStore(methods: Array<keyof Store>): Store {
+  const inner = memoryStore()
+  const failing = Object.fromEntries(
+    methods.map((m) => [m, () => Promise.reject(new Error(`store down (${m})`))]),
+  ) as Partial<Store>
+  return { ...inner, ...failing }
+}
+
+/** An express-session MemoryStore whose destroy fails. */
+class BrokenDestroyStore extends session.MemoryStore {
+  override destroy(_sid: string, callback?: (err?: unknown) => void): void {
+    callback?.(new Error('session store down'))
+  }
+}
+
+describe('back-channel receiver: outages answer so the provider retries', () => {
+  it.each<[string, Array<keyof Store>, string]>([
+    ['claimJti rejects (store down before anything happened)', ['claimJti'], 'ERR_STORE'],
+    ['revoke and take reject after the jti was claimed', ['revoke', 'take'], 'ERR_STORE'],
+  ])('%s: 500 application_error, no-store, reported', async (_name, methods, code) => {
+    const { app, events, warnings } = await harness({ store: failingStore(methods) })
+    const res = await postLogoutToken(app, await sign({}))
+    expect(res.status).toBe(500)
+    expectNoStore(res)
+    expect(res.body).toEqual({ error: 'application_error', error_description: expect.any(String) })
+    expect(events).toHaveLength(1)
+    expect(events[0]!.errors.map((e) => e.code)).toContain(code)
+    expect(warnings.join('\n')).toMatch(new RegExp(`backchannel logout: ${code}`))
+  })
+
+  it('the session store cannot destroy: 500, ERR_SESSION_STORE reported, the sid still revoked', async () => {
+    const events: LogoutEvent[] = []
+    const sessionStore = new BrokenDestroyStore()
+    const app = await createApp(
+      'express5',
+      localOptions([rs], {
+        provider: testProvider(),
+        backchannel: { path: '/backchannel' },
+        onLogout: (event) => void events.push(event),
+        logger: { warn: () => undefined, error: () => undefined },
+      }),
+      { sessionStore },
+    )
+    await linkedSession(app, { sid: 'sid-X' })
+    const res = await postLogoutToken(app, await sign({}))
+    expect(res.status).toBe(500)
+    expect(res.body.error).toBe('application_error')
+    expect(events[0]!.errors.map((e) => e.code)).toEqual(['ERR_SESSION_STORE'])
+    expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'sid-X' })).toEqual(expect.any(Number))
+  })
+
+  async function closedPortUrl(): Promise<string> {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    await new Promise((resolve) => server.close(resolve))
+    return `http://127.0.0.1:${port}/jwks`
+  }
+
+  async function answering500(): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createServer((_req, res) => {
+      res.statusCode = 500
+      res.end('oops')
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    return {
+      url: `http://127.0.0.1:${port}/jwks`,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    }
+  }
+
+  async function remoteHarness(provider: Provider) {
+    const warnings: string[] = []
+    const app = await createApp('express5', {
+      provider,
+      backchannel: { path: '/backchannel' },
+      logger: { warn: (m) => void warnings.push(m), error: (m) => void warnings.push(m) },
+    })
+    return { app, warnings }
+  }
+
+  async function expectUnavailable(app: TestApp, warnings: string[]): Promise<void> {
+    const victim = await linkedSession(app, { sid: 'sid-X' })
+    const res = await postLogoutToken(app, await sign({ jti: 'outage-jti' }))
+    expect(res.status).toBe(503)
+    expectNoStore(res)
+    expect(res.headers['retry-after']).toBe('30')
+    expect(res.body).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) })
+    expect(warnings.join('\n')).toMatch(/ERR_JWKS_UNAVAILABLE/)
+    expect(await app.sessionIds()).toContain(victim.id)
+    // The jti was not consumed, so the provider's retry can still be accepted.
+    expect(await app.mw.store.claimJti(ISSUER, 'outage-jti', 10)).toBe(true)
+  }
+
+  it('the JWKS URL points at a closed port: 503', async () => {
+    const { app, warnings } = await remoteHarness(testProvider({ jwksUri: await closedPortUrl() }))
+    await expectUnavailable(app, warnings)
+  })
+
+  it('the JWKS endpoint answers 500: 503', async () => {
+    const jwks = await answering500()
+    try {
+      const { app, warnings } = await remoteHarness(testProvider({ jwksUri: jwks.url }))
+      await expectUnavailable(app, warnings)
+    } finally {
+      await jwks.close()
+    }
+  })
+
+  it('discovery fails (metadata() throws): 503', async () => {
+    const provider: Provider = {
+      ...testProvider(),
+      metadata: () => {
+        throw new LogoutError('ERR_PROVIDER_DISCOVERY', 'discovery failed', { status: 503 })
+      },
+    }
+    const { app, warnings } = await remoteHarness(provider)
+    await expectUnavailable(app, warnings)
+  })
+
+  it('the keys come back: the token refused with 503 is accepted on retry', async () => {
+    const jwks = await startJwksServer([rs])
+    const flaky = { up: false }
+    const provider: Provider = {
+      ...testProvider(),
+      metadata: () => {
+        if (!flaky.up) throw new Error('discovery unreachable')
+        return { jwksUri: jwks.url, idTokenSigningAlgValues: ['RS256'] }
+      },
+    }
+    try {
+      const { app } = await remoteHarness(provider)
+      const victim = await linkedSession(app, { sid: 'sid-X' })
+      const token = await sign({})
+      expect((await postLogoutToken(app, token)).status).toBe(503)
+      flaky.up = true
+      expect((await postLogoutToken(app, token)).status).toBe(200)
+      expect(await app.sessionIds()).not.toContain(victim.id)
+    } finally {
+      await jwks.close()
+    }
   })
 })
