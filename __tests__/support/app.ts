@@ -60,8 +60,11 @@ export interface TestApp {
   errors: unknown[]
   /** Ids of the sessions in the session store. */
   sessionIds(): Promise<string[]>
-  /** Creates a session (linked to `token` when one is given); returns its Cookie header and id. */
-  login(token?: string): Promise<{ cookie: string; id: string }>
+  /**
+   * Creates a session (linked to `token` when one is given, by the middleware's automatic linking);
+   * `sessionToken` is kept in `req.session.accessToken`. Returns its Cookie header and id.
+   */
+  login(token?: string, sessionToken?: string): Promise<{ cookie: string; id: string }>
   close(): Promise<void>
 }
 
@@ -78,6 +81,9 @@ function appRoutes(mw: LogoutMiddleware) {
   return {
     login(req: Req, res: ServerResponse): void {
       req.session!.user = 'someone'
+      // `?accessToken=` keeps a token in the session, the way apps do after an OIDC login.
+      const kept = new URL(req.url ?? '/', 'http://localhost').searchParams.get('accessToken')
+      if (kept) req.session!.accessToken = kept
       send(res, 200, JSON.stringify({ id: req.sessionID }))
     },
     api(req: Req, res: ServerResponse): void {
@@ -147,7 +153,8 @@ export async function createApp(
     sessionStore,
     errors,
     sessionIds: () => storedIds(sessionStore),
-    login: (token) => login(url, token, setup.sessionOptions?.name ?? 'connect.sid'),
+    login: (token, sessionToken) =>
+      login(url, token, sessionToken, setup.sessionOptions?.name ?? 'connect.sid'),
     close: async () => {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
@@ -164,8 +171,14 @@ function storedIds(store: session.Store): Promise<string[]> {
   )
 }
 
-async function login(url: string, token: string | undefined, cookieName: string) {
-  const response = await fetch(`${url}/login`, {
+async function login(
+  url: string,
+  token: string | undefined,
+  sessionToken: string | undefined,
+  cookieName: string,
+) {
+  const query = sessionToken ? `?accessToken=${sessionToken}` : ''
+  const response = await fetch(`${url}/login${query}`, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
   })
   const { id } = (await response.json()) as { id: string }
