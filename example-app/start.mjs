@@ -32,7 +32,7 @@ sso-logout example is running (stop with Ctrl+C)
   Calendar                   ${calendar}/
 
 1. Open Notes and click "Sign in" (demo user: demo@example.test, no password).
-2. Open Calendar: you are already signed in (single sign-on at Demo ID).
+2. Open Calendar and click "Sign in": no form this time (single sign-on at Demo ID).
 3. In Notes click "Log out", then reload Calendar: it is signed out too (back-channel logout).
 `)
 
