@@ -14,7 +14,7 @@ import { invalidate } from './invalidate.js'
 import type { LogoutEvent } from './options.js'
 import { endSessionAtProvider } from './provider-call.js'
 import type { SessionRequest } from './session.js'
-import { currentSession, destroyCurrent, sessionCookie } from './session.js'
+import { currentSession, destroyCurrent, sessionCookie, storedSessionId } from './session.js'
 
 const debug = createDebug('sso-logout:route')
 
@@ -98,7 +98,7 @@ async function logoutLocally(
   who: Identity,
 ): Promise<LocalOutcome> {
   const cookies = cookiesToClear(config, req)
-  const currentId = currentSession(req) ? req.sessionID : undefined
+  const currentId = storedSessionId(req)
   const sessionStore = config.sessionStore ?? req.sessionStore
   const now = Date.now()
   const linked =

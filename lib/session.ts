@@ -44,6 +44,21 @@ export function sessionLink(req: SessionRequest): SessionLink | undefined {
     : undefined
 }
 
+/**
+ * The id of the request's session when that session came from the store. express-session gives
+ * every request a session, and a fresh one (never saved) must not count as destroyed. A stored
+ * session is one whose id the request's cookie carried, signed as `s:<id>.<signature>`; when the
+ * cookie named an unknown id, express-session generated a new id and the cookie no longer matches.
+ */
+export function storedSessionId(req: SessionRequest): string | undefined {
+  if (!currentSession(req) || !req.sessionID) return undefined
+  const prefix = `s:${req.sessionID}.`
+  for (const value of parseCookieHeader(req.headers.cookie).values()) {
+    if (value.startsWith(prefix)) return req.sessionID
+  }
+  return undefined
+}
+
 /** Destroys the request's own session (express-session clears `req.session`). */
 export function destroyCurrent(req: SessionRequest): Promise<void> {
   const session = currentSession(req)
