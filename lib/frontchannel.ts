@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import type { Config } from './config.js'
 import { emit } from './context.js'
+import { parseCookieHeader } from './cookies.js'
 import type { CookieSpec } from './cookies.js'
 import { LogoutError, asLogoutError } from './errors.js'
 import { noStore, queryOf, sendText } from './http.js'
@@ -84,6 +85,7 @@ async function logOut(
   const cookies = cookiesToClear(config, req)
   const link = sessionLink(req)
   const currentId = currentSession(req) ? req.sessionID : undefined
+  const existed = currentId !== undefined && carriesSession(req, currentId)
   const now = Date.now()
   const linked: Invalidation = target
     ? await invalidate(config, target, {
@@ -96,7 +98,7 @@ async function logOut(
   const errors = [...linked.errors, ...(await endCurrent(config, req, currentId))]
   clearCookies(config, res, cookies)
   const destroyed = new Set(linked.destroyed)
-  if (currentId !== undefined) destroyed.add(currentId)
+  if (existed) destroyed.add(currentId)
   await emit(config, {
     reason: 'frontchannel',
     iss: target?.iss ?? link?.iss,
@@ -126,6 +128,15 @@ async function endCurrent(config: Config, req: SessionRequest, currentId: string
     errors.push(asLogoutError('ERR_STORE', 'Removing the session link failed', err))
   }
   return errors
+}
+
+/**
+ * Whether the request brought its session (express-session's signed cookie `s:<id>.<signature>`):
+ * a session express-session has just created for this request was never a logged-in session.
+ */
+function carriesSession(req: SessionRequest, sessionId: string): boolean {
+  const prefix = `s:${sessionId}.`
+  return [...parseCookieHeader(req.headers.cookie)].some(([, value]) => value.startsWith(prefix))
 }
 
 function cookiesToClear(config: Config, req: SessionRequest): CookieSpec[] {
