@@ -14,6 +14,7 @@ import { createRevoke } from './revoke.js'
 import type { RevokeInput } from './revoke.js'
 import { handleLogout } from './route.js'
 import type { SessionRequest } from './session.js'
+import { sessionStoreFor } from './session.js'
 import type { Store } from './store.js'
 
 const debug = createDebug('sso-logout')
@@ -63,6 +64,8 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
   const routes = buildRoutes(config)
 
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
+    // Remembers express-session's store, so revoke() (which has no request) can destroy sessions.
+    sessionStoreFor(config, req as SessionRequest)
     const route = routeFor(routes, req)
     const work = route
       ? runRoute(config, route, req, res, next)

@@ -2,6 +2,7 @@ import type { Config } from './config.js'
 import { emit } from './context.js'
 import { invalidArg } from './validate.js'
 import { invalidate } from './invalidate.js'
+import { sessionStoreFor } from './session.js'
 
 /** `revoke({ sid?, sub?, iss? })`: what to log out. `iss` defaults to the configured issuer. */
 export interface RevokeInput {
@@ -23,7 +24,7 @@ export function createRevoke(config: Config) {
       at: now,
       linkedBefore: now,
       bySub: subject.sub !== undefined,
-      sessionStore: config.sessionStore,
+      sessionStore: sessionStoreFor(config),
     })
     await emit(config, {
       reason: 'api',

@@ -14,7 +14,7 @@ import { invalidate } from './invalidate.js'
 import type { LogoutEvent } from './options.js'
 import { endSessionAtProvider } from './provider-call.js'
 import type { SessionRequest } from './session.js'
-import { currentSession, destroyCurrent, sessionCookie, storedSessionId } from './session.js'
+import { currentSession, destroyCurrent, sessionCookie, sessionStoreFor, storedSessionId } from './session.js'
 
 const debug = createDebug('sso-logout:route')
 
@@ -99,7 +99,7 @@ async function logoutLocally(
 ): Promise<LocalOutcome> {
   const cookies = cookiesToClear(config, req)
   const currentId = storedSessionId(req)
-  const sessionStore = config.sessionStore ?? req.sessionStore
+  const sessionStore = sessionStoreFor(config, req)
   const now = Date.now()
   const linked =
     who.iss !== undefined

@@ -59,6 +59,26 @@ export function storedSessionId(req: SessionRequest): string | undefined {
   return undefined
 }
 
+const learnedStores = new WeakMap<object, SessionStoreLike>()
+
+/**
+ * The express-session store to destroy sessions in: `options.sessionStore`, else the one
+ * express-session put on the request (`req.sessionStore`). The latter is remembered per middleware,
+ * so `revoke()`, which has no request, destroys sessions in the store the app actually uses.
+ */
+export function sessionStoreFor(
+  config: { sessionStore?: SessionStoreLike },
+  req?: SessionRequest,
+): SessionStoreLike | undefined {
+  if (config.sessionStore) return config.sessionStore
+  const seen = req?.sessionStore
+  if (seen && typeof seen.destroy === 'function') {
+    learnedStores.set(config, seen)
+    return seen
+  }
+  return learnedStores.get(config)
+}
+
 /** Destroys the request's own session (express-session clears `req.session`). */
 export function destroyCurrent(req: SessionRequest): Promise<void> {
   const session = currentSession(req)
