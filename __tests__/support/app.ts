@@ -86,6 +86,13 @@ function appRoutes(mw: LogoutMiddleware) {
       if (kept) req.session!.accessToken = kept
       send(res, 200, JSON.stringify({ id: req.sessionID }))
     },
+    link(req: Req, res: ServerResponse): void {
+      req.session!.user = 'someone'
+      mw.link(req).then(
+        (linked) => send(res, 200, JSON.stringify({ id: req.sessionID, linked })),
+        (err: unknown) => send(res, 500, String(err)),
+      )
+    },
     api(req: Req, res: ServerResponse): void {
       mw.guard(req, res, () => send(res, 200, 'api ok'))
     },
@@ -97,7 +104,7 @@ function appRoutes(mw: LogoutMiddleware) {
 
 /**
  * One app of the matrix on 127.0.0.1, port 0: cookie-parser, express-session, the logout middleware,
- * `GET /login`, `GET /api` behind `mw.guard`, and a catch-all that answers `app:METHOD URL`, so a
+ * `GET /login`, `GET /api` behind `mw.guard`, `GET /link` calling `mw.link(req)`, and a catch-all that answers `app:METHOD URL`, so a
  * request the middleware handed to `next()` is recognisable.
  */
 export async function createApp(
@@ -137,6 +144,7 @@ export async function createApp(
   app.use(setup.mount ?? '/', mw)
   app.use('/login', routes.login)
   app.use('/api', routes.api)
+  app.use('/link', routes.link)
   app.use(routes.fallback)
   app.use((err: unknown, _req: IncomingMessage, res: ServerResponse, _next: unknown) => {
     errors.push(err)
