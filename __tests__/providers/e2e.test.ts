@@ -22,12 +22,18 @@ const RETURN_TO = 'https://app.example.com/'
 interface TestApp {
   agent: ReturnType<typeof request.agent>
   events: LogoutEvent[]
+  logs: string[]
   sessions: session.MemoryStore
 }
 
 /** An Express 5 app with sessions, a `/session` route that stores what a login would, and the logout route. */
 function appWith(options: LogoutOptions): TestApp {
   const events: LogoutEvent[] = []
+  const logs: string[] = []
+  const logger = {
+    warn: (line: string) => void logs.push(line),
+    error: (line: string) => void logs.push(line),
+  }
   const sessions = new session.MemoryStore()
   const app = express()
   app.use(cookieParser())
@@ -37,9 +43,9 @@ function appWith(options: LogoutOptions): TestApp {
     Object.assign(req.session, req.body as Record<string, string>)
     res.json({ id: req.sessionID })
   })
-  app.use(logout({ baseURL: BASE_URL, ...options, onLogout: (event) => void events.push(event) }))
+  app.use(logout({ baseURL: BASE_URL, logger, ...options, onLogout: (event) => void events.push(event) }))
   app.get('/goodbye', (req, res) => res.send(checkLogoutState(req, res) ? 'state ok' : 'state bad'))
-  return { agent: request.agent(app), events, sessions }
+  return { agent: request.agent(app), events, logs, sessions }
 }
 
 function sessionCount(store: session.MemoryStore): Promise<number> {
@@ -160,6 +166,8 @@ describe('descope through the logout route', () => {
       expect(cookieCleared(response.headers['set-cookie'] as unknown as string[], 'DSR')).toBe(true)
       expect(app.events).toHaveLength(1)
       expect(app.events[0]?.errors.map((e) => e.code)).toEqual([code])
+      expect(app.logs).toEqual([expect.stringContaining(code)])
+      expect(app.logs.join('\n')).not.toContain('refresh-jwt')
     },
   )
 

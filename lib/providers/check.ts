@@ -1,3 +1,5 @@
+import { didYouMean } from '../validate.js'
+
 /**
  * Construction-time checks shared by every provider factory. A bad option is a programming error,
  * so it throws a `TypeError` (with `code: 'ERR_INVALID_ARG_VALUE'`) that names the option, the way
@@ -97,29 +99,9 @@ export function optionalTimeout(
   throw invalidOption(`"${provider}.${key}" must be a whole number of milliseconds between 1 and 60000`)
 }
 
-/** The known key closest to `key` (a prefix of it, or edit distance at most 3), for the "did you mean" hint. */
+/** A known key the typo `key` most likely meant: one it is a prefix of, else the closest by edit distance. */
 function closest(key: string, known: readonly string[]): string | undefined {
   const lower = key.toLowerCase()
   const prefixed = lower.length >= 3 ? known.find((k) => k.toLowerCase().startsWith(lower)) : undefined
-  if (prefixed) return prefixed
-  let best: string | undefined
-  let bestDistance = 4
-  for (const candidate of known) {
-    const d = distance(lower, candidate.toLowerCase())
-    if (d < bestDistance) [best, bestDistance] = [candidate, d]
-  }
-  return best
-}
-
-function distance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, i) => i)
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i]
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1
-      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost)
-    }
-    previous = current
-  }
-  return previous[b.length]!
+  return prefixed ?? didYouMean(key, known)
 }

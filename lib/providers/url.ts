@@ -1,12 +1,12 @@
+import { isLoopback as isLoopbackHost } from '../validate.js'
 import { invalidOption } from './check.js'
 
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]'])
 const HOST =
   /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[::1\])(?::\d{1,5})?$/i
 
 /** `true` for the hosts that may use plain http (API.md: local development and tests only). */
 export function isLoopback(url: URL): boolean {
-  return LOOPBACK.has(url.hostname)
+  return isLoopbackHost(url.hostname)
 }
 
 /** `true` when `url` is https, or http on a loopback host. */
