@@ -1,0 +1,64 @@
+// Child-process plumbing: each server under test and each load generator is its own Node process,
+// talking to the runner over IPC only.
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+const here = (file) => fileURLToPath(new URL(file, import.meta.url))
+
+function firstMessage(child, what, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not answer in ${timeoutMs} ms`)), timeoutMs)
+    child.once('message', (message) => {
+      clearTimeout(timer)
+      resolve(message)
+    })
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`${what} exited with code ${code}`))
+    })
+  })
+}
+
+/** Starts a server process for `spec` and resolves to `{ port, heapUsed, stop }`. */
+export async function startServer(spec, execArgv = []) {
+  const child = fork(here('./server.mjs'), [JSON.stringify(spec)], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+  const ready = await firstMessage(child, `server "${spec.app}"`, 300_000).catch((err) => {
+    child.kill('SIGKILL')
+    throw err
+  })
+  if (!ready.ready) {
+    child.kill('SIGKILL')
+    throw new Error(firstLine(ready.error))
+  }
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve()
+      const force = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      child.once('exit', () => {
+        clearTimeout(force)
+        resolve()
+      })
+      child.send('stop')
+    })
+  return { port: ready.port, heapUsed: ready.heapUsed, stop }
+}
+
+/** Runs one child script that takes one IPC message and answers with `{ ok, result | error }`. */
+export async function runChild(script, message, { execArgv = [], timeoutMs = 120_000 } = {}) {
+  const child = fork(here(script), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const answer = firstMessage(child, script, timeoutMs)
+  child.send(message)
+  const reply = await answer.catch((err) => {
+    child.kill('SIGKILL')
+    throw err
+  })
+  if (!reply.ok) throw new Error(firstLine(reply.error))
+  return reply.result
+}
+
+function firstLine(text) {
+  return String(text).split('\n')[0]
+}

@@ -1,0 +1,181 @@
+// Renders bench/RESULTS.md: the machine, the medians of the rounds with each figure as a ratio to
+// the floor of the same run, and the targets of issue 7, each MET or NOT MET with its ratio.
+import { readFileSync } from 'node:fs'
+import { cpus, totalmem } from 'node:os'
+import { CONNECTIONS, DURATION, ROUNDS, SCALES, SLICE, WARMUP } from './config.mjs'
+import { scaleLabel } from './plan.mjs'
+
+const median = (values) => {
+  const s = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+function summarize(results) {
+  return {
+    rps: median(results.map((r) => r.rps)),
+    p50: median(results.map((r) => r.p50)),
+    p99: median(results.map((r) => r.p99)),
+    rounds: results.length,
+    reused: results.some((r) => r.reused),
+  }
+}
+
+function version(name) {
+  const url = new URL(`../node_modules/${name}/package.json`, import.meta.url)
+  return JSON.parse(readFileSync(url, 'utf8')).version
+}
+
+const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : 'n/a')
+
+function machine(env, seconds) {
+  const cpu = cpus()
+  return [
+    `- Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${(totalmem() / 2 ** 30).toFixed(1)} GiB memory`,
+    `- Node ${process.version}; redis-server ${env.redis.version ?? `not run (${env.redis.missing})`}`,
+    `- Packages: express ${version('express')}, express-session ${version('express-session')}, jose ${version('jose')}, express-openid-connect ${version('express-openid-connect')}, autocannon ${version('autocannon')}`,
+    `- Date: ${new Date().toISOString()}; whole run ${Math.round(seconds)} s`,
+    '- Command: `npm run bench`',
+    `- Method: ${ROUNDS} rounds; each round runs every scenario once, round-robin, in a rotated order, each in a fresh server process; autocannon in a separate process, ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured. Figures are the median of the rounds. Latency is measured on every response (not only 2xx). Every logout request carries its own freshly created, linked session (${SLICE} prepared per round).`,
+  ].join('\n')
+}
+
+function tableRows(env, stats, unavailable, floor) {
+  const rows = [
+    '| Scenario | req/s | × floor | p50 ms | × floor | p99 ms | × floor |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ]
+  for (const s of env.plan) {
+    const st = stats.get(s.id)
+    if (!st) {
+      rows.push(`| ${s.label} | not available: ${unavailable.get(s.id) ?? 'not run'} | | | | | |`)
+      continue
+    }
+    const note = st.reused ? ' (prepared sessions ran out: some requests reused one)' : ''
+    rows.push(
+      `| ${s.label}${note} | ${Math.round(st.rps)} | ${fmt(st.rps / floor.rps)} | ${fmt(st.p50)} | ${fmt(st.p50 / floor.p50)} | ${fmt(st.p99)} | ${fmt(st.p99 / floor.p99)} |`,
+    )
+  }
+  return rows.join('\n')
+}
+
+function target(name, ratio, pass, detail) {
+  if (!Number.isFinite(ratio)) return `- ${name}: NOT MEASURED (${detail})`
+  return `- ${name}: **${pass(ratio) ? 'MET' : 'NOT MET'}** (measured ${fmt(ratio, 3)}; ${detail})`
+}
+
+function targets(stats, propagation) {
+  const rps = (id) => stats.get(id)?.rps ?? NaN
+  const p50 = (id) => stats.get(id)?.p50 ?? NaN
+  const lo = scaleLabel(SCALES[0])
+  const hi = scaleLabel(SCALES[SCALES.length - 1])
+  const lines = [
+    target(
+      'Logout route (3) ≥ 0.90 × the hand-written limit (2b)',
+      rps('sso-memory') / rps('limit'),
+      (r) => r >= 0.9,
+      'req/s of 3 / req/s of 2b',
+    ),
+    target(
+      'Logout route (3) ≥ 1.5 × express-openid-connect (5)',
+      rps('sso-memory') / rps('eoc'),
+      (r) => r >= 1.5,
+      'req/s of 3 / req/s of 5',
+    ),
+    target(
+      `Latency flat with the memory store (${hi} within 1.2 × of ${lo})`,
+      p50(`scale-memory-${hi}`) / p50(`scale-memory-${lo}`),
+      (r) => r <= 1.2,
+      `p50 at ${hi} / p50 at ${lo}`,
+    ),
+    target(
+      `Latency flat with the Redis store (${hi} within 1.2 × of ${lo})`,
+      p50(`scale-redis-${hi}`) / p50(`scale-redis-${lo}`),
+      (r) => r <= 1.2,
+      `p50 at ${hi} / p50 at ${lo}`,
+    ),
+    target(
+      'guard with the memory store costs ≤ 5 % on an already verified route',
+      rps('guard-memory-decode') / rps('guard-none-decode'),
+      (r) => r >= 0.95,
+      'req/s with guard / without',
+    ),
+    target(
+      'guard with the Redis store costs ≤ 15 % on an already verified route',
+      rps('guard-redis-decode') / rps('guard-none-decode'),
+      (r) => r >= 0.85,
+      'req/s with guard / without',
+    ),
+  ]
+  const p99 = propagation.missing ? NaN : propagation.fromRequest.p99
+  lines.push(
+    target(
+      'Cross-instance propagation p99 ≤ 50 ms',
+      p99,
+      (ms) => ms <= 50,
+      propagation.missing ?? 'ms, from the logout request to instance A until instance B refuses the token',
+    ),
+  )
+  return lines.join('\n')
+}
+
+function heapSection(heap) {
+  if (heap.missing) return `Not available: ${heap.missing}`
+  return [
+    `Measured with \`global.gc()\` under \`--expose-gc\`, ${heap.records} records inserted into a fresh \`memoryStore()\`:`,
+    '',
+    `- per linked session (link with \`sid\` and \`sub\`): **${Math.round(heap.perLink)} bytes**`,
+    `- per revocation record (\`sid\`): **${Math.round(heap.perRevocation)} bytes**`,
+  ].join('\n')
+}
+
+function propagationSection(p) {
+  if (p.missing) return `Not available: ${p.missing}`
+  return [
+    `${p.trials} trials, two server processes (A and B) sharing one Redis store. Each trial: B's guard accepts a fresh token; the driver sends the logout to A, then polls B with the same token until B answers 401.`,
+    '',
+    '| Measured from | p50 ms | p99 ms | max ms |',
+    '|---|---:|---:|---:|',
+    `| logout request sent to A | ${fmt(p.fromRequest.p50)} | ${fmt(p.fromRequest.p99)} | ${fmt(p.fromRequest.max)} |`,
+    `| A's logout response received | ${fmt(p.fromResponse.p50)} | ${fmt(p.fromResponse.p99)} | ${fmt(p.fromResponse.max)} |`,
+    '',
+    `B refused on its first poll after A answered in ${p.firstPollRefused} of ${p.trials} trials.`,
+  ].join('\n')
+}
+
+/** Returns the text of RESULTS.md. */
+export function renderReport({ env, runs, unavailable, heap, propagation, seconds }) {
+  const stats = new Map([...runs].map(([id, results]) => [id, summarize(results)]))
+  const floor = stats.get('floor') ?? { rps: NaN, p50: NaN, p99: NaN }
+  return `# Benchmark results
+
+Written by \`npm run bench\` (bench/run.mjs). Do not edit by hand.
+
+${machine(env, seconds)}
+
+## Throughput and latency
+
+Ratios are to the floor (scenario 1) of this run: above 1 for req/s means faster than the floor, above 1 for latency means slower.
+
+${tableRows(env, stats, unavailable, floor)}
+
+## Targets of issue 7
+
+${targets(stats, propagation)}
+
+## Memory store: heap per record
+
+${heapSection(heap)}
+
+## Cross-instance propagation (Redis)
+
+${propagationSection(propagation)}
+
+## Notes
+
+- Scenarios 2b, 3, 4 and 7 keep express-session's sessions in its \`MemoryStore\`; the Redis scenarios put sso-logout's own store (index, revocations) in Redis, so their difference is the cost of that store.
+- Scenario 3 ends the IdP session through a custom \`Provider\` that redirects to the stand-in OP's end_session_endpoint; 2b redirects to the same URL, and express-openid-connect (5) runs with \`idpLogout: true\` against the same OP.
+- In the scaling runs (7) the extra sessions are links in sso-logout's store (sid and sub indexes); the express-session store holds only the sessions the requests log out.
+- guard "claims from upstream": an upstream middleware sets \`req.auth = { payload }\` by decoding the token without verifying it (the token stands for one verified earlier), and guard runs with \`guard: { claims: req => req.auth?.payload }\`.
+`
+}

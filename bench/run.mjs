@@ -1,0 +1,154 @@
+// `npm run bench`: prepares the fixtures, then runs every scenario of issue 7 in rounds, each round
+// visiting the scenarios round-robin (in a rotated order) with a fresh server process per run, and
+// writes bench/RESULTS.md with the medians of the rounds and each figure's ratio to the floor.
+import { rmSync, writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { CONNECTIONS, DURATION, HEAP_RECORDS, ROUNDS, TRIALS, WARMUP } from './config.mjs'
+import { prepareFixtures } from './fixtures.mjs'
+import { scenarios } from './plan.mjs'
+import { runChild, startServer } from './processes.mjs'
+import { startRedis } from './redis.mjs'
+import { renderReport } from './report.mjs'
+import { probeFeatures } from './probe.mjs'
+
+const log = (line) => process.stderr.write(`${line}\n`)
+/** Responses other than the expected status beyond this share void a run instead of skewing it. */
+const MAX_UNEXPECTED = 0.001
+
+function rotate(list, by) {
+  const k = by % Math.max(1, list.length)
+  return [...list.slice(k), ...list.slice(0, k)]
+}
+
+async function runOnce(scenario, round, env) {
+  const spec = {
+    dir: env.dir,
+    round,
+    app: scenario.app,
+    store: scenario.store,
+    guard: scenario.guard,
+    redisUrl: env.redis.url,
+    prefix: scenario.filler ? `bench:${scenario.id}:` : `bench:${scenario.id}:${round}:`,
+    filler: scenario.filler,
+    fillerLoaded: scenario.store === 'redis' && env.filled.has(scenario.id),
+  }
+  const profile =
+    process.env.BENCH_PROFILE === scenario.id ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []
+  const server = await startServer(spec, [...(scenario.execArgv ?? []), ...profile])
+  if (scenario.filler) env.filled.add(scenario.id)
+  try {
+    const load = {
+      dir: env.dir,
+      round,
+      port: server.port,
+      connections: CONNECTIONS,
+      duration: DURATION,
+      warmup: WARMUP,
+    }
+    const result = await runChild('./loadgen.mjs', {
+      ...load,
+      ...pick(scenario, ['kind', 'method', 'path', 'expect']),
+    })
+    if (result.unexpected > result.count * MAX_UNEXPECTED || result.count === 0) {
+      throw new Error(`expected ${scenario.expect}, got ${JSON.stringify(result.statuses)}`)
+    }
+    return result
+  } finally {
+    await server.stop()
+  }
+}
+
+function pick(object, keys) {
+  return Object.fromEntries(keys.map((k) => [k, object[k]]))
+}
+
+async function runRounds(env) {
+  const runs = new Map()
+  const unavailable = new Map()
+  for (const s of env.plan) {
+    const missing = s.needs.filter((need) => !env.features[need].ok)
+    if (missing.length) unavailable.set(s.id, missing.map((need) => env.features[need].reason).join('; '))
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const s of rotate(env.plan, round)) {
+      if (unavailable.has(s.id)) continue
+      const started = performance.now()
+      try {
+        const r = await runOnce(s, round, env)
+        runs.set(s.id, [...(runs.get(s.id) ?? []), r])
+        const took = ((performance.now() - started) / 1000).toFixed(1)
+        log(
+          `round ${round + 1}/${ROUNDS} ${s.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${took} s)`,
+        )
+      } catch (err) {
+        log(`round ${round + 1}/${ROUNDS} ${s.id}: FAILED ${err.message}`)
+        unavailable.set(s.id, `failed: ${err.message}`)
+        runs.delete(s.id)
+      }
+    }
+  }
+  return { runs, unavailable }
+}
+
+async function propagationTrials(env) {
+  if (!env.features.redis.ok || !env.features.logout.ok) {
+    return {
+      missing: [env.features.logout, env.features.redis]
+        .filter((f) => !f.ok)
+        .map((f) => f.reason)
+        .join('; '),
+    }
+  }
+  const spec = {
+    dir: env.dir,
+    app: 'propagation',
+    store: 'redis',
+    redisUrl: env.redis.url,
+    prefix: 'bench:propagation:',
+  }
+  const a = await startServer(spec)
+  const b = await startServer(spec)
+  try {
+    return await runChild('./propagation.mjs', { dir: env.dir, portA: a.port, portB: b.port, trials: TRIALS })
+  } catch (err) {
+    return { missing: `failed: ${err.message}` }
+  } finally {
+    await Promise.all([a.stop(), b.stop()])
+  }
+}
+
+async function heapPerRecord(env) {
+  if (!env.features.logout.ok) return { missing: env.features.logout.reason }
+  try {
+    return await runChild('./heap.mjs', { records: HEAP_RECORDS }, { execArgv: ['--expose-gc'] })
+  } catch (err) {
+    return { missing: `failed: ${err.message}` }
+  }
+}
+
+async function main() {
+  const began = Date.now()
+  log(`bench: ${ROUNDS} rounds of ${DURATION} s per run, ${CONNECTIONS} connections`)
+  const redis = await startRedis()
+  let dir
+  try {
+    const features = await probeFeatures(redis)
+    dir = await prepareFixtures(ROUNDS, log)
+    const env = { dir, redis, features, plan: scenarios(), filled: new Set() }
+    const { runs, unavailable } = await runRounds(env)
+    const heap = await heapPerRecord(env)
+    const propagation = await propagationTrials(env)
+    const seconds = (Date.now() - began) / 1000
+    const report = renderReport({ env, runs, unavailable, heap, propagation, seconds })
+    writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), report)
+    log(`bench: wrote bench/RESULTS.md after ${seconds.toFixed(0)} s`)
+  } finally {
+    await redis.stop?.()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+main().catch((err) => {
+  log(err?.stack ?? String(err))
+  process.exitCode = 1
+})

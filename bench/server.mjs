@@ -1,0 +1,53 @@
+// One server under test, in its own process. The runner passes a JSON spec as argv[2]; the server
+// builds the scenario's app, preloads its sessions, listens on 127.0.0.1:0 and reports its port
+// over IPC. It exits on the message 'stop' (cleanly, so `--cpu-prof` can write its profile).
+import { createServer } from 'node:http'
+import { CLIENT_ID, RETURN_TO } from './config.mjs'
+import { readKeys, readSlice } from './fixtures.mjs'
+import { floor, limit, verify } from './apps/baseline.mjs'
+import { eocLogout } from './apps/eoc.mjs'
+import { startOp } from './apps/op.mjs'
+import { backchannel, guardRoute, propagation, ssoLogout } from './apps/sso.mjs'
+
+const apps = {
+  floor,
+  'verify-rs256': (ctx) => verify(ctx, 'RS256'),
+  'verify-es256': (ctx) => verify(ctx, 'ES256'),
+  limit,
+  'sso-logout': ssoLogout,
+  eoc: eocLogout,
+  guard: (ctx) => guardRoute(ctx, ctx.spec.guard),
+  backchannel,
+  propagation,
+}
+
+async function main() {
+  const spec = JSON.parse(process.argv[2])
+  const keys = readKeys(spec.dir)
+  const op = await startOp([keys.rsPublic, keys.esPublic])
+  const query = new URLSearchParams({ client_id: CLIENT_ID, post_logout_redirect_uri: RETURN_TO })
+  op.logoutUrl = `${op.endSession}?${query}`
+  const ctx = { spec, keys, op, onClose: [() => op.close()] }
+  if (spec.round !== undefined) ctx.slice = readSlice(spec.dir, spec.round)
+  const build = apps[spec.app]
+  if (!build) throw new Error(`unknown app "${spec.app}"`)
+  const app = await build(ctx)
+  ctx.slice = undefined
+  const server = createServer(app)
+  server.keepAliveTimeout = 60_000
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const heapUsed = process.memoryUsage().heapUsed
+  process.send({ ready: true, port: server.address().port, heapUsed })
+  process.on('message', async (message) => {
+    if (message !== 'stop') return
+    server.closeAllConnections()
+    server.close()
+    for (const close of ctx.onClose) await close()
+    process.exit(0)
+  })
+}
+
+main().catch((err) => {
+  process.send?.({ ready: false, error: err?.stack ?? String(err) })
+  setTimeout(() => process.exit(1), 100)
+})
