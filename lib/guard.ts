@@ -57,15 +57,16 @@ async function tokenCredential(config: Config, req: IncomingMessage): Promise<Cr
   if (!claims) return undefined
   const sid = claims[config.verifier.sidClaim]
   const iss = typeof claims.iss === 'string' ? claims.iss : config.verifier.issuer
-  if (iss === undefined || typeof claims.iat !== 'number') return undefined
+  if (iss === undefined) return undefined
   const subject: Subject = {
     iss,
     sid: typeof sid === 'string' ? sid : undefined,
     sub: typeof claims.sub === 'string' ? claims.sub : undefined,
   }
-  return subject.sid === undefined && subject.sub === undefined
-    ? undefined
-    : { subject, issuedAt: claims.iat * 1000 }
+  // `iat` is optional (RFC 7519 §4.1.6); a token that does not say when it was issued cannot show
+  // it came after the revocation, so it is treated as issued before it.
+  const issuedAt = typeof claims.iat === 'number' ? claims.iat * 1000 : 0
+  return subject.sid === undefined && subject.sub === undefined ? undefined : { subject, issuedAt }
 }
 
 async function verifiedClaims(config: Config, req: IncomingMessage) {
