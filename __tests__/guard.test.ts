@@ -48,6 +48,18 @@ describe.each(FLAVOURS)('%s: guard', (flavour) => {
     expect(json.body).toEqual({ error: 'invalid_token', error_description: expect.any(String) })
   })
 
+  it('refuses a token of a logged-out sid that does not say when it was issued', async () => {
+    const app = await createApp(flavour, localOptions([key]))
+    const t = await mintToken(
+      { iss: ISSUER, sid: 'no-iat', sub: 'alice' },
+      { alg: 'RS256', key: key.privateKey, kid: key.kid, omitIat: true },
+    )
+    expect((await request(app.url).get('/api').set(bearer(t))).text).toBe('api ok')
+    await request(app.url).post('/logout').set(bearer(t))
+    expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'no-iat' })).toEqual(expect.any(Number))
+    expect((await request(app.url).get('/api').set(bearer(t))).status).toBe(401)
+  })
+
   it('lets through a token issued after the revocation (the IdP reused the sid)', async () => {
     const app = await createApp(flavour, localOptions([key]))
     await request(app.url)

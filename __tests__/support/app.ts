@@ -218,16 +218,18 @@ export interface MintOptions {
   kid?: string
   /** Extra or overriding protected-header fields. */
   header?: Record<string, unknown>
+  /** Leave `iat` out (it is optional in a JWT). */
+  omitIat?: boolean
 }
 
-/** Signs `claims`; `iat` defaults to now and `exp` to an hour later unless the claims set them. */
+/** Signs `claims`; `iat` defaults to now (unless `omitIat`) and `exp` to an hour later unless the claims set them. */
 export async function mintToken(claims: JWTPayload, options: MintOptions): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({
     alg: options.alg,
     ...(options.kid === undefined ? {} : { kid: options.kid }),
     ...options.header,
   })
-  if (claims.iat === undefined) jwt.setIssuedAt()
+  if (claims.iat === undefined && !options.omitIat) jwt.setIssuedAt()
   if (claims.exp === undefined) jwt.setExpirationTime('1h')
   return jwt.sign(options.key)
 }
