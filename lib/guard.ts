@@ -29,7 +29,13 @@ export function createGuard(config: Config) {
     try {
       const token = await tokenCredential(config, req)
       const link = sessionLink(req as SessionRequest)
-      if (token && (await isRevoked(config, token))) return refuse(req, res)
+      if (token && (await isRevoked(config, token))) {
+        // The session that carries this token belongs to the same logged-out subject: end it too,
+        // or a browser keeping its token in the session would get 401 until the token expires.
+        if (link && sameSubject(link, token.subject))
+          await endRevokedSession(config, req as SessionRequest, res)
+        return refuse(req, res)
+      }
       if (link && (await isRevoked(config, linkCredential(link)))) {
         await endRevokedSession(config, req as SessionRequest, res)
         return refuse(req, res)
@@ -74,6 +80,11 @@ async function verifiedClaims(config: Config, req: IncomingMessage) {
   if (verification?.error?.code === 'ERR_JWKS_UNAVAILABLE') throw verification.error
   // An unverifiable token is not guard's business: the app's own authentication refuses it.
   return verification?.token?.claims
+}
+
+function sameSubject(link: SessionLink, subject: Subject): boolean {
+  if (link.iss !== subject.iss) return false
+  return subject.sid !== undefined ? link.sid === subject.sid : link.sub === subject.sub
 }
 
 function linkCredential(link: SessionLink): Credential {
