@@ -20,8 +20,23 @@ const server = createServer()
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
 const issuer = `http://127.0.0.1:${server.address().port}`
 
+// oidc-provider refuses outgoing requests to loopback addresses (SSRF protection). The test apps
+// listen on 127.0.0.1, so back-channel logout may reach exactly the clients' registered
+// `backchannel_logout_uri` origins, and nothing else.
+const backchannelOrigins = new Set(
+  (config.clients ?? []).flatMap((c) =>
+    c.backchannel_logout_uri ? [new URL(c.backchannel_logout_uri).origin] : [],
+  ),
+)
+function clientFetch(url, { dispatcher: _ssrfGuard, ...options }) {
+  if (!backchannelOrigins.has(new URL(url).origin))
+    return Promise.reject(new Error(`fetch to ${url} not allowed`))
+  return globalThis.fetch(url, options)
+}
+
 const provider = new Provider(issuer, {
   clients: config.clients ?? [],
+  fetch: clientFetch,
   cookies: { keys: ['sso-logout-test-cookie-key'] },
   findAccount: (_ctx, sub) => ({ accountId: sub, claims: () => ({ sub, email: `${sub}@example.test` }) }),
   features: {
