@@ -145,7 +145,11 @@ export async function startRedisServer(): Promise<RedisServer> {
   throw lastError
 }
 
-/** Fails fast instead of queueing while Redis is down, as redisStore's TSDoc recommends. */
+/**
+ * Fails fast instead of queueing or waiting while Redis is down or stuck, as redisStore's TSDoc
+ * recommends: node-redis' `commandOptions.timeout` only bounds the wait to be written, so the idle
+ * `socketTimeout` (kept from firing on a healthy idle link by `pingInterval`) bounds the reply.
+ */
 export async function nodeRedisClient(
   server: RedisServer,
   timeout = 1000,
@@ -153,11 +157,13 @@ export async function nodeRedisClient(
   const client = createClient({
     url: server.url,
     disableOfflineQueue: true,
+    pingInterval: Math.ceil(timeout / 2),
+    commandOptions: { timeout },
     socket: {
       connectTimeout: timeout,
+      socketTimeout: timeout,
       reconnectStrategy: (retries: number) => Math.min(50 * (retries + 1), 200),
     },
-    commandOptions: { timeout },
   })
   client.on('error', () => undefined)
   await client.connect()
