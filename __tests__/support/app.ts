@@ -45,6 +45,8 @@ export interface AppSetup {
   /** Mount `express.urlencoded()` and `express.json()` before the middleware (Express flavours only). */
   parsers?: boolean
   sessionStore?: session.Store
+  /** Path prefix of the app's own routes (`/app` -> `/app/login`), for a session cookie with a Path. */
+  prefix?: string
   /** express-session options (`name`, `cookie`). */
   sessionOptions?: Partial<session.SessionOptions>
 }
@@ -142,9 +144,10 @@ export async function createApp(
     app.use(lib.json())
   }
   app.use(setup.mount ?? '/', mw)
-  app.use('/login', routes.login)
-  app.use('/api', routes.api)
-  app.use('/link', routes.link)
+  const prefix = setup.prefix ?? ''
+  app.use(`${prefix}/login`, routes.login)
+  app.use(`${prefix}/api`, routes.api)
+  app.use(`${prefix}/link`, routes.link)
   app.use(routes.fallback)
   app.use((err: unknown, _req: IncomingMessage, res: ServerResponse, _next: unknown) => {
     errors.push(err)
@@ -162,7 +165,7 @@ export async function createApp(
     errors,
     sessionIds: () => storedIds(sessionStore),
     login: (token, sessionToken) =>
-      login(url, token, sessionToken, setup.sessionOptions?.name ?? 'connect.sid'),
+      login(`${url}${prefix}`, token, sessionToken, setup.sessionOptions?.name ?? 'connect.sid'),
     close: async () => {
       server.closeAllConnections()
       await new Promise((resolve) => server.close(resolve))
