@@ -58,6 +58,7 @@ describe('descope', () => {
     expect(p.issuer).toBe(`https://api.descope.com/${PROJECT}`)
     expect(p.metadata()).toEqual({ jwksUri: `https://api.descope.com/v2/keys/${PROJECT}` })
     expect(p.needsAbsoluteReturnTo).toBeFalsy()
+    expect(descope({ projectId: PROJECT, issuer: PROJECT }).issuer).toBe(PROJECT)
   })
 
   it.each([

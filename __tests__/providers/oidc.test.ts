@@ -255,6 +255,27 @@ describe('oidc discovery', () => {
     }
   })
 
+  it('is fetched again after an hour, and a failed refresh keeps the stale document', async () => {
+    const mini = await startMiniOp()
+    const now = Date.now()
+    const clock = jest.spyOn(Date, 'now')
+    try {
+      const p = oidc({ issuer: mini.issuer, clientId: 'app' })
+      clock.mockReturnValue(now)
+      await p.metadata()
+      mini.mode = '500'
+      clock.mockReturnValue(now + 61 * 60 * 1000)
+      await expect(p.metadata()).resolves.toEqual({
+        jwksUri: `${mini.issuer}/jwks`,
+        idTokenSigningAlgValues: undefined,
+      })
+      expect(mini.requests).toHaveLength(2)
+    } finally {
+      clock.mockRestore()
+      await mini.close()
+    }
+  })
+
   it('an outage throws ERR_PROVIDER_DISCOVERY (502), backs off, then recovers', async () => {
     const mini = await startMiniOp()
     try {

@@ -3,7 +3,7 @@ import type { EndSessionContext, EndSessionResult, Provider } from '../provider.
 import { optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
 import { optionsRecord, requiredString } from './check.js'
 import { jsonObject, send } from './http.js'
-import { appendPath, atPath, originUrl, secureUrl } from './url.js'
+import { appendPath, atPath, originUrl } from './url.js'
 
 /** Options of {@link descope}. */
 export interface DescopeOptions {
@@ -19,7 +19,10 @@ export interface DescopeOptions {
   timeout?: number
   /** `Domain` the `DS`/`DSR` cookies were set with (Descope's `cookieDomain`). Defaults to host-only. */
   cookieDomain?: string
-  /** Expected `iss` of session JWTs. Defaults to `{baseUrl}/{projectId}`; older projects use the bare project id. */
+  /**
+   * Expected `iss` of session JWTs, compared as a string. Defaults to `{baseUrl}/{projectId}`; older
+   * projects issue the bare project id, so set it to that there.
+   */
   issuer?: string
 }
 
@@ -52,7 +55,6 @@ export function descope(options: DescopeOptions): Provider {
   const timeout = optionalTimeout('descope', o, 'timeout') ?? 5000
   const domain = optionalString('descope', o, 'cookieDomain')
   const issuer = optionalString('descope', o, 'issuer') ?? appendPath(base, projectId).href
-  if (o.issuer !== undefined) secureUrl('descope.issuer', issuer)
   const endpoint = atPath(base, all ? '/v1/auth/logoutall' : '/v1/auth/logout')
   const jwksUri = appendPath(base, 'v2', 'keys', projectId).href
   return {
