@@ -55,25 +55,39 @@ export interface ReturnToOptions {
   default?: string
 }
 
-/** OIDC Back-Channel Logout receiver (SPEC.md §2). */
+/**
+ * OIDC Back-Channel Logout receiver (SPEC.md §2). Logout tokens are checked against the provider's
+ * issuer, JWKS (or `accessToken.jwks`/`key`) and `clientId`, which must be set. Linked sessions are
+ * destroyed in `sessionStore`, or in `req.sessionStore` when express-session runs before `logout()`;
+ * with neither, the `sid` is still revoked (so `guard` refuses it) but no session is destroyed.
+ */
 export interface BackchannelOptions {
-  /** Route that receives `POST logout_token=...`. */
+  /** Route that receives `POST logout_token=...` (the client's `backchannel_logout_uri`). */
   path: string
-  /** Pinned logout-token algorithms. Defaults to the provider's ID-token algorithms, else `['RS256']`. */
+  /**
+   * Pinned logout-token algorithms (asymmetric JWS only). Defaults to the provider's
+   * `id_token_signing_alg_values_supported` (asymmetric ones), else `['RS256']`.
+   */
   algorithms?: string[]
-  /** Oldest `iat` accepted, in seconds. Defaults to `300`. */
+  /** Oldest `iat` accepted, in seconds (1 to 86400). `jti` values are kept `maxAge + 2 × clockTolerance`. Defaults to `300`. */
   maxAge?: number
-  /** Clock skew tolerated on `iat`/`exp`, in seconds. Defaults to `60`. */
+  /** Clock skew tolerated on `iat`/`exp`, in seconds (0 to 600). Defaults to `60`. */
   clockTolerance?: number
-  /** Key to decrypt encrypted (JWE) logout tokens. */
+  /**
+   * Key to decrypt encrypted (JWE) logout tokens: a private `KeyObject`, a private JWK, or a secret.
+   * When set, unencrypted tokens are refused (BCL §2.6 step 1). Defaults to none: JWE refused.
+   */
   decryptionKey?: KeyObject | JWK | Uint8Array
-  /** Largest request body read, in bytes. Defaults to `16384`. */
+  /** Largest request body read, in bytes (1024 to 1 MiB); larger ones get `413`. Defaults to `16384`. */
   bodyLimit?: number
 }
 
-/** OIDC Front-Channel Logout receiver (SPEC.md §3). */
+/**
+ * OIDC Front-Channel Logout receiver (SPEC.md §3). Needs the provider's issuer: `iss` is checked
+ * against it and only its origin may frame the page (`Content-Security-Policy: frame-ancestors`).
+ */
 export interface FrontchannelOptions {
-  /** Route the IdP loads in an iframe: `GET path?iss=...&sid=...`. */
+  /** Route the IdP loads in an iframe: `GET path?iss=...&sid=...` (the `frontchannel_logout_uri`). */
   path: string
 }
 
