@@ -69,7 +69,10 @@ export interface BackchannelOptions {
    * `id_token_signing_alg_values_supported` (asymmetric ones), else `['RS256']`.
    */
   algorithms?: string[]
-  /** Oldest `iat` accepted, in seconds (1 to 86400). `jti` values are kept `maxAge + 2 × clockTolerance`. Defaults to `300`. */
+  /**
+   * Oldest `iat` accepted, in seconds (1 to 86400). Seen `jti` values are kept
+   * `maxAge + 2 × clockTolerance` seconds. Defaults to `300`.
+   */
   maxAge?: number
   /** Clock skew tolerated on `iat`/`exp`, in seconds (0 to 600). Defaults to `60`. */
   clockTolerance?: number
