@@ -24,7 +24,7 @@ end
 local function refresh(index)
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if last[2] then
-    redis.call('PEXPIREAT', index, string.format('%d', math.ceil(tonumber(last[2]))))
+    redis.call('PEXPIREAT', index, string.format('%.0f', math.ceil(tonumber(last[2]))))
   else
     redis.call('DEL', index)
   end
@@ -47,7 +47,7 @@ local now = clock()
 unlink(KEYS[1], ARGV[1])
 local ttl = tonumber(ARGV[3])
 if ttl <= 0 then return 0 end
-local expires = string.format('%d', now + ttl)
+local expires = string.format('%.0f', now + ttl)
 redis.call('HSET', KEYS[1], 'a', ARGV[2])
 for i = 1, #ARGV[4] do
   local index = KEYS[i + 1]
@@ -93,7 +93,7 @@ for _, key in ipairs(KEYS) do
   local previous = redis.call('GET', key)
   if previous and tonumber(previous) > tonumber(at) then at = previous end
   local ttl = math.max(tonumber(ARGV[2]), redis.call('PTTL', key))
-  if ttl > 0 then redis.call('SET', key, at, 'PX', string.format('%d', ttl)) end
+  if ttl > 0 then redis.call('SET', key, at, 'PX', string.format('%.0f', ttl)) end
 end
 return 1
 `
