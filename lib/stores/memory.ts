@@ -1,4 +1,5 @@
 import type { LinkRecord, Store, Subject, TakeQuery } from '../store.js'
+import { invalidArg } from '../validate.js'
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -35,9 +36,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const maxEntries = options.maxEntries ?? 1_000_000
   const sweepEvery = (options.sweepInterval ?? 60) * 1000
   if (!Number.isInteger(maxEntries) || maxEntries < 1) {
-    throw new TypeError('"options.maxEntries" must be a positive integer')
+    throw invalidArg('options.maxEntries', 'a positive integer', options.maxEntries)
   }
-  if (!(sweepEvery > 0)) throw new TypeError('"options.sweepInterval" must be a positive number')
+  if (!(sweepEvery > 0)) throw invalidArg('options.sweepInterval', 'a positive number', options.sweepInterval)
 
   const links = new Map<string, LinkEntry>()
   const bySid = new Map<string, Set<string>>()
