@@ -2,7 +2,7 @@
 // collect, insert N records into a fresh store, collect again, divide the growth by N. Ids have
 // realistic lengths (express-session ids of 32 characters, UUID sids, Auth0-style subs).
 import { randomBytes, randomUUID } from 'node:crypto'
-import { memoryStore } from '../dist/esm/index.js'
+import { importPackage } from './package.mjs'
 
 const ISS = 'https://tenant.eu.auth0.com/'
 
@@ -12,7 +12,7 @@ function heapAfterGc() {
   return process.memoryUsage().heapUsed
 }
 
-function perRecord(records, insert) {
+function perRecord(memoryStore, records, insert) {
   const store = memoryStore({ maxEntries: records * 2 })
   const before = heapAfterGc()
   insert(store)
@@ -21,24 +21,25 @@ function perRecord(records, insert) {
   return (after - before) / records
 }
 
-function measure(records) {
+function measure(memoryStore, records) {
   const now = Date.now()
-  const perLink = perRecord(records, (store) => {
+  const perLink = perRecord(memoryStore, records, (store) => {
     for (let i = 0; i < records; i++) {
       const sessionId = randomBytes(24).toString('base64url')
       const sub = `auth0|${randomBytes(12).toString('hex')}`
       store.link({ iss: ISS, sid: randomUUID(), sub, sessionId, at: now }, 3600)
     }
   })
-  const perRevocation = perRecord(records, (store) => {
+  const perRevocation = perRecord(memoryStore, records, (store) => {
     for (let i = 0; i < records; i++) store.revoke({ iss: ISS, sid: randomUUID() }, now, 3600)
   })
   return { records, perLink, perRevocation }
 }
 
-process.once('message', ({ records }) => {
+process.once('message', async ({ records }) => {
   try {
-    process.send({ ok: true, result: measure(records) }, () => process.exit(0))
+    const { memoryStore } = await importPackage()
+    process.send({ ok: true, result: measure(memoryStore, records) }, () => process.exit(0))
   } catch (err) {
     process.send({ ok: false, error: err?.stack ?? String(err) }, () => process.exit(1))
   }

@@ -67,6 +67,7 @@ async function measure(load) {
     unexpected: latencies.length - expected,
     statuses,
     errors: result.errors + result.timeouts,
+    sent: state.used,
     reused: state.used > state.size,
   }
 }

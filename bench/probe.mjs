@@ -1,19 +1,17 @@
 // What the benchmark can measure today: the built package's exports (the core, the Redis store
 // and the back-channel receiver land separately) and whether redis-server runs on this machine.
-import { existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { CLIENT_ID, ISSUER, TOKEN_LIFETIME } from './config.mjs'
+import { importPackage, snapshotBuild } from './package.mjs'
 
-const entry = fileURLToPath(new URL('../dist/esm/index.js', import.meta.url))
 const yes = { ok: true }
 const no = (reason) => ({ ok: false, reason })
 
 export async function probeFeatures(redis) {
-  if (!existsSync(entry)) {
+  if (!snapshotBuild()) {
     const missing = no('dist/esm/index.js is missing (npm run build failed?)')
     return { logout: missing, redis: missing, backchannel: missing }
   }
-  const pkg = await import(entry)
+  const pkg = await importPackage()
   const logout = typeof pkg.logout === 'function' ? yes : no('`logout` is not exported by dist yet')
   let redisFeature =
     typeof pkg.redisStore === 'function' ? yes : no('`redisStore` is not exported by dist yet')

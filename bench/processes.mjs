@@ -33,13 +33,18 @@ export async function startServer(spec, execArgv = []) {
     child.kill('SIGKILL')
     throw new Error(firstLine(ready.error))
   }
+  /** Stops the server; resolves to what it reports on the way out (`{ destroyed }`), or `{}`. */
   const stop = () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve()
+      if (child.exitCode !== null) return resolve({})
+      let report = {}
       const force = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      child.on('message', (message) => {
+        if (message?.stopped) report = message
+      })
       child.once('exit', () => {
         clearTimeout(force)
-        resolve()
+        resolve(report)
       })
       child.send('stop')
     })

@@ -18,6 +18,9 @@ function summarize(results) {
     p99: median(results.map((r) => r.p99)),
     rounds: results.length,
     reused: results.some((r) => r.reused),
+    work: results.every((r) => r.destroyed !== undefined)
+      ? Math.min(...results.map((r) => r.destroyed / r.sent))
+      : undefined,
   }
 }
 
@@ -35,6 +38,7 @@ function machine(env, seconds) {
     `- Node ${process.version}; redis-server ${env.redis.version ?? `not run (${env.redis.missing})`}`,
     `- Packages: express ${version('express')}, express-session ${version('express-session')}, jose ${version('jose')}, express-openid-connect ${version('express-openid-connect')}, autocannon ${version('autocannon')}`,
     `- Date: ${new Date().toISOString()}; whole run ${Math.round(seconds)} s`,
+    `- Load average (1 min) at start / end: ${env.load.start.toFixed(2)} / ${env.load.end.toFixed(2)} (other processes on the machine share its cores when these are high)`,
     '- Command: `npm run bench`',
     `- Method: ${ROUNDS} rounds; each round runs every scenario once, round-robin, in a rotated order, each in a fresh server process; autocannon in a separate process, ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured. Figures are the median of the rounds. Latency is measured on every response (not only 2xx). Every logout request carries its own freshly created, linked session (${SLICE} prepared per round).`,
   ].join('\n')
@@ -57,6 +61,14 @@ function tableRows(env, stats, unavailable, floor) {
     )
   }
   return rows.join('\n')
+}
+
+function workCheck(env, stats) {
+  const rows = env.plan
+    .filter((s) => stats.get(s.id)?.work !== undefined)
+    .map((s) => `${s.id} ${fmt(stats.get(s.id).work)}`)
+  if (rows.length === 0) return '- Work check: no scenario with sessions ran.'
+  return `- Work check: preloaded sessions destroyed per request sent (lowest of the rounds; warm-up included; requests still in flight when the load stops count as sent): ${rows.join(', ')}. A value near 1 means every request logged a live session out.`
 }
 
 function target(name, ratio, pass, detail) {
@@ -173,6 +185,7 @@ ${propagationSection(propagation)}
 
 ## Notes
 
+${workCheck(env, stats)}
 - Scenarios 2b, 3, 4 and 7 keep express-session's sessions in its \`MemoryStore\`; the Redis scenarios put sso-logout's own store (index, revocations) in Redis, so their difference is the cost of that store.
 - Scenario 3 ends the IdP session through a custom \`Provider\` that redirects to the stand-in OP's end_session_endpoint; 2b redirects to the same URL, and express-openid-connect (5) runs with \`idpLogout: true\` against the same OP.
 - In the scaling runs (7) the extra sessions are links in sso-logout's store (sid and sub indexes); the express-session store holds only the sessions the requests log out.

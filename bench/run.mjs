@@ -2,6 +2,7 @@
 // visiting the scenarios round-robin (in a rotated order) with a fresh server process per run, and
 // writes bench/RESULTS.md with the medians of the rounds and each figure's ratio to the floor.
 import { rmSync, writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { CONNECTIONS, DURATION, HEAP_RECORDS, ROUNDS, TRIALS, WARMUP } from './config.mjs'
 import { prepareFixtures } from './fixtures.mjs'
@@ -32,10 +33,11 @@ async function runOnce(scenario, round, env) {
     filler: scenario.filler,
     fillerLoaded: scenario.store === 'redis' && env.filled.has(scenario.id),
   }
-  const profile =
-    process.env.BENCH_PROFILE === scenario.id ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []
+  const profiled = process.env.BENCH_PROFILE?.split(',').includes(scenario.id)
+  const profile = profiled ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []
   const server = await startServer(spec, [...(scenario.execArgv ?? []), ...profile])
   if (scenario.filler) env.filled.add(scenario.id)
+  let result
   try {
     const load = {
       dir: env.dir,
@@ -45,17 +47,35 @@ async function runOnce(scenario, round, env) {
       duration: DURATION,
       warmup: WARMUP,
     }
-    const result = await runChild('./loadgen.mjs', {
+    result = await runChild('./loadgen.mjs', {
       ...load,
       ...pick(scenario, ['kind', 'method', 'path', 'expect']),
     })
     if (result.unexpected > result.count * MAX_UNEXPECTED || result.count === 0) {
       throw new Error(`expected ${scenario.expect}, got ${JSON.stringify(result.statuses)}`)
     }
-    return result
   } finally {
-    await server.stop()
+    const stopped = await server.stop()
+    if (result) result.destroyed = stopped.destroyed
   }
+  return result
+}
+
+/** Formats the report with the repository's Prettier settings, so format checks pass on it. */
+async function formatted(file, text) {
+  try {
+    const prettier = await import('prettier')
+    const options = (await prettier.resolveConfig(file)) ?? {}
+    return await prettier.format(text, { ...options, parser: 'markdown' })
+  } catch {
+    return text
+  }
+}
+
+/** BENCH_ONLY=id,id runs a subset (for profiling and development); the default runs everything. */
+function selected(plan) {
+  const only = process.env.BENCH_ONLY?.split(',').filter(Boolean)
+  return only ? plan.filter((s) => only.includes(s.id)) : plan
 }
 
 function pick(object, keys) {
@@ -92,12 +112,8 @@ async function runRounds(env) {
 
 async function propagationTrials(env) {
   if (!env.features.redis.ok || !env.features.logout.ok) {
-    return {
-      missing: [env.features.logout, env.features.redis]
-        .filter((f) => !f.ok)
-        .map((f) => f.reason)
-        .join('; '),
-    }
+    const reasons = [env.features.logout, env.features.redis].filter((f) => !f.ok).map((f) => f.reason)
+    return { missing: reasons.join('; ') }
   }
   const spec = {
     dir: env.dir,
@@ -106,14 +122,15 @@ async function propagationTrials(env) {
     redisUrl: env.redis.url,
     prefix: 'bench:propagation:',
   }
-  const a = await startServer(spec)
-  const b = await startServer(spec)
+  const servers = []
   try {
+    servers.push(await startServer(spec), await startServer(spec))
+    const [a, b] = servers
     return await runChild('./propagation.mjs', { dir: env.dir, portA: a.port, portB: b.port, trials: TRIALS })
   } catch (err) {
     return { missing: `failed: ${err.message}` }
   } finally {
-    await Promise.all([a.stop(), b.stop()])
+    await Promise.all(servers.map((s) => s.stop()))
   }
 }
 
@@ -134,13 +151,22 @@ async function main() {
   try {
     const features = await probeFeatures(redis)
     dir = await prepareFixtures(ROUNDS, log)
-    const env = { dir, redis, features, plan: scenarios(), filled: new Set() }
+    const env = {
+      dir,
+      redis,
+      features,
+      plan: selected(scenarios()),
+      filled: new Set(),
+      load: { start: loadavg()[0] },
+    }
     const { runs, unavailable } = await runRounds(env)
     const heap = await heapPerRecord(env)
     const propagation = await propagationTrials(env)
+    env.load.end = loadavg()[0]
     const seconds = (Date.now() - began) / 1000
     const report = renderReport({ env, runs, unavailable, heap, propagation, seconds })
-    writeFileSync(fileURLToPath(new URL('./RESULTS.md', import.meta.url)), report)
+    const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
+    writeFileSync(file, await formatted(file, report))
     log(`bench: wrote bench/RESULTS.md after ${seconds.toFixed(0)} s`)
   } finally {
     await redis.stop?.()

@@ -7,6 +7,7 @@ import { readKeys, readSlice } from './fixtures.mjs'
 import { floor, limit, verify } from './apps/baseline.mjs'
 import { eocLogout } from './apps/eoc.mjs'
 import { startOp } from './apps/op.mjs'
+import { destroyedCount } from './apps/sessions.mjs'
 import { backchannel, guardRoute, propagation, ssoLogout } from './apps/sso.mjs'
 
 const apps = {
@@ -42,8 +43,9 @@ async function main() {
     if (message !== 'stop') return
     server.closeAllConnections()
     server.close()
+    const destroyed = ctx.sessions ? await destroyedCount(ctx.sessions) : undefined
     for (const close of ctx.onClose) await close()
-    process.exit(0)
+    process.send({ stopped: true, destroyed }, () => process.exit(0))
   })
 }
 

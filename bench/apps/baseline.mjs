@@ -46,7 +46,7 @@ export async function verify(ctx, alg) {
 export async function limit(ctx) {
   const key = await importJWK(ctx.keys.rsPublic, 'RS256')
   const store = new session.MemoryStore()
-  await preloadSessions(store, ctx.slice)
+  await preloadSessions(store, ctx)
   const index = new Map(ctx.slice.sids.map((sid, i) => [`${ISSUER}\u0000${sid}`, [ctx.slice.sessionIds[i]]]))
   const app = express()
   app.use(sessionMiddleware(store))

@@ -16,8 +16,12 @@ export function sessionMiddleware(store) {
   })
 }
 
-/** Creates one logged-in session per user of the slice; resolves when all are stored. */
-export async function preloadSessions(store, slice) {
+/**
+ * Creates one logged-in session per user of the slice; resolves when all are stored. The store is
+ * remembered on `ctx` so the server can report, when it stops, how many sessions the run destroyed.
+ */
+export async function preloadSessions(store, ctx) {
+  const slice = ctx.slice
   const expires = new Date(Date.now() + TOKEN_LIFETIME * 1000).toISOString()
   const cookie = { originalMaxAge: TOKEN_LIFETIME * 1000, expires, httpOnly: true, path: '/' }
   await Promise.all(
@@ -27,6 +31,14 @@ export async function preloadSessions(store, slice) {
           store.set(id, { cookie, user: { sub: slice.subs[i] } }, (err) => (err ? reject(err) : resolve())),
         ),
     ),
+  )
+  ctx.sessions = { store, preloaded: slice.sessionIds.length }
+}
+
+/** How many preloaded sessions are gone from the store. */
+export function destroyedCount(sessions) {
+  return new Promise((resolve, reject) =>
+    sessions.store.length((err, n) => (err ? reject(err) : resolve(sessions.preloaded - n))),
   )
 }
 

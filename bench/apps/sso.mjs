@@ -1,13 +1,14 @@
-// The sso-logout scenarios, built on the package as published (`dist/esm`): the logout route
+// The sso-logout scenarios, built on the package as published (`dist/esm`, see ../package.mjs): the logout route
 // (3, 4, 7), the guard (6), the back-channel receiver (8) and the two instances of the
 // propagation trial (8). Each scenario gets its own store: memory, or Redis under its own prefix.
 import express from 'express'
 import { decodeJwt, jwtVerify, importJWK } from 'jose'
 import { createClient } from 'redis'
 import { BASE_URL, CLIENT_ID, ISSUER, RETURN_TO, TOKEN_LIFETIME } from '../config.mjs'
+import { importPackage } from '../package.mjs'
 import { preloadSessions, session, sessionMiddleware } from './sessions.mjs'
 
-const pkg = () => import('../../dist/esm/index.js')
+const pkg = importPackage
 const BATCH = 5000
 
 /** A custom `Provider` that ends the IdP session at the stand-in OP, as an OIDC provider would. */
@@ -73,7 +74,7 @@ export async function ssoLogout(ctx) {
   if (ctx.spec.filler && !ctx.spec.fillerLoaded) await fill(store, ctx.spec.filler, ctx.spec.filler)
   const sessionStore = new session.MemoryStore()
   const mw = await middleware(ctx, store)
-  await preloadSessions(sessionStore, ctx.slice)
+  await preloadSessions(sessionStore, ctx)
   const { sids, subs, sessionIds } = ctx.slice
   await inBatches(sids.length, (i) => mw.link({ sid: sids[i], sub: subs[i], sessionId: sessionIds[i] }))
   const app = express()
@@ -128,7 +129,7 @@ export async function backchannel(ctx) {
     sessionStore,
     backchannel: { path: '/backchannel-logout', maxAge: TOKEN_LIFETIME },
   })
-  await preloadSessions(sessionStore, ctx.slice)
+  await preloadSessions(sessionStore, ctx)
   const { sids, subs, sessionIds } = ctx.slice
   await inBatches(sids.length, (i) => mw.link({ sid: sids[i], sub: subs[i], sessionId: sessionIds[i] }))
   const app = express()
