@@ -231,6 +231,13 @@ describe('front-channel options', () => {
     )
   })
 
+  it('needs an issuer that is a URL (for frame-ancestors)', () => {
+    const provider = { ...testProvider(), issuer: 'not a url' }
+    expect(() => logout({ provider, frontchannel: { path: '/fc' } })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('issuer') }),
+    )
+  })
+
   it('needs an issuer (for the iss check and frame-ancestors)', () => {
     expect(() => logout({ frontchannel: { path: '/fc' } })).toThrow(
       expect.objectContaining({

@@ -44,6 +44,8 @@ export function createFrontchannel(config: Config) {
       'options.frontchannel.path',
       'different from options.path and options.backchannel.path',
     )
+  if (!URL.canParse(issuer))
+    throw v.invalidArg('options.frontchannel', 'used with an issuer that is a URL', issuer)
   // Only the provider may frame this page (FCL §2 renders it in an iframe); nobody else.
   const frameAncestors = `frame-ancestors ${new URL(issuer).origin}`
 
