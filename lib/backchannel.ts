@@ -11,6 +11,7 @@ import { LogoutError, asLogoutError } from './errors.js'
 import { noStore, sendJson } from './http.js'
 import { invalidate } from './invalidate.js'
 import type { SessionRequest } from './session.js'
+import { sessionStoreFor } from './session.js'
 
 const debug = createDebug('sso-logout:backchannel')
 
@@ -79,7 +80,7 @@ async function claimJti(config: Config, bc: BackchannelConfig, claims: LogoutCla
  * Sessions linked after the token's `iat` survive: the provider reused the `sid` for a new login.
  */
 async function logOut(config: Config, req: SessionRequest, res: ServerResponse, claims: LogoutClaims) {
-  const sessionStore = config.sessionStore ?? req.sessionStore
+  const sessionStore = sessionStoreFor(config, req)
   const at = Math.min(claims.iat * 1000 + 999, Date.now())
   const result = await invalidate(
     config,

@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import type { Config } from './config.js'
 import { emit } from './context.js'
-import { parseCookieHeader } from './cookies.js'
 import type { CookieSpec } from './cookies.js'
 import { LogoutError, asLogoutError } from './errors.js'
 import { noStore, queryOf, sendText } from './http.js'
@@ -10,7 +9,14 @@ import { invalidate } from './invalidate.js'
 import type { Invalidation } from './invalidate.js'
 import { clearCookies } from './route.js'
 import type { SessionRequest } from './session.js'
-import { currentSession, destroyCurrent, sessionCookie, sessionLink } from './session.js'
+import {
+  currentSession,
+  destroyCurrent,
+  sessionCookie,
+  sessionLink,
+  sessionStoreFor,
+  storedSessionId,
+} from './session.js'
 import * as v from './validate.js'
 
 const debug = createDebug('sso-logout:frontchannel')
@@ -87,20 +93,20 @@ async function logOut(
   const cookies = cookiesToClear(config, req)
   const link = sessionLink(req)
   const currentId = currentSession(req) ? req.sessionID : undefined
-  const existed = currentId !== undefined && carriesSession(req, currentId)
+  const stored = storedSessionId(req)
   const now = Date.now()
   const linked: Invalidation = target
     ? await invalidate(config, target, {
         at: now,
         linkedBefore: now,
         bySub: false,
-        sessionStore: config.sessionStore ?? req.sessionStore,
+        sessionStore: sessionStoreFor(config, req),
       })
     : { destroyed: [], errors: [] }
   const errors = [...linked.errors, ...(await endCurrent(config, req, currentId))]
   clearCookies(config, res, cookies)
   const destroyed = new Set(linked.destroyed)
-  if (existed) destroyed.add(currentId)
+  if (stored !== undefined) destroyed.add(stored)
   await emit(config, {
     reason: 'frontchannel',
     iss: target?.iss ?? link?.iss,
@@ -130,15 +136,6 @@ async function endCurrent(config: Config, req: SessionRequest, currentId: string
     errors.push(asLogoutError('ERR_STORE', 'Removing the session link failed', err))
   }
   return errors
-}
-
-/**
- * Whether the request brought its session (express-session's signed cookie `s:<id>.<signature>`):
- * a session express-session has just created for this request was never a logged-in session.
- */
-function carriesSession(req: SessionRequest, sessionId: string): boolean {
-  const prefix = `s:${sessionId}.`
-  return [...parseCookieHeader(req.headers.cookie)].some(([, value]) => value.startsWith(prefix))
 }
 
 function cookiesToClear(config: Config, req: SessionRequest): CookieSpec[] {
