@@ -554,6 +554,34 @@ describe('back-channel receiver: outages answer so the provider retries', () => 
     expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'sid-X' })).toEqual(expect.any(Number))
   })
 
+  it("gives the jti back after a failed logout, so the provider's retry of the same token succeeds", async () => {
+    class FlakyDestroyStore extends session.MemoryStore {
+      broken = true
+      override destroy(sid: string, callback?: (err?: unknown) => void): void {
+        if (this.broken) callback?.(new Error('session store down'))
+        else super.destroy(sid, callback)
+      }
+    }
+    const sessionStore = new FlakyDestroyStore()
+    const app = await createApp(
+      'express5',
+      localOptions([rs], {
+        provider: testProvider(),
+        backchannel: { path: '/backchannel' },
+        logger: { warn: () => undefined, error: () => undefined },
+      }),
+      { sessionStore },
+    )
+    await linkedSession(app, { sid: 'sid-X' })
+    const token = await sign({})
+    expect((await postLogoutToken(app, token)).status).toBe(500)
+    sessionStore.broken = false
+    expect((await postLogoutToken(app, token)).status).toBe(200)
+    const replay = await postLogoutToken(app, token)
+    expect(replay.status).toBe(400)
+    expect(replay.body.error_description).toMatch(/already received/)
+  })
+
   async function closedPortUrl(): Promise<string> {
     const server = createServer()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))

@@ -213,6 +213,15 @@ describe.each(factories)('%s', (_name, factory) => {
       expect(await store.claimJti(ISS, 'j2', 60)).toBe(true)
     })
 
+    it('can be claimed again once released (a failed logout the IdP retries)', async () => {
+      expect(await store.claimJti(ISS, 'released', 60)).toBe(true)
+      await store.releaseJti(ISS, 'released')
+      expect(await store.claimJti(ISS, 'released', 60)).toBe(true)
+      expect(await store.claimJti(ISS, 'released', 60)).toBe(false)
+      await store.releaseJti(OTHER_ISS, 'released')
+      expect(await store.claimJti(ISS, 'released', 60)).toBe(false)
+    })
+
     it('can be claimed again after its ttl', async () => {
       expect(await store.claimJti(ISS, 'j1', 0.15)).toBe(true)
       await sleep(300)

@@ -105,11 +105,25 @@ async function logOut(config: Config, req: SessionRequest, res: ServerResponse, 
     notes,
   })
   debug('logout token accepted: %d session(s) destroyed', result.destroyed.length)
-  // A failed logout answers 500 so the provider retries later (BCL §2.8 allows any non-200).
-  if (result.errors.length > 0) return applicationError(res, 'The logout could not be completed')
+  // A failed logout answers 500 so the provider retries later (BCL §2.8 allows any non-200); the
+  // jti is given back first, or the retry would be refused as a replay.
+  if (result.errors.length > 0) {
+    await releaseJti(config, claims)
+    return applicationError(res, 'The logout could not be completed')
+  }
   res.statusCode = 200
   res.setHeader('Content-Length', 0)
   res.end()
+}
+
+async function releaseJti(config: Config, claims: LogoutClaims): Promise<void> {
+  try {
+    await config.store.releaseJti(claims.iss, claims.jti)
+  } catch (err) {
+    // The store that just failed may still be down: the retry is then refused as a replay, but the
+    // revocation was recorded first, so guard already refuses the logged-out sessions.
+    config.logger.warn(`sso-logout: backchannel logout: releasing the token id failed: ${String(err)}`)
+  }
 }
 
 /** BCL §2.8: `400` with an OAuth-style error body; outages are `503`/`500` so the provider retries. */

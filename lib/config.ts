@@ -233,7 +233,7 @@ function sessionStoreOption(value: unknown): SessionStoreLike | undefined {
   return value as SessionStoreLike
 }
 
-const STORE_METHODS = ['link', 'take', 'revoke', 'revokedAt', 'claimJti', 'unlink'] as const
+const STORE_METHODS = ['link', 'take', 'revoke', 'revokedAt', 'claimJti', 'releaseJti', 'unlink'] as const
 
 function storeOption(value: unknown): Store {
   if (value === undefined) return memoryStore()

@@ -44,6 +44,11 @@ export interface Store {
   revokedAt(subject: Subject): Awaitable<number | undefined>
   /** Claims a logout-token id: `true` the first time within `ttl` seconds, `false` after. */
   claimJti(iss: string, jti: string, ttl: number): Awaitable<boolean>
+  /**
+   * Gives a claimed logout-token id back, so the IdP's retry of a logout that failed after the
+   * claim is accepted (BCL §2.8: a failed logout answers an error and the OP may retry).
+   */
+  releaseJti(iss: string, jti: string): Awaitable<void>
   /** Forgets one local session's links (it was destroyed by other means). */
   unlink(sessionId: string): Awaitable<void>
   /** Releases timers and subscriptions. Optional. */

@@ -124,6 +124,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return true
     },
 
+    releaseJti(iss, jti) {
+      jtis.delete(indexKey(iss, jti))
+    },
+
     unlink(sessionId) {
       const entry = links.get(sessionId)
       if (entry) unlinkEntry(sessionId, entry)

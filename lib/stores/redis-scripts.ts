@@ -110,6 +110,11 @@ if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
 return 1
 `
 
+const RELEASE_JTI = `
+redis.call('DEL', KEYS[1])
+return 1
+`
+
 function script(name: string, body: string): RedisScript {
   const source = `${PRELUDE}${body}`
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
@@ -123,4 +128,5 @@ export const scripts = {
   revoke: script('revoke', REVOKE),
   revokedAt: script('revokedAt', REVOKED_AT),
   claimJti: script('claimJti', CLAIM_JTI),
+  releaseJti: script('releaseJti', RELEASE_JTI),
 } as const

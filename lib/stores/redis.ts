@@ -128,6 +128,10 @@ export function redisStore(options: RedisStoreOptions): Store {
       return (await exec(scripts.claimJti, [keys.jti(iss, jti)], [milliseconds(ttl)])) === 1
     },
 
+    async releaseJti(iss: string, jti: string) {
+      await exec(scripts.releaseJti, [keys.jti(iss, jti)], [])
+    },
+
     async unlink(sessionId: string) {
       await exec(scripts.unlink, [keys.session(sessionId)], [sessionId])
     },
