@@ -6,7 +6,8 @@ import { LogoutError, asLogoutError } from './errors.js'
 import { noStore, prefersJson, sendError, sendJson, sendText } from './http.js'
 import { clearCookies } from './route.js'
 import type { SessionLink, SessionRequest } from './session.js'
-import { destroyCurrent, sessionCookie, sessionLink } from './session.js'
+import { destroyCurrent, sessionCookie, sessionLink, storedSessionId } from './session.js'
+import { bury } from './tombstone.js'
 import type { Subject } from './store.js'
 
 const debug = createDebug('sso-logout:guard')
@@ -101,6 +102,10 @@ async function isRevoked(config: Config, credential: Credential): Promise<boolea
 async function endRevokedSession(config: Config, req: SessionRequest, res: ServerResponse): Promise<void> {
   const cookie = sessionCookie(req)
   debug('destroying a session of a revoked sid')
+  const id = storedSessionId(req)
+  const errors: LogoutError[] = []
+  if (id !== undefined) await bury(config, [id], errors)
+  for (const e of errors) config.logger.warn(`sso-logout: guard: ${e.code}: ${e.message}`)
   await destroyCurrent(req)
   if (cookie) clearCookies({ ...config, clearSiteData: undefined }, res, [cookie])
 }

@@ -4,6 +4,7 @@ import { asLogoutError } from './errors.js'
 import type { LogoutError } from './errors.js'
 import type { SessionStoreLike } from './options.js'
 import { destroyIds } from './session.js'
+import { bury } from './tombstone.js'
 import type { Subject } from './store.js'
 
 const debug = createDebug('sso-logout:invalidate')
@@ -49,6 +50,8 @@ export async function invalidate(
   }
   const ids = await takeAll(config, revoked, options.linkedBefore, errors)
   if (ids.length > 0 && options.sessionStore) {
+    // Tombstones first: requests of these sessions still in flight must not write them back.
+    await bury(config, ids, errors)
     try {
       await destroyIds(options.sessionStore, ids)
     } catch (err) {

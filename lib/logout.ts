@@ -15,6 +15,7 @@ import type { RevokeInput } from './revoke.js'
 import { handleLogout } from './route.js'
 import type { SessionRequest } from './session.js'
 import { sessionStoreFor } from './session.js'
+import { guardSessionStore } from './tombstone.js'
 import type { Store } from './store.js'
 
 const debug = createDebug('sso-logout')
@@ -64,8 +65,10 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
   const routes = buildRoutes(config)
 
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
-    // Remembers express-session's store, so revoke() (which has no request) can destroy sessions.
-    sessionStoreFor(config, req as SessionRequest)
+    // Remembers express-session's store, so revoke() (which has no request) can destroy sessions,
+    // and keeps it from writing back sessions that a logout ended while a request was in flight.
+    const sessionStore = sessionStoreFor(config, req as SessionRequest)
+    if (sessionStore) guardSessionStore(config, sessionStore)
     const route = routeFor(routes, req)
     const work = route
       ? runRoute(config, route, req, res, next)

@@ -15,6 +15,7 @@ import type { LogoutEvent } from './options.js'
 import { endSessionAtProvider } from './provider-call.js'
 import type { SessionRequest } from './session.js'
 import { currentSession, destroyCurrent, sessionCookie, sessionStoreFor, storedSessionId } from './session.js'
+import { bury } from './tombstone.js'
 
 const debug = createDebug('sso-logout:route')
 
@@ -101,6 +102,10 @@ async function logoutLocally(
   const currentId = storedSessionId(req)
   const sessionStore = sessionStoreFor(config, req)
   const now = Date.now()
+  // Tombstone the current id before it is destroyed (a request of this session still in flight must
+  // not write it back), concurrently with the index work so a slow store costs one round trip, not two.
+  const buryErrors: LogoutError[] = []
+  const burying = currentId === undefined ? undefined : bury(config, [currentId], buryErrors)
   const linked =
     who.iss !== undefined
       ? await invalidate(
@@ -116,6 +121,8 @@ async function logoutLocally(
       : { destroyed: [], errors: [] }
   let sessionStoreError = linked.errors.find((e) => e.code === 'ERR_SESSION_STORE')
   const errors = linked.errors.filter((e) => e.code !== 'ERR_SESSION_STORE')
+  await burying
+  errors.push(...buryErrors)
   try {
     await destroyCurrent(req)
   } catch (err) {

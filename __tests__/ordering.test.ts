@@ -1,0 +1,254 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { RedisStore } from 'connect-redis'
+import express from 'express'
+import session from 'express-session'
+import type { JWK } from 'jose'
+import { logout } from '../lib/index'
+import type { LogoutMiddleware } from '../lib/index'
+import { makeKey, mint } from './properties/harness'
+import type { TestKey } from './properties/harness'
+import { describeRedis, nodeRedisClient, startRedisServer } from './support/redis-server'
+import type { RedisServer } from './support/redis-server'
+
+/**
+ * A request that was in flight when the logout happened ends after the session was destroyed;
+ * express-session then writes the session back (`store.set`) if the request changed it, or if
+ * `resave` is on. These tests hold such a request open across a logout and check that the session
+ * stays gone, with express-session's MemoryStore and with connect-redis on a real redis-server.
+ */
+
+const ISSUER = 'https://idp.example.com/'
+let key: TestKey
+
+beforeAll(async () => {
+  key = await makeKey('ES256')
+})
+
+interface Harness {
+  url: string
+  store: session.Store
+  middleware: LogoutMiddleware
+  /** Lets every request held at `/slow` finish. */
+  release(): void
+  close(): Promise<void>
+}
+
+async function start(store: session.Store, resave: boolean, jwk: JWK): Promise<Harness> {
+  let release!: () => void
+  let gate = new Promise<void>((resolve) => (release = resolve))
+  const middleware = logout({
+    baseURL: 'https://app.example.com',
+    accessToken: { jwks: { keys: [jwk] }, issuer: ISSUER },
+    logger: { warn: () => undefined, error: () => undefined },
+  })
+  const app = express()
+  app.use(session({ secret: 'ordering-secret', store, resave, saveUninitialized: false }))
+  app.use(middleware)
+  app.get('/login', (req, res) => {
+    ;(req.session as unknown as Record<string, unknown>).user = 'alice'
+    res.json({ ok: true })
+  })
+  app.get('/slow', async (req, res) => {
+    await gate
+    if (!resave) (req.session as unknown as Record<string, unknown>).visits = 1
+    res.json({ done: true })
+  })
+  app.get('/me', (req, res) => {
+    res.json({ user: (req.session as unknown as Record<string, unknown> | undefined)?.user ?? null })
+  })
+  const server: Server = app.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    store,
+    middleware,
+    release() {
+      release()
+      gate = new Promise<void>((resolve) => (release = resolve))
+    },
+    async close() {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    },
+  }
+}
+
+async function login(h: Harness, token?: string): Promise<string> {
+  const res = await fetch(`${h.url}/login`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
+  await res.arrayBuffer()
+  const cookie = res.headers.get('set-cookie')?.split(';')[0]
+  if (!cookie) throw new Error('no session cookie')
+  return cookie
+}
+
+function storedIds(store: session.Store): Promise<string[]> {
+  return new Promise((resolve, reject) =>
+    store.all!((err, all) => (err ? reject(err) : resolve(Object.keys(all ?? {})))),
+  )
+}
+
+async function user(h: Harness, cookie: string): Promise<unknown> {
+  const res = await fetch(`${h.url}/me`, { headers: { cookie } })
+  return ((await res.json()) as { user: unknown }).user
+}
+
+/** Starts a request that waits at `/slow` until released; resolves once it has reached the handler. */
+async function inFlight(h: Harness, cookie: string): Promise<{ status: Promise<number> }> {
+  const pending = fetch(`${h.url}/slow`, { headers: { cookie } }).then(async (res) => {
+    await res.arrayBuffer()
+    return res.status
+  })
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  // Wrapped: an async function returning the bare promise would wait for the request to finish.
+  return { status: pending }
+}
+
+function scenarios(
+  makeStore: () => session.Store | Promise<session.Store>,
+  cleanup: () => Promise<void>,
+): void {
+  const harnesses: Harness[] = []
+  afterEach(async () => {
+    await Promise.all(harnesses.splice(0).map((h) => h.close()))
+    await cleanup()
+  })
+
+  async function harness(resave: boolean): Promise<Harness> {
+    const h = await start(await makeStore(), resave, key.jwk)
+    harnesses.push(h)
+    return h
+  }
+
+  it.each([
+    ['the request changed the session', false],
+    ['resave is on', true],
+  ])('own logout: an in-flight request does not bring the session back when %s', async (_, resave) => {
+    const h = await harness(resave)
+    const cookie = await login(h)
+    const slow = await inFlight(h, cookie)
+    const out = await fetch(`${h.url}/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' })
+    expect(out.status).toBe(303)
+    h.release()
+    expect(await slow.status).toBe(200)
+    expect(await storedIds(h.store)).toEqual([])
+    expect(await user(h, cookie)).toBeNull()
+  })
+
+  it('logout elsewhere: a linked session with a request in flight stays destroyed', async () => {
+    const h = await harness(false)
+    const now = Math.floor(Date.now() / 1000)
+    const token = await mint(key, { iss: ISSUER, sid: 'idp-1', sub: 'alice', iat: now, exp: now + 600 })
+    const laptop = await login(h, token)
+    const phone = await login(h, token)
+    const slow = await inFlight(h, phone)
+    const out = await fetch(`${h.url}/logout`, {
+      method: 'POST',
+      headers: { cookie: laptop, authorization: `Bearer ${token}` },
+      redirect: 'manual',
+    })
+    expect(out.status).toBe(303)
+    h.release()
+    expect(await slow.status).toBe(200)
+    expect(await storedIds(h.store)).toEqual([])
+    expect(await user(h, phone)).toBeNull()
+  })
+
+  it('revoke(): a linked session with a request in flight stays destroyed', async () => {
+    const h = await harness(false)
+    const now = Math.floor(Date.now() / 1000)
+    const token = await mint(key, { iss: ISSUER, sid: 'idp-2', sub: 'bob', iat: now, exp: now + 600 })
+    const phone = await login(h, token)
+    const slow = await inFlight(h, phone)
+    // revoke() has no request: it reaches the store through the one the middleware has seen.
+    expect(await h.middleware.revoke({ sid: 'idp-2' })).toBe(1)
+    h.release()
+    expect(await slow.status).toBe(200)
+    expect(await storedIds(h.store)).toEqual([])
+  })
+
+  it('a session created after the logout is untouched', async () => {
+    const h = await harness(false)
+    const cookie = await login(h)
+    await fetch(`${h.url}/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' })
+    const fresh = await login(h)
+    expect(await user(h, fresh)).toBe('alice')
+    expect(await storedIds(h.store)).toHaveLength(1)
+  })
+}
+
+describe('in-flight requests and logout: express-session MemoryStore', () => {
+  scenarios(
+    () => new session.MemoryStore(),
+    async () => undefined,
+  )
+})
+
+/** A MemoryStore whose writes take `delay` ms to land, to open the window between check and write. */
+class SlowWriteStore extends session.MemoryStore {
+  constructor(private readonly delay: number) {
+    super()
+  }
+  override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
+    setTimeout(() => super.set(sid, data, callback), this.delay)
+  }
+}
+
+describe('a logout that lands while the in-flight write is under way', () => {
+  it('undoes the write once it lands (the logout buried the id first)', async () => {
+    const h = await start(new SlowWriteStore(150), false, key.jwk)
+    try {
+      const cookie = await login(h)
+      const slow = await inFlight(h, cookie)
+      h.release()
+      // The write has passed its first check and is landing: now the logout happens.
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const out = await fetch(`${h.url}/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' })
+      expect(out.status).toBe(303)
+      expect(await slow.status).toBe(200)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(await storedIds(h.store)).toEqual([])
+    } finally {
+      await h.close()
+    }
+  })
+
+  it('lets writes through when the sso-logout store cannot be read (the app keeps working)', async () => {
+    const h = await start(new session.MemoryStore(), false, key.jwk)
+    try {
+      const cookie = await login(h)
+      const store = h.middleware.store
+      const revokedAt = store.revokedAt.bind(store)
+      store.revokedAt = () => Promise.reject(new Error('store down'))
+      try {
+        const slow = await inFlight(h, cookie)
+        h.release()
+        expect(await slow.status).toBe(200)
+        expect(await storedIds(h.store)).toHaveLength(1)
+      } finally {
+        store.revokedAt = revokedAt
+      }
+    } finally {
+      await h.close()
+    }
+  })
+})
+
+describeRedis('in-flight requests and logout: connect-redis on redis-server', () => {
+  let server: RedisServer
+  let client: Awaited<ReturnType<typeof nodeRedisClient>>
+  beforeAll(async () => {
+    server = await startRedisServer()
+    client = await nodeRedisClient(server)
+  })
+  afterAll(async () => {
+    client.destroy()
+    await server.stop()
+  })
+  scenarios(
+    () => new RedisStore({ client, prefix: `ordering:${Date.now()}:` }),
+    async () => {
+      await client.flushAll()
+    },
+  )
+})
