@@ -3,7 +3,7 @@ import createDebug from 'debug'
 import type { Config } from './config.js'
 import { verifyRequestToken } from './context.js'
 import type { SessionLink, SessionRequest } from './session.js'
-import { LINK_FIELD, currentSession, sessionLink } from './session.js'
+import { LINK_FIELD, currentSession, sessionLink, storedSessionId } from './session.js'
 import type { VerifiedToken } from './token.js'
 import { invalidArg } from './validate.js'
 
@@ -41,14 +41,52 @@ export async function linkRequest(config: Config, req: SessionRequest, force = f
   if (!session || !req.sessionID) return false
   const existing = sessionLink(req)
   if (existing && !force) return false
+  // express-session gives every request a session and stores it only when the app changes it
+  // (saveUninitialized: false). Linking a fresh one here would store a session for every
+  // bearer-only API request; it is linked when the app saves it instead.
+  const fresh = !force && storedSessionId(req) === undefined
   const token = (await verifyRequestToken(config, req))?.token
   if (!token || token.expired || (token.sid === undefined && token.sub === undefined)) return false
   if (existing && sameSession(existing, token)) return false
   const record: SessionLink = { iss: token.iss, sid: token.sid, sub: token.sub, at: Date.now() }
+  if (fresh) return linkOnSave(config, session, record, req.sessionID)
   await config.store.link({ ...record, sessionId: req.sessionID }, config.retention)
   session[LINK_FIELD] = record
   debug('linked a session')
   return true
+}
+
+type Session = NonNullable<SessionRequest['session']>
+type SaveCallback = (err?: unknown) => void
+
+/**
+ * Links a session express-session has not stored yet when the app saves it: express-session calls
+ * `req.session.save()` at the end of a request that changed the session. A session the app never
+ * saves is never linked. The wrapper is non-enumerable, so it is neither hashed nor stored.
+ */
+function linkOnSave(config: Config, session: Session, record: SessionLink, sessionId: string): false {
+  const save = session.save
+  if (typeof save !== 'function' || save.name === saveLinked.name) return false
+  const define = (value: unknown) =>
+    Object.defineProperty(session, 'save', { configurable: true, enumerable: false, writable: true, value })
+  define(saveLinked)
+  return false
+
+  function saveLinked(callback?: SaveCallback): void {
+    define(save)
+    session[LINK_FIELD] = record
+    Promise.resolve(config.store.link({ ...record, sessionId }, config.retention)).then(
+      () => save.call(session, callback),
+      (err: unknown) => {
+        // Not remembered, so the next request tries again; the session itself is saved anyway.
+        Reflect.deleteProperty(session, LINK_FIELD)
+        config.logger.warn(
+          `sso-logout: linking a session failed: ${err instanceof Error ? err.message : String(err)}`,
+        )
+        save.call(session, callback)
+      },
+    )
+  }
 }
 
 function sameSession(link: SessionLink, token: VerifiedToken): boolean {
