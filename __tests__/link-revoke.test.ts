@@ -138,6 +138,24 @@ describe.each(FLAVOURS)('%s: linking', (flavour) => {
     }
   })
 
+  it('stores no session and no link for bearer-only requests that never save a session', async () => {
+    const store = countingStore()
+    const app = await createApp(flavour, localOptions([key], { store }))
+    const t = await token('api-client')
+    for (let i = 0; i < 3; i++) {
+      expect((await request(app.url).get('/other').set('Authorization', `Bearer ${t}`)).text).toBe(
+        'app:GET /other',
+      )
+    }
+    expect(await app.sessionIds()).toEqual([])
+    expect(store.links).toBe(0)
+    // A session the app does save on that same request is linked as it is saved.
+    const saved = await app.login(t)
+    expect(store.links).toBe(1)
+    await request(app.url).post('/logout').set('Authorization', `Bearer ${t}`)
+    expect(await app.sessionIds()).not.toContain(saved.id)
+  })
+
   it('does not link a session to a token that fails verification', async () => {
     const stranger = await generateKey('ES256')
     const store = countingStore()
