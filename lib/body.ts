@@ -19,7 +19,7 @@ const EMPTY: Body = Object.freeze({ type: 'none', fields: Object.freeze({}) as F
 export async function readBody(req: IncomingMessage, limit: number): Promise<Body> {
   const type = bodyType(req.headers['content-type'])
   const parsed = (req as IncomingMessage & { body?: unknown }).body
-  if (parsed !== undefined && parsed !== null && !Buffer.isBuffer(parsed) && typeof parsed !== 'string') {
+  if (isParsed(req, parsed)) {
     return { type, fields: typeof parsed === 'object' ? fieldsOf(parsed as Record<string, unknown>) : {} }
   }
   if (req.readableEnded || (type === 'none' && !hasBody(req))) return EMPTY
@@ -28,6 +28,18 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Bod
   if (type === 'form') return { type, fields: fieldsOf(new URLSearchParams(text)) }
   if (type === 'json') return { type, fields: parseJson(text) }
   return { type, fields: {} }
+}
+
+/**
+ * `true` when `req.body` holds what a parser read. Express 4's parsers set `req.body = {}` on every
+ * request, also when the content type was not theirs: an empty object over a stream nobody read is
+ * not a parsed body (a form POST behind `express.json()` alone).
+ */
+function isParsed(req: IncomingMessage, parsed: unknown): boolean {
+  if (parsed === undefined || parsed === null || Buffer.isBuffer(parsed) || typeof parsed === 'string')
+    return false
+  const untouched = typeof parsed === 'object' && Object.keys(parsed).length === 0 && !req.readableEnded
+  return !(untouched && hasBody(req))
 }
 
 function bodyType(header: string | undefined): Body['type'] {
