@@ -184,6 +184,36 @@ describe.each(ROWS)('%s, %s: returnTo', (flavour, _label, parsers) => {
   })
 })
 
+describe.each(FLAVOURS.filter((f) => f !== 'connect'))('%s with express.json() alone', (flavour) => {
+  // Express 4's json parser sets req.body = {} on every request, even a form it did not read.
+  it('still reads a urlencoded body the parser left unread', async () => {
+    const from = ['header', 'body:access_token']
+    const app = await createApp(
+      flavour,
+      localOptions([key], { returnTo: { allowed: ALLOWED }, accessToken: { from } }),
+      {
+        parsers: 'json',
+      },
+    )
+    const token = await signWith(key, { iss: ISSUER, sid: 'form-sid' })
+    const linked = await app.login(token)
+    const res = await request(app.url)
+      .post('/logout')
+      .type('form')
+      .send(
+        form([
+          ['returnTo', '/bye'],
+          ['access_token', token],
+        ]),
+      )
+    expect(res.status).toBe(303)
+    expect(res.headers.location).toBe(`${BASE_URL}/bye`)
+    expect(await app.sessionIds()).not.toContain(linked.id)
+    const json = await request(app.url).post('/logout').type('json').send({ returnTo: '/bye' })
+    expect(json.headers.location).toBe(`${BASE_URL}/bye`)
+  })
+})
+
 describe.each(FLAVOURS)('%s without a body parser: the body reader', (flavour) => {
   it('answers 413 to a body over the limit, read or declared', async () => {
     const app = await createApp(flavour, localOptions([key]))

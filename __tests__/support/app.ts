@@ -42,8 +42,11 @@ export interface AppSetup {
   session?: boolean
   /** Where the middleware is mounted (`app.use(mount, mw)`). Defaults to `/`. */
   mount?: string
-  /** Mount `express.urlencoded()` and `express.json()` before the middleware (Express flavours only). */
-  parsers?: boolean
+  /**
+   * Mount `express.urlencoded()` and `express.json()` (`true`), or `express.json()` alone (`'json'`),
+   * before the middleware (Express flavours only).
+   */
+  parsers?: boolean | 'json'
   sessionStore?: session.Store
   /** Path prefix of the app's own routes (`/app` -> `/app/login`), for a session cookie with a Path. */
   prefix?: string
@@ -140,7 +143,7 @@ export async function createApp(
   }
   if (setup.parsers && flavour !== 'connect') {
     const lib = flavour === 'express4' ? express4 : express
-    app.use(lib.urlencoded({ extended: false }))
+    if (setup.parsers === true) app.use(lib.urlencoded({ extended: false }))
     app.use(lib.json())
   }
   app.use(setup.mount ?? '/', mw)
