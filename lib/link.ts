@@ -67,23 +67,24 @@ type SaveCallback = (err?: unknown) => void
 function linkOnSave(config: Config, session: Session, record: SessionLink, sessionId: string): false {
   const save = session.save
   if (typeof save !== 'function' || save.name === saveLinked.name) return false
+  const original = save as (this: Session, callback?: SaveCallback) => void
   const define = (value: unknown) =>
     Object.defineProperty(session, 'save', { configurable: true, enumerable: false, writable: true, value })
   define(saveLinked)
   return false
 
   function saveLinked(callback?: SaveCallback): void {
-    define(save)
+    define(original)
     session[LINK_FIELD] = record
     Promise.resolve(config.store.link({ ...record, sessionId }, config.retention)).then(
-      () => save.call(session, callback),
+      () => original.call(session, callback),
       (err: unknown) => {
         // Not remembered, so the next request tries again; the session itself is saved anyway.
         Reflect.deleteProperty(session, LINK_FIELD)
         config.logger.warn(
           `sso-logout: linking a session failed: ${err instanceof Error ? err.message : String(err)}`,
         )
-        save.call(session, callback)
+        original.call(session, callback)
       },
     )
   }
