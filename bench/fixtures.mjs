@@ -84,18 +84,21 @@ async function makeSlice(keys, round) {
   const eocCookies = await mapBatched(users, (u, i) => eocSessionCookie(tokens[i], u.sid))
   const logoutTokens = await mapBatched(users.slice(0, BC_SLICE), (u) => logoutToken(keys.rs.privateKey, u))
   return {
-    subs: users.map((u) => u.sub),
-    sids: users.map((u) => u.sid),
-    sessionIds: users.map((u) => u.sessionId),
-    cookies: users.map((u) => signSessionCookie(u.sessionId)),
-    tokens,
-    eocCookies,
-    logoutTokens,
+    base: {
+      subs: users.map((u) => u.sub),
+      sids: users.map((u) => u.sid),
+      sessionIds: users.map((u) => u.sessionId),
+      cookies: users.map((u) => signSessionCookie(u.sessionId)),
+      tokens,
+    },
+    eoc: { eocCookies },
+    bc: { logoutTokens },
   }
 }
 
 /**
- * Writes `keys.json` and `slice-<round>.json` into a fresh temporary folder and returns its path.
+ * Writes `keys.json` and, per round, `base-<round>.json` (users, session cookies, access tokens),
+ * `eoc-<round>.json` and `bc-<round>.json` into a fresh temporary folder; returns its path.
  * Only public keys are written (servers verify, never sign); the private key is returned for the
  * propagation driver, which signs one token per trial.
  */
@@ -114,7 +117,10 @@ export async function prepareFixtures(rounds, log) {
   writeFileSync(join(dir, 'keys.json'), JSON.stringify(keys))
   for (let round = 0; round < rounds; round++) {
     const started = performance.now()
-    writeFileSync(join(dir, `slice-${round}.json`), JSON.stringify(await makeSlice({ rs }, round)))
+    const parts = await makeSlice({ rs }, round)
+    for (const [part, data] of Object.entries(parts)) {
+      writeFileSync(join(dir, `${part}-${round}.json`), JSON.stringify(data))
+    }
     log(`fixtures: round ${round + 1}/${rounds} prepared in ${Math.round(performance.now() - started)} ms`)
   }
   return dir
@@ -124,6 +130,10 @@ export function readKeys(dir) {
   return JSON.parse(readFileSync(join(dir, 'keys.json'), 'utf8'))
 }
 
-export function readSlice(dir, round) {
-  return JSON.parse(readFileSync(join(dir, `slice-${round}.json`), 'utf8'))
+/** Reads the named parts of one round's slice (each process reads only what it needs). */
+export function readSlice(dir, round, parts = ['base']) {
+  const slice = {}
+  for (const part of parts)
+    Object.assign(slice, JSON.parse(readFileSync(join(dir, `${part}-${round}.json`), 'utf8')))
+  return slice
 }

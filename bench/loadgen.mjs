@@ -42,7 +42,8 @@ function percentile(sorted, p) {
 
 async function measure(load) {
   const keys = readKeys(load.dir)
-  const slice = readSlice(load.dir, load.round)
+  const parts = { rs256: ['base'], es256: ['base'], eoc: ['base', 'eoc'], backchannel: ['bc'] }[load.kind]
+  const slice = readSlice(load.dir, load.round, parts)
   const { setupRequest, state } = requestFactory(load, keys, slice)
   const base = {
     url: `http://127.0.0.1:${load.port}`,
@@ -71,6 +72,8 @@ async function measure(load) {
     reused: state.used > state.size,
   }
 }
+
+process.on('disconnect', () => process.exit(0))
 
 process.once('message', (load) => {
   measure(load).then(

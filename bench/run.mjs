@@ -148,6 +148,13 @@ async function main() {
   log(`bench: ${ROUNDS} rounds of ${DURATION} s per run, ${CONNECTIONS} connections`)
   const redis = await startRedis()
   let dir
+  const interrupted = async () => {
+    await redis.stop?.()
+    if (dir) rmSync(dir, { recursive: true, force: true })
+    process.exit(130)
+  }
+  process.once('SIGINT', interrupted)
+  process.once('SIGTERM', interrupted)
   try {
     const features = await probeFeatures(redis)
     dir = await prepareFixtures(ROUNDS, log)

@@ -2,6 +2,7 @@
 // builds the scenario's app, preloads its sessions, listens on 127.0.0.1:0 and reports its port
 // over IPC. It exits on the message 'stop' (cleanly, so `--cpu-prof` can write its profile).
 import { createServer } from 'node:http'
+import { setTimeout as delay } from 'node:timers/promises'
 import { CLIENT_ID, RETURN_TO } from './config.mjs'
 import { readKeys, readSlice } from './fixtures.mjs'
 import { floor, limit, verify } from './apps/baseline.mjs'
@@ -22,6 +23,9 @@ const apps = {
   propagation,
 }
 
+/** Apps that preload one session per prepared user; the others need no slice. */
+const WITH_SESSIONS = new Set(['limit', 'sso-logout', 'backchannel'])
+
 async function main() {
   const spec = JSON.parse(process.argv[2])
   const keys = readKeys(spec.dir)
@@ -29,25 +33,35 @@ async function main() {
   const query = new URLSearchParams({ client_id: CLIENT_ID, post_logout_redirect_uri: RETURN_TO })
   op.logoutUrl = `${op.endSession}?${query}`
   const ctx = { spec, keys, op, onClose: [() => op.close()] }
-  if (spec.round !== undefined) ctx.slice = readSlice(spec.dir, spec.round)
+  if (WITH_SESSIONS.has(spec.app)) ctx.slice = readSlice(spec.dir, spec.round)
   const build = apps[spec.app]
   if (!build) throw new Error(`unknown app "${spec.app}"`)
   const app = await build(ctx)
   ctx.slice = undefined
-  const server = createServer(app)
+  let inFlight = 0
+  const server = createServer((req, res) => {
+    inFlight++
+    res.once('close', () => inFlight--)
+    app(req, res)
+  })
   server.keepAliveTimeout = 60_000
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   const heapUsed = process.memoryUsage().heapUsed
   process.send({ ready: true, port: server.address().port, heapUsed })
   process.on('message', async (message) => {
     if (message !== 'stop') return
-    server.closeAllConnections()
     server.close()
+    // Requests the load generator left in flight finish before the stores close under them.
+    for (let waited = 0; inFlight > 0 && waited < 3000; waited += 20) await delay(20)
+    server.closeAllConnections()
     const destroyed = ctx.sessions ? await destroyedCount(ctx.sessions) : undefined
     for (const close of ctx.onClose) await close()
     process.send({ stopped: true, destroyed }, () => process.exit(0))
   })
 }
+
+// The runner is gone (interrupted): nothing will ask this server to stop.
+process.on('disconnect', () => process.exit(0))
 
 main().catch((err) => {
   process.send?.({ ready: false, error: err?.stack ?? String(err) })

@@ -6,6 +6,7 @@ import { decodeJwt, jwtVerify, importJWK } from 'jose'
 import { createClient } from 'redis'
 import { BASE_URL, CLIENT_ID, ISSUER, RETURN_TO, TOKEN_LIFETIME } from '../config.mjs'
 import { importPackage } from '../package.mjs'
+import { fillRedis } from '../redis-fill.mjs'
 import { preloadSessions, session, sessionMiddleware } from './sessions.mjs'
 
 const pkg = importPackage
@@ -27,14 +28,15 @@ function benchProvider(op) {
   }
 }
 
+/** The scenario's sso-logout store; for Redis, also the client (the filler writes through it). */
 async function makeStore(ctx) {
   const { memoryStore, redisStore } = await pkg()
-  if (ctx.spec.store !== 'redis') return memoryStore({ maxEntries: 4_000_000 })
+  if (ctx.spec.store !== 'redis') return { store: memoryStore({ maxEntries: 4_000_000 }) }
   if (typeof redisStore !== 'function') throw new Error('redisStore is not in dist yet')
   const client = createClient({ url: ctx.spec.redisUrl })
   await client.connect()
   ctx.onClose.push(() => client.quit())
-  return redisStore({ client, prefix: ctx.spec.prefix })
+  return { store: redisStore({ client, prefix: ctx.spec.prefix }), client }
 }
 
 async function middleware(ctx, store, extra = {}) {
@@ -58,20 +60,28 @@ async function inBatches(count, fn) {
 }
 
 /** Links `count` sessions that no request touches: the store's population in the scaling runs. */
-async function fill(store, count, tag) {
+async function fill(ctx, { store, client }, count) {
+  const tag = String(count)
+  if (client) return fillRedis(client, store, ctx.spec.prefix, count, tag)
   const at = Date.now()
-  await inBatches(count, (i) =>
-    store.link(
-      { iss: ISSUER, sid: `fill-${tag}-${i}`, sub: `fill-user-${i}`, sessionId: `fill-sess-${tag}-${i}`, at },
-      TOKEN_LIFETIME,
-    ),
-  )
+  for (let i = 0; i < count; i++) {
+    const record = {
+      iss: ISSUER,
+      sid: `fill-${tag}-${i}`,
+      sub: `fill-user-${i}`,
+      sessionId: `fill-sess-${tag}-${i}`,
+      at,
+    }
+    const pending = store.link(record, TOKEN_LIFETIME)
+    if (pending) await pending
+  }
 }
 
 /** 3, 4, 7: the full logout route, one fresh linked session per request. */
 export async function ssoLogout(ctx) {
-  const store = await makeStore(ctx)
-  if (ctx.spec.filler && !ctx.spec.fillerLoaded) await fill(store, ctx.spec.filler, ctx.spec.filler)
+  const stores = await makeStore(ctx)
+  const { store } = stores
+  if (ctx.spec.filler && !ctx.spec.fillerLoaded) await fill(ctx, stores, ctx.spec.filler)
   const sessionStore = new session.MemoryStore()
   const mw = await middleware(ctx, store)
   await preloadSessions(sessionStore, ctx)
@@ -113,7 +123,8 @@ export async function guardRoute(ctx, { upstream, guarded }) {
   }
   if (guarded) {
     const claims = upstream === 'none' ? undefined : { claims: (req) => req.auth?.payload }
-    const mw = await middleware(ctx, await makeStore(ctx), claims ? { guard: claims } : {})
+    const { store } = await makeStore(ctx)
+    const mw = await middleware(ctx, store, claims ? { guard: claims } : {})
     app.get('/protected', mw.guard, protectedRoute)
   } else {
     app.get('/protected', protectedRoute)
@@ -123,7 +134,7 @@ export async function guardRoute(ctx, { upstream, guarded }) {
 
 /** 8: the back-channel receiver; each prepared logout token names one linked session. */
 export async function backchannel(ctx) {
-  const store = await makeStore(ctx)
+  const { store } = await makeStore(ctx)
   const sessionStore = new session.MemoryStore()
   const mw = await middleware(ctx, store, {
     sessionStore,
@@ -139,7 +150,8 @@ export async function backchannel(ctx) {
 
 /** 8: instance A (logs out) and instance B (guards), sharing one Redis prefix. */
 export async function propagation(ctx) {
-  const mw = await middleware(ctx, await makeStore(ctx))
+  const { store } = await makeStore(ctx)
+  const mw = await middleware(ctx, store)
   const app = express()
   app.use(mw)
   app.get('/protected', mw.guard, protectedRoute)

@@ -1,0 +1,45 @@
+// Preloads the Redis scaling runs fast: one Lua loop per batch writes linked sessions in the Redis
+// store's key layout (read in lib/stores/redis-keys.ts and redis-scripts.ts: a hash per session,
+// a sorted set per sid and per sub index). Linking a million sessions one script call at a time
+// takes minutes; this takes seconds. Because the layout is copied here, the result is checked
+// through the store's public API: a few of the filler sids must be found by `take()`.
+import { ISSUER, TOKEN_LIFETIME } from './config.mjs'
+
+const FILL = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expires = string.format('%d', now + tonumber(ARGV[8]))
+for i = tonumber(ARGV[5]), tonumber(ARGV[6]) do
+  local id = 'fill-sess-' .. ARGV[4] .. '-' .. i
+  local session = ARGV[1] .. id
+  local bySid = ARGV[2] .. 'fill-' .. ARGV[4] .. '-' .. i
+  local bySub = ARGV[3] .. 'fill-user-' .. i
+  redis.call('HSET', session, 'a', ARGV[7], 'd', bySid, 'u', bySub)
+  redis.call('PEXPIRE', session, ARGV[8])
+  redis.call('ZADD', bySid, expires, id)
+  redis.call('PEXPIREAT', bySid, expires)
+  redis.call('ZADD', bySub, expires, id)
+  redis.call('PEXPIREAT', bySub, expires)
+end
+return 1
+`
+const BATCH = 20_000
+
+/** Writes `count` linked sessions under `prefix`, then checks that the store finds some of them. */
+export async function fillRedis(client, store, prefix, count, tag) {
+  const issuer = `${prefix}i:${encodeURIComponent(ISSUER)}:`
+  const at = String(Date.now())
+  for (let from = 0; from < count; from += BATCH) {
+    const to = Math.min(count, from + BATCH) - 1
+    const args = [`${prefix}s:`, `${issuer}sid:`, `${issuer}sub:`, tag, String(from), String(to), at]
+    await client.eval(FILL, { keys: [], arguments: [...args, String(TOKEN_LIFETIME * 1000)] })
+  }
+  for (const i of [0, Math.floor(count / 2), count - 1]) {
+    const taken = await store.take({ iss: ISSUER, sid: `fill-${tag}-${i}`, linkedBefore: Date.now() })
+    if (taken.length !== 1 || taken[0] !== `fill-sess-${tag}-${i}`) {
+      throw new Error(
+        `the Redis filler's key layout does not match redisStore (take() found ${JSON.stringify(taken)})`,
+      )
+    }
+  }
+}
