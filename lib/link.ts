@@ -48,7 +48,11 @@ export async function linkRequest(config: Config, req: SessionRequest, force = f
   const token = (await verifyRequestToken(config, req))?.token
   if (!token || token.expired || (token.sid === undefined && token.sub === undefined)) return false
   if (existing && sameSession(existing, token)) return false
-  const record: SessionLink = { iss: token.iss, sid: token.sid, sub: token.sub, at: Date.now() }
+  // A session is only as fresh as the token that proves it. Dated by the token's `iat`, a session
+  // made from a token issued before a logout is refused by guard and taken by the next logout, even
+  // when it is linked after that logout. Without `iat` a token cannot show it came after one.
+  const at = Math.min(Date.now(), (token.iat ?? 0) * 1000)
+  const record: SessionLink = { iss: token.iss, sid: token.sid, sub: token.sub, at }
   if (fresh) return linkOnSave(config, session, record, req.sessionID)
   await config.store.link({ ...record, sessionId: req.sessionID }, config.retention)
   session[LINK_FIELD] = record
