@@ -107,7 +107,19 @@ async function endRevokedSession(config: Config, req: SessionRequest, res: Serve
   if (id !== undefined) await bury(config, [id], errors)
   for (const e of errors) config.logger.warn(`sso-logout: guard: ${e.code}: ${e.message}`)
   await destroyCurrent(req)
+  // A link made after the logout took the sid's sessions (a concurrent request, another instance)
+  // would otherwise keep naming this destroyed session in the index until it expires.
+  if (id !== undefined) await forgetLink(config, id)
   if (cookie) clearCookies({ ...config, clearSiteData: undefined }, res, [cookie])
+}
+
+async function forgetLink(config: Config, sessionId: string): Promise<void> {
+  try {
+    await config.store.unlink(sessionId)
+  } catch (err) {
+    const error = asLogoutError('ERR_STORE', 'Removing the session link failed', err)
+    config.logger.warn(`sso-logout: guard: ${error.code}: ${error.message}`)
+  }
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse): void {
