@@ -72,6 +72,18 @@ async function api(service: Service, credential: { token?: string; cookie?: stri
   }
 }
 
+/** Deterministic shuffle (a small LCG), so a failing interleaving can be replayed from its seed. */
+function shuffle<T>(items: T[], seed: number): T[] {
+  const out = [...items]
+  let state = seed
+  for (let i = out.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2 ** 31
+    const j = state % (i + 1)
+    ;[out[i], out[j]] = [out[j]!, out[i]!]
+  }
+  return out
+}
+
 async function sessions(service: Service): Promise<string[]> {
   return (await (await fetch(`${service.url}/admin/sessions`)).json()) as string[]
 }
@@ -191,6 +203,79 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
       const keys = await redis.keys(`${prefix}*`)
       expect(keys.length).toBeGreaterThan(0)
       for (const name of keys) expect([name, (await redis.pTTL(name)) > 0]).toEqual([name, true])
+    } finally {
+      await redis.close()
+    }
+  })
+
+  it('50 concurrent links and 50 logouts of overlapping sids through both services leave no orphan and no resurrected session', async () => {
+    const seed = Number(process.env.RACE_SEED ?? Date.now() % 2 ** 31)
+    const sids = Array.from({ length: 10 }, (_, i) => `race-${i}-${randomUUID()}`)
+    const tokens = await Promise.all(sids.map((sid) => token(sid)))
+    const ops = shuffle(
+      Array.from({ length: 100 }, (_, n) => ({
+        kind: n % 2 === 0 ? 'link' : 'logout',
+        sid: Math.floor(n / 2) % sids.length,
+      })),
+      seed,
+    )
+    const created: Array<{ service: Service; sid: string; id: string; cookie: string }> = []
+    const logout = async (service: Service, jwt: string) => {
+      const res = await fetch(`${service.url}/logout`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { authorization: `Bearer ${jwt}` },
+      })
+      expect([seed, res.status]).toEqual([seed, 303])
+    }
+    await Promise.all(
+      ops.map(async (op, n) => {
+        const service = n % 4 < 2 ? a : b
+        if (op.kind === 'logout') return logout(service, tokens[op.sid]!)
+        const session = await login(service, tokens[op.sid]!)
+        created.push({ service, sid: sids[op.sid]!, ...session })
+      }),
+    )
+    // Every sid was logged out at least once. Tokens issued before that stay revoked, so a session
+    // they create afterwards (here, deterministically) is as dead as the ones the storm ended.
+    for (const [i, service] of [a, b].entries()) {
+      created.push({ service, sid: sids[i]!, ...(await login(service, tokens[i]!)) })
+    }
+
+    const redis = await nodeRedisClient(server)
+    try {
+      const issuer = `${prefix}i:${encodeURIComponent(ISSUER)}`
+      const stored = new Set([...(await sessions(a)), ...(await sessions(b))])
+      for (const sid of sids) {
+        const index = `${issuer}:sid:${sid}`
+        for (const member of await redis.zRange(index, 0, -1)) {
+          // The index only names sessions that exist, each through a record that points back at it.
+          expect([seed, member, await redis.hGet(`${prefix}s:${member}`, 'd'), stored.has(member)]).toEqual([
+            seed,
+            member,
+            index,
+            true,
+          ])
+        }
+      }
+      for (const session of created) {
+        const record = await redis.hGet(`${prefix}s:${session.id}`, 'd')
+        if (record !== null) expect(await redis.zScore(record, session.id)).not.toBeNull()
+      }
+
+      // No resurrected session: none of them is signed in any more, anywhere.
+      for (const session of created) {
+        const res = await api(session.service, { cookie: session.cookie })
+        expect([seed, session.id, res.user ?? null]).toEqual([seed, session.id, null])
+      }
+      const left = new Set([...(await sessions(a)), ...(await sessions(b))])
+      expect([seed, created.filter((s) => left.has(s.id)).map((s) => s.id)]).toEqual([seed, []])
+      // What is left in the shared index is bounded: nothing names a destroyed session, and every key expires.
+      for (const sid of sids)
+        expect([seed, await redis.zRange(`${issuer}:sid:${sid}`, 0, -1)]).toEqual([seed, []])
+      for (const name of await redis.keys(`${prefix}*`)) {
+        expect([seed, name, (await redis.pTTL(name)) > 0]).toEqual([seed, name, true])
+      }
     } finally {
       await redis.close()
     }
