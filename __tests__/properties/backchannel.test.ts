@@ -171,19 +171,19 @@ describe('back-channel route: generated bodies never 500, and only a valid fresh
   it('holds for 1,000 generated requests', async () => {
     const property = fc.asyncProperty(specArb, async (spec) => {
       const sid = `idp-${randomUUID()}`
-      let token: string
-      if (spec.kind === 'replayed' && spent) {
-        // The sid of an accepted token, linked again: the same token must not end the new session.
-        token = spent.jwt
-      } else token = await logoutToken(spec.kind === 'replayed' ? 'valid' : spec.kind, sid, spec.garbage)
-      const target = await linkedSession(spec.kind === 'replayed' && spent ? spent.sid : sid)
+      const replay = spec.kind === 'replayed' ? spent : undefined
+      // Linked before the token is issued: a session linked after a token's iat survives it (sid reuse).
+      const target = await linkedSession(replay ? replay.sid : sid)
+      const token = replay
+        ? replay.jwt
+        : await logoutToken(spec.kind === 'replayed' ? 'valid' : spec.kind, sid, spec.garbage)
       const headers: Record<string, string> = spec.contentType ? { 'content-type': spec.contentType } : {}
       const res = await fetch(`${url}/backchannel`, { method: 'POST', headers, body: body(spec, token) })
       const text = await res.text()
       expect(res.status).not.toBeGreaterThanOrEqual(500)
       expect(res.headers.get('cache-control')).toBe('no-store')
       const mustEnd =
-        (spec.kind === 'valid' || (spec.kind === 'replayed' && !spent)) &&
+        (spec.kind === 'valid' || (spec.kind === 'replayed' && !replay)) &&
         spec.copies === 1 &&
         spec.contentType?.startsWith('application/x-www-form-urlencoded') === true
       expect(await exists(target)).toBe(!mustEnd)
