@@ -43,12 +43,13 @@ export async function invalidate(
     sub: options.bySub ? subject.sub : undefined,
   }
   if (revoked.sid === undefined && revoked.sub === undefined) return { destroyed: [], errors }
-  try {
-    await config.store.revoke(revoked, options.at, config.retention)
-  } catch (err) {
-    errors.push(asLogoutError('ERR_STORE', 'Recording the revocation failed', err))
-  }
-  const ids = await takeAll(config, revoked, options.linkedBefore, errors)
+  // Sent together, not one after the other: a stuck store then costs one client timeout, not one
+  // per command. The revocation is still recorded first, since a client sends one connection's
+  // commands in order and Redis runs them in that order.
+  const [, ids] = await Promise.all([
+    record(config, revoked, options.at, errors),
+    takeAll(config, revoked, options.linkedBefore, errors),
+  ])
   if (ids.length > 0 && options.sessionStore) {
     // Tombstones first: requests of these sessions still in flight must not write them back.
     await bury(config, ids, errors)
@@ -62,6 +63,14 @@ export async function invalidate(
   return { destroyed: options.sessionStore ? ids : [], errors }
 }
 
+async function record(config: Config, subject: Subject, at: number, errors: LogoutError[]): Promise<void> {
+  try {
+    await config.store.revoke(subject, at, config.retention)
+  } catch (err) {
+    errors.push(asLogoutError('ERR_STORE', 'Recording the revocation failed', err))
+  }
+}
+
 async function takeAll(
   config: Config,
   subject: Subject,
@@ -72,14 +81,16 @@ async function takeAll(
     subject.sid !== undefined ? { iss: subject.iss, sid: subject.sid, linkedBefore } : undefined,
     subject.sub !== undefined ? { iss: subject.iss, sub: subject.sub, linkedBefore } : undefined,
   ]
-  const ids = new Set<string>()
-  for (const query of queries) {
-    if (!query) continue
-    try {
-      for (const id of await config.store.take(query)) ids.add(id)
-    } catch (err) {
-      errors.push(asLogoutError('ERR_STORE', 'Reading the session index failed', err))
-    }
-  }
-  return [...ids]
+  const taken = await Promise.all(
+    queries.map(async (query) => {
+      if (!query) return []
+      try {
+        return await config.store.take(query)
+      } catch (err) {
+        errors.push(asLogoutError('ERR_STORE', 'Reading the session index failed', err))
+        return []
+      }
+    }),
+  )
+  return [...new Set(taken.flat())]
 }
