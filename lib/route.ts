@@ -103,9 +103,13 @@ async function logoutLocally(
   const sessionStore = sessionStoreFor(config, req)
   const now = Date.now()
   // Tombstone the current id before it is destroyed (a request of this session still in flight must
-  // not write it back), concurrently with the index work so a slow store costs one round trip, not two.
-  const buryErrors: LogoutError[] = []
-  const burying = currentId === undefined ? undefined : bury(config, [currentId], buryErrors)
+  // not write it back) and drop its link, concurrently with the index work: a stuck store then costs
+  // one client timeout, not one per command.
+  const ownErrors: LogoutError[] = []
+  const ending =
+    currentId === undefined
+      ? undefined
+      : Promise.all([bury(config, [currentId], ownErrors), forget(config, currentId, ownErrors)])
   const linked =
     who.iss !== undefined
       ? await invalidate(
@@ -121,14 +125,13 @@ async function logoutLocally(
       : { destroyed: [], errors: [] }
   let sessionStoreError = linked.errors.find((e) => e.code === 'ERR_SESSION_STORE')
   const errors = linked.errors.filter((e) => e.code !== 'ERR_SESSION_STORE')
-  await burying
-  errors.push(...buryErrors)
+  await ending
+  errors.push(...ownErrors)
   try {
     await destroyCurrent(req)
   } catch (err) {
     sessionStoreError ??= asLogoutError('ERR_SESSION_STORE', 'Destroying the current session failed', err)
   }
-  if (currentId !== undefined) await forget(config, currentId, errors)
   clearCookies(config, res, cookies)
   const destroyed = new Set(linked.destroyed)
   if (currentId !== undefined) destroyed.add(currentId)
