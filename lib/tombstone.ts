@@ -75,17 +75,21 @@ export function guardSessionStore(config: Config, sessionStore: SessionStoreLike
       }
       write(sid, session, (err) => {
         if (err) return done(err)
+        // The store did not answer a moment ago: asking again would hold the response for a second
+        // client timeout while Redis is stuck.
+        if (buried === undefined) return done()
         void checked(config.store, sid).then((late) => (late ? store.destroy(sid, () => done()) : done()))
       })
     }, done)
   }
 }
 
-async function checked(store: Store, sessionId: string): Promise<boolean> {
+/** Whether the id is buried, or `undefined` when the store could not tell. */
+async function checked(store: Store, sessionId: string): Promise<boolean | undefined> {
   try {
     return await isBuried(store, sessionId)
   } catch (err) {
     debug('tombstone lookup failed: %O', err)
-    return false
+    return undefined
   }
 }
