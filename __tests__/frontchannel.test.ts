@@ -55,10 +55,15 @@ function expectFrameable(res: Response): void {
 
 const q = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`
 
+/** A browser whose session the middleware linked from its own access token (so it carries the link). */
+async function browserOf(app: TestApp, sid: string, sub = 'u') {
+  return app.login(await signWith(rs, { iss: ISSUER, sid, sub }))
+}
+
 describe('front-channel receiver', () => {
   it('iss + sid: ends the sid sessions and the browser session, clears cookies, 200 HTML', async () => {
     const { app, events } = await harness()
-    const browser = await linkedSession(app, { sid: 'X', sub: 'u' })
+    const browser = await browserOf(app, 'X')
     const otherBrowser = await linkedSession(app, { sid: 'X', sub: 'u' })
     const y = await linkedSession(app, { sid: 'Y', sub: 'u' })
     const elsewhere = await linkedSession(app, { sid: 'X', iss: OTHER_ISSUER })
@@ -84,8 +89,27 @@ describe('front-channel receiver', () => {
     expect(await app.mw.store.revokedAt({ iss: OTHER_ISSUER, sid: 'X' })).toBeUndefined()
   })
 
-  it('iss + sid from a browser with no session (third-party cookies blocked): the sid sessions still end', async () => {
-    const { app } = await harness()
+  it.each([
+    ['no session (a forged request, or third-party cookies blocked)', undefined],
+    ['a session linked to another sid', 'Y'],
+  ])('iss + sid from a browser with %s: ignored, nothing ends', async (_name, ownSid) => {
+    const { app, events } = await harness()
+    const elsewhere = await linkedSession(app, { sid: 'X' })
+    const own = ownSid ? await linkedSession(app, { sid: ownSid }) : undefined
+    const res = await frontchannel(app, q({ iss: ISSUER, sid: 'X' }), own?.cookie)
+    expect(res.status).toBe(200)
+    expectFrameable(res)
+    const ids = await app.sessionIds()
+    expect(ids).toContain(elsewhere.id)
+    if (own) expect(ids).toContain(own.id)
+    expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'X' })).toBeUndefined()
+    expect(events[0]).toMatchObject({ sessionsDestroyed: 0, notes: [expect.stringMatching(/ignored/)] })
+  })
+
+  it('requireSession: false fans out without a session (third-party cookies blocked)', async () => {
+    const { app } = await harness('express5', {
+      frontchannel: { path: '/frontchannel', requireSession: false },
+    })
     const elsewhere = await linkedSession(app, { sid: 'X' })
     const res = await frontchannel(app, q({ iss: ISSUER, sid: 'X' }))
     expect(res.status).toBe(200)
@@ -164,7 +188,7 @@ describe('front-channel receiver', () => {
     '%s: iss + sid logs out, a bad iss does not',
     async (flavour) => {
       const { app } = await harness(flavour)
-      const browser = await linkedSession(app, { sid: 'X' })
+      const browser = await browserOf(app, 'X')
       expect((await frontchannel(app, q({ iss: OTHER_ISSUER, sid: 'X' }), browser.cookie)).status).toBe(400)
       expect(await app.sessionIds()).toContain(browser.id)
       const res = await frontchannel(app, q({ iss: ISSUER, sid: 'X' }), browser.cookie)
@@ -177,7 +201,10 @@ describe('front-channel receiver', () => {
   it('a store failure answers 500 and is reported', async () => {
     const inner = memoryStore()
     const store: Store = { ...inner, revoke: () => Promise.reject(new Error('store down')) }
-    const { app, events } = await harness('express5', { store })
+    const { app, events } = await harness('express5', {
+      store,
+      frontchannel: { path: '/frontchannel', requireSession: false },
+    })
     const res = await frontchannel(app, q({ iss: ISSUER, sid: 'X' }))
     expect(res.status).toBe(500)
     expectFrameable(res)

@@ -104,7 +104,7 @@ export function resolveConfig(input: LogoutOptions | undefined): Config {
     clearSiteData: clearSiteDataOption(o.clearSiteData),
     backchannel: channelOption(o.backchannel, 'options.backchannel', BACKCHANNEL_KEYS) as
       BackchannelOptions | undefined,
-    frontchannel: channelOption(o.frontchannel, 'options.frontchannel', ['path']) as
+    frontchannel: channelOption(o.frontchannel, 'options.frontchannel', ['path', 'requireSession']) as
       FrontchannelOptions | undefined,
     onLogout: v.functionOption(o.onLogout, 'options.onLogout'),
     everywhere: v.booleanOption(o.everywhere, 'options.everywhere', false),

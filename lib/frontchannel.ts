@@ -54,6 +54,11 @@ export function createFrontchannel(config: Config) {
     throw v.invalidArg('options.frontchannel', 'used with an issuer that is a URL', issuer)
   // Only the provider may frame this page (FCL §2 renders it in an iframe); nobody else.
   const frameAncestors = `frame-ancestors ${new URL(issuer).origin}`
+  const requireSession = v.booleanOption(
+    config.frontchannel?.requireSession,
+    'options.frontchannel.requireSession',
+    true,
+  )
 
   return async function handleFrontchannel(_config: Config, req: IncomingMessage, res: ServerResponse) {
     noStore(res)
@@ -68,8 +73,28 @@ export function createFrontchannel(config: Config) {
       debug('front-channel request refused: %s', err.message)
       return sendText(res, err.status, `${err.message}\n`)
     }
+    if (target && requireSession && !isLinkedTo(req as SessionRequest, target)) {
+      // FCL §2: the RP may ignore iss/sid that do not match the browser's session. An unauthenticated
+      // request must not end another browser's sessions, nor this browser's unrelated one.
+      debug('front-channel request ignored: iss/sid do not match this browser session')
+      await emit(config, {
+        reason: 'frontchannel',
+        iss: target.iss,
+        sid: target.sid,
+        sessionsDestroyed: 0,
+        provider: config.provider?.name,
+        errors: [],
+        notes: ['iss/sid do not match this browser session: ignored (frontchannel.requireSession)'],
+      })
+      return sendText(res, 200, PAGE, 'text/html')
+    }
     await logOut(config, req as SessionRequest, res, target)
   }
+}
+
+function isLinkedTo(req: SessionRequest, target: { iss: string; sid: string }): boolean {
+  const link = sessionLink(req)
+  return link !== undefined && link.iss === target.iss && link.sid === target.sid
 }
 
 /** FCL §2: `iss` and `sid` come together or not at all; `iss` must be our provider's. */

@@ -92,6 +92,13 @@ export interface BackchannelOptions {
 export interface FrontchannelOptions {
   /** Route the IdP loads in an iframe: `GET path?iss=...&sid=...` (the `frontchannel_logout_uri`). */
   path: string
+  /**
+   * Act on `iss`+`sid` only when the browser's own session is linked to them (FCL §2 lets the RP
+   * ignore a mismatch). The request is unauthenticated, so without this anyone who learns a `sid`
+   * could end its sessions everywhere. Set `false` to fan out even when the iframe carries no
+   * session (third-party cookies blocked, FCL §4.1), accepting that risk. Defaults to `true`.
+   */
+  requireSession?: boolean
 }
 
 /** Options of the `guard` handler. */
