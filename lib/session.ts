@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import type { CookieSpec } from './cookies.js'
-import { parseCookieHeader } from './cookies.js'
+import { isCookieName, parseCookieHeader } from './cookies.js'
 import { LogoutError } from './errors.js'
 import type { SessionStoreLike } from './options.js'
 
@@ -116,7 +116,7 @@ export function sessionCookie(req: SessionRequest): CookieSpec | undefined {
   const prefix = `s:${req.sessionID}.`
   let name = 'connect.sid'
   for (const [cookieName, value] of parseCookieHeader(req.headers.cookie)) {
-    if (value.startsWith(prefix)) name = cookieName
+    if (value.startsWith(prefix) && isCookieName(cookieName)) name = cookieName
   }
   const c = session.cookie ?? {}
   const sameSite =
