@@ -39,12 +39,16 @@ describeRedis('redisStore() under concurrency and at scale', () => {
   const storesOn = (prefix: string): Store[] =>
     [...nodeClients, ...ioClients].map((client) => redisStore({ client, prefix }))
 
+  // These tests are about atomicity and cost, not failing fast: a generous timeout keeps bulk fills
+  // from tripping on a machine busy with other test files.
+  const TIMEOUT = 15_000
+
   beforeAll(async () => {
     server = await startRedisServer()
-    raw = await nodeRedisClient(server)
+    raw = await nodeRedisClient(server, TIMEOUT)
     for (let i = 0; i < 3; i++) {
-      nodeClients.push(await nodeRedisClient(server))
-      ioClients.push(await ioredisClient(server))
+      nodeClients.push(await nodeRedisClient(server, TIMEOUT))
+      ioClients.push(await ioredisClient(server, TIMEOUT))
     }
   })
 

@@ -11,6 +11,9 @@ import type { LogoutMiddleware, Provider } from '../../lib/index'
 import { makeKey, mint, propertyParams } from './harness'
 import type { TestKey } from './harness'
 
+// A thousand HTTP round trips per property: generous on a loaded 2-core CI machine.
+jest.setTimeout(240_000)
+
 const ISSUER = 'https://idp.example.com/'
 const CLIENT_ID = 'app'
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout'

@@ -11,6 +11,9 @@ import { makeKey, mint, propertyParams } from './harness'
 import type { TestKey } from './harness'
 import { hostileReturnTo } from './hostile-urls'
 
+// A thousand HTTP round trips per property: generous on a loaded 2-core CI machine.
+jest.setTimeout(240_000)
+
 const BASE = 'https://app.example.com'
 const ISSUER = 'https://idp.example.com/'
 const ALLOWED = [

@@ -10,6 +10,9 @@ import type { LogoutMiddleware } from '../../lib/index'
 import { jwksServer, makeKey, mint, propertyParams, startServer } from './harness'
 import type { LocalServer, TestKey } from './harness'
 
+// A thousand HTTP round trips per property: generous on a loaded 2-core CI machine.
+jest.setTimeout(240_000)
+
 const ISSUER = 'https://idp.example.com/'
 const now = (): number => Math.floor(Date.now() / 1000)
 
