@@ -2,6 +2,7 @@ import { createRemoteJWKSet, customFetch } from 'jose'
 import type { FetchImplementation, JWTVerifyGetKey } from 'jose'
 import createDebug from 'debug'
 import { LogoutError } from './errors.js'
+import { readCapped } from './read-capped.js'
 
 const debug = createDebug('sso-logout:jwks')
 
@@ -37,27 +38,9 @@ export function cappedFetch(maxBytes: number, fetchImpl: typeof fetch = fetch): 
       await response.body?.cancel()
       throw tooLarge(maxBytes)
     }
-    const body = await readAtMost(response, maxBytes)
+    const body = await readCapped(response, maxBytes, () => tooLarge(maxBytes))
     return new Response(body, { status: response.status, headers: response.headers })
   }
-}
-
-async function readAtMost(response: Response, maxBytes: number): Promise<string> {
-  if (!response.body) return ''
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > maxBytes) {
-      await reader.cancel()
-      throw tooLarge(maxBytes)
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }
 
 function tooLarge(maxBytes: number): LogoutError {

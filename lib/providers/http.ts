@@ -1,5 +1,6 @@
 import createDebug from 'debug'
 import { LogoutError } from '../errors.js'
+import { readCapped } from '../read-capped.js'
 
 const debug = createDebug('sso-logout')
 
@@ -40,7 +41,7 @@ export async function send(request: Outbound): Promise<Inbound> {
       redirect: 'manual',
       signal,
     })
-    const body = await readCapped(response)
+    const body = await readCapped(response, MAX_BODY, bodyTooLarge)
     debug('%s %s -> %d', request.method, request.purpose, response.status)
     return { status: response.status, body }
   } catch (cause) {
@@ -54,24 +55,10 @@ export async function send(request: Outbound): Promise<Inbound> {
   }
 }
 
-async function readCapped(response: Response): Promise<string> {
-  if (!response.body) return ''
-  const reader = response.body.getReader()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    size += value.byteLength
-    if (size > MAX_BODY) {
-      await reader.cancel()
-      throw new LogoutError('ERR_PROVIDER_RESPONSE', `response body larger than ${MAX_BODY} bytes`, {
-        status: 502,
-      })
-    }
-    chunks.push(value)
-  }
-  return Buffer.concat(chunks).toString('utf8')
+function bodyTooLarge(): LogoutError {
+  return new LogoutError('ERR_PROVIDER_RESPONSE', `response body larger than ${MAX_BODY} bytes`, {
+    status: 502,
+  })
 }
 
 /** Parses a JSON object body, or throws `ERR_PROVIDER_RESPONSE` naming what was expected. */
