@@ -76,6 +76,8 @@ async function mapBatched(items, fn, batch = 512) {
 }
 
 async function makeSlice(keys, round) {
+  // The users "logged in" before their tokens, and their logout tokens, were issued.
+  const loginAt = Date.now() - 1000
   const users = Array.from({ length: SLICE }, (_, i) => {
     const tag = `${round}-${i}-${randomBytes(6).toString('hex')}`
     return { sub: `user-${tag}`, sid: `sid-${tag}`, sessionId: `sess-${tag}` }
@@ -90,6 +92,7 @@ async function makeSlice(keys, round) {
       sessionIds: users.map((u) => u.sessionId),
       cookies: users.map((u) => signSessionCookie(u.sessionId)),
       tokens,
+      loginAt,
     },
     eoc: { eocCookies },
     bc: { logoutTokens },

@@ -40,11 +40,13 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
 }
 
-async function measure(load) {
+function prepare(load) {
   const keys = readKeys(load.dir)
   const parts = { rs256: ['base'], es256: ['base'], eoc: ['base', 'eoc'], backchannel: ['bc'] }[load.kind]
-  const slice = readSlice(load.dir, load.round, parts)
-  const { setupRequest, state } = requestFactory(load, keys, slice)
+  return requestFactory(load, keys, readSlice(load.dir, load.round, parts))
+}
+
+async function measure(load, { setupRequest, state }) {
   const base = {
     url: `http://127.0.0.1:${load.port}`,
     connections: load.connections,
@@ -75,8 +77,12 @@ async function measure(load) {
 
 process.on('disconnect', () => process.exit(0))
 
-process.once('message', (load) => {
-  measure(load).then(
+// The runner forks this process with the run's parameters while the server starts, so the
+// fixtures are read in parallel; the one IPC message carries the server's port.
+const load = JSON.parse(process.argv[2])
+const prepared = prepare(load)
+process.once('message', ({ port }) => {
+  measure({ ...load, port }, prepared).then(
     (result) => process.send({ ok: true, result }, () => process.exit(0)),
     (err) => process.send({ ok: false, error: err?.stack ?? String(err) }, () => process.exit(1)),
   )

@@ -9,6 +9,9 @@ const guarded = { method: 'GET', path: '/protected', expect: 200, kind: 'rs256' 
 /** Short labels for the scaling sizes: 1e3 ... 1e6. */
 export const scaleLabel = (n) => `1e${Math.round(Math.log10(n))}`
 
+/** Apps whose requests each use up one prepared session or logout token. */
+const CONSUMING = new Set(['limit', 'sso-logout', 'eoc', 'backchannel'])
+
 export function scenarios() {
   const list = [
     { id: 'floor', label: '1. Floor: bare Express 302', app: 'floor', ...logout, needs: [] },
@@ -43,7 +46,7 @@ export function scenarios() {
     ...scaleScenarios(),
     ...backchannelScenarios(),
   ]
-  return list
+  return list.map((s) => ({ ...s, consumes: CONSUMING.has(s.app) }))
 }
 
 function guardScenarios() {

@@ -51,17 +51,39 @@ export async function startServer(spec, execArgv = []) {
   return { port: ready.port, heapUsed: ready.heapUsed, stop }
 }
 
-/** Runs one child script that takes one IPC message and answers with `{ ok, result | error }`. */
-export async function runChild(script, message, { execArgv = [], timeoutMs = 120_000 } = {}) {
-  const child = fork(here(script), [], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-  const answer = firstMessage(child, script, timeoutMs)
-  child.send(message)
-  const reply = await answer.catch((err) => {
-    child.kill('SIGKILL')
-    throw err
+/**
+ * Forks a child script (with `args` as JSON in argv[2], so it can prepare at once) that takes one
+ * IPC message and answers with `{ ok, result | error }`; returns `run(message)` to send it.
+ */
+export function forkChild(script, args = {}, { execArgv = [], timeoutMs = 120_000 } = {}) {
+  const child = fork(here(script), [JSON.stringify(args)], {
+    execArgv,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  if (!reply.ok) throw new Error(firstLine(reply.error))
-  return reply.result
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  return {
+    async run(message) {
+      const answer = firstMessage(child, script, timeoutMs)
+      child.send(message)
+      const reply = await answer.catch((err) => {
+        child.kill('SIGKILL')
+        throw err
+      })
+      if (!reply.ok) throw new Error(firstLine(reply.error))
+      return reply.result
+    },
+    /** Ends the child if it was never run (its server failed to start). */
+    async cancel() {
+      if (child.exitCode !== null || !child.connected) return
+      child.disconnect()
+      await exited
+    },
+  }
+}
+
+/** Runs one child script that takes one IPC message and answers with `{ ok, result | error }`. */
+export function runChild(script, message, options) {
+  return forkChild(script, {}, options).run(message)
 }
 
 function firstLine(text) {

@@ -55,7 +55,7 @@ function tableRows(env, stats, unavailable, floor) {
       rows.push(`| ${s.label} | not available: ${unavailable.get(s.id) ?? 'not run'} | | | | | |`)
       continue
     }
-    const note = st.reused ? ' (prepared sessions ran out: some requests reused one)' : ''
+    const note = st.reused && s.consumes ? ' (prepared sessions ran out: some requests reused one)' : ''
     rows.push(
       `| ${s.label}${note} | ${Math.round(st.rps)} | ${fmt(st.rps / floor.rps)} | ${fmt(st.p50)} | ${fmt(st.p50 / floor.p50)} | ${fmt(st.p99)} | ${fmt(st.p99 / floor.p99)} |`,
     )

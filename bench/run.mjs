@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { CONNECTIONS, DURATION, HEAP_RECORDS, ROUNDS, TRIALS, WARMUP } from './config.mjs'
 import { prepareFixtures } from './fixtures.mjs'
 import { scenarios } from './plan.mjs'
-import { runChild, startServer } from './processes.mjs'
+import { forkChild, runChild, startServer } from './processes.mjs'
 import { startRedis } from './redis.mjs'
 import { renderReport } from './report.mjs'
 import { probeFeatures } from './probe.mjs'
@@ -35,22 +35,26 @@ async function runOnce(scenario, round, env) {
   }
   const profiled = process.env.BENCH_PROFILE?.split(',').includes(scenario.id)
   const profile = profiled ? ['--cpu-prof', '--cpu-prof-dir=bench/profiles'] : []
-  const server = await startServer(spec, [...(scenario.execArgv ?? []), ...profile])
+  const load = {
+    dir: env.dir,
+    round,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    warmup: WARMUP,
+    ...pick(scenario, ['kind', 'method', 'path', 'expect']),
+  }
+  const loader = forkChild('./loadgen.mjs', load)
+  let server
+  try {
+    server = await startServer(spec, [...(scenario.execArgv ?? []), ...profile])
+  } catch (err) {
+    await loader.cancel()
+    throw err
+  }
   if (scenario.filler) env.filled.add(scenario.id)
   let result
   try {
-    const load = {
-      dir: env.dir,
-      round,
-      port: server.port,
-      connections: CONNECTIONS,
-      duration: DURATION,
-      warmup: WARMUP,
-    }
-    result = await runChild('./loadgen.mjs', {
-      ...load,
-      ...pick(scenario, ['kind', 'method', 'path', 'expect']),
-    })
+    result = await loader.run({ port: server.port })
     if (result.unexpected > result.count * MAX_UNEXPECTED || result.count === 0) {
       throw new Error(`expected ${scenario.expect}, got ${JSON.stringify(result.statuses)}`)
     }

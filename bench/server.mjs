@@ -52,7 +52,9 @@ async function main() {
     if (message !== 'stop') return
     server.close()
     // Requests the load generator left in flight finish before the stores close under them.
+    // (A socket the loader dropped closes before its handler ends: allow a short grace too.)
     for (let waited = 0; inFlight > 0 && waited < 3000; waited += 20) await delay(20)
+    await delay(200)
     server.closeAllConnections()
     const destroyed = ctx.sessions ? await destroyedCount(ctx.sessions) : undefined
     for (const close of ctx.onClose) await close()

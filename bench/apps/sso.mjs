@@ -132,7 +132,11 @@ export async function guardRoute(ctx, { upstream, guarded }) {
   return app
 }
 
-/** 8: the back-channel receiver; each prepared logout token names one linked session. */
+/**
+ * 8: the back-channel receiver; each prepared logout token names one linked session. The links are
+ * dated at the users' login, before the logout tokens were issued: the receiver spares sessions
+ * linked after a token's `iat` (the IdP may have reused the sid), so linking now would spare all.
+ */
 export async function backchannel(ctx) {
   const { store } = await makeStore(ctx)
   const sessionStore = new session.MemoryStore()
@@ -141,8 +145,13 @@ export async function backchannel(ctx) {
     backchannel: { path: '/backchannel-logout', maxAge: TOKEN_LIFETIME },
   })
   await preloadSessions(sessionStore, ctx)
-  const { sids, subs, sessionIds } = ctx.slice
-  await inBatches(sids.length, (i) => mw.link({ sid: sids[i], sub: subs[i], sessionId: sessionIds[i] }))
+  const { sids, subs, sessionIds, loginAt } = ctx.slice
+  await inBatches(sids.length, (i) =>
+    store.link(
+      { iss: ISSUER, sid: sids[i], sub: subs[i], sessionId: sessionIds[i], at: loginAt },
+      TOKEN_LIFETIME,
+    ),
+  )
   const app = express()
   app.use(mw)
   return app
