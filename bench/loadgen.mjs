@@ -54,6 +54,8 @@ async function measure(load, { setupRequest, state }) {
     requests: [{ method: load.method, path: load.path, setupRequest }],
   }
   if (load.warmup > 0) await run({ ...base, duration: load.warmup })
+  // Tells the runner the measured window starts, so it can read the server's CPU time.
+  process.send({ phase: 'measure' })
   const latencies = []
   const statuses = {}
   const result = await run({ ...base, duration: load.duration }, (_client, status, _bytes, ms) => {

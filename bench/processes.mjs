@@ -5,13 +5,17 @@ import { fileURLToPath } from 'node:url'
 
 const here = (file) => fileURLToPath(new URL(file, import.meta.url))
 
-function firstMessage(child, what, timeoutMs) {
+/** The child's first message that `accept`s; the others go to `onOther`. */
+function firstMessage(child, what, timeoutMs, accept = () => true, onOther = () => {}) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what} did not answer in ${timeoutMs} ms`)), timeoutMs)
-    child.once('message', (message) => {
+    const listener = (message) => {
+      if (!accept(message)) return onOther(message)
+      child.off('message', listener)
       clearTimeout(timer)
       resolve(message)
-    })
+    }
+    child.on('message', listener)
     child.once('exit', (code) => {
       clearTimeout(timer)
       reject(new Error(`${what} exited with code ${code}`))
@@ -48,7 +52,13 @@ export async function startServer(spec, execArgv = []) {
       })
       child.send('stop')
     })
-  return { port: ready.port, heapUsed: ready.heapUsed, stop }
+  /** The server process's CPU time so far (user + system, all threads), in microseconds. */
+  const cpu = async () => {
+    const answer = firstMessage(child, 'server cpu', 10_000, (m) => m?.cpu !== undefined)
+    child.send('cpu')
+    return (await answer).cpu
+  }
+  return { port: ready.port, heapUsed: ready.heapUsed, stop, cpu }
 }
 
 /**
@@ -62,8 +72,9 @@ export function forkChild(script, args = {}, { execArgv = [], timeoutMs = 120_00
   })
   const exited = new Promise((resolve) => child.once('exit', resolve))
   return {
-    async run(message) {
-      const answer = firstMessage(child, script, timeoutMs)
+    /** Sends `message`; resolves to the reply's result. Other messages go to `onOther`. */
+    async run(message, onOther) {
+      const answer = firstMessage(child, script, timeoutMs, (m) => m?.ok !== undefined, onOther)
       child.send(message)
       const reply = await answer.catch((err) => {
         child.kill('SIGKILL')

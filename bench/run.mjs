@@ -54,7 +54,14 @@ async function runOnce(scenario, round, env) {
   if (scenario.filler) env.filled.add(scenario.id)
   let result
   try {
-    result = await loader.run({ port: server.port })
+    let cpuStart
+    result = await loader.run({ port: server.port }, (m) => {
+      if (m?.phase === 'measure') cpuStart = server.cpu()
+    })
+    const cpuEnd = await server.cpu()
+    // Server CPU per response: the server's capacity even when the load generator, not the
+    // server, limits the req/s (the fast guard routes on two cores).
+    result.cpuPerRequest = (cpuEnd - (await cpuStart)) / result.count
     if (result.unexpected > result.count * MAX_UNEXPECTED || result.count === 0) {
       throw new Error(`expected ${scenario.expect}, got ${JSON.stringify(result.statuses)}`)
     }
@@ -99,7 +106,7 @@ async function runRounds(env) {
       const started = performance.now()
       try {
         const r = await runOnce(s, round, env)
-        runs.set(s.id, [...(runs.get(s.id) ?? []), r])
+        runs.set(s.id, [...(runs.get(s.id) ?? []), { ...r, round }])
         const took = ((performance.now() - started) / 1000).toFixed(1)
         log(
           `round ${round + 1}/${ROUNDS} ${s.id}: ${Math.round(r.rps)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms (${took} s)`,

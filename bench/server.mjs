@@ -49,6 +49,10 @@ async function main() {
   const heapUsed = process.memoryUsage().heapUsed
   process.send({ ready: true, port: server.address().port, heapUsed })
   process.on('message', async (message) => {
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      return process.send({ cpu: user + system })
+    }
     if (message !== 'stop') return
     server.close()
     // Requests the load generator left in flight finish before the stores close under them.
