@@ -52,7 +52,12 @@ export class LogoutError extends Error {
 }
 
 /** Wraps anything thrown into a {@link LogoutError} with `code`, keeping the original as `cause`. */
-export function asLogoutError(code: LogoutErrorCode, message: string, cause: unknown, status?: number): LogoutError {
+export function asLogoutError(
+  code: LogoutErrorCode,
+  message: string,
+  cause: unknown,
+  status?: number,
+): LogoutError {
   if (cause instanceof LogoutError) return cause
   const detail = cause instanceof Error ? `: ${cause.message}` : ''
   return new LogoutError(code, `${message}${detail}`, { cause, status })
