@@ -2,21 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import type { Config } from './config.js'
 import { emit } from './context.js'
-import type { CookieSpec } from './cookies.js'
-import { LogoutError, asLogoutError } from './errors.js'
+import { LogoutError } from './errors.js'
 import { noStore, queryOf, sendText } from './http.js'
-import { invalidate } from './invalidate.js'
-import type { Invalidation } from './invalidate.js'
-import { clearCookies } from './route.js'
+import { logoutLocally } from './local-logout.js'
 import type { SessionRequest } from './session.js'
-import {
-  currentSession,
-  destroyCurrent,
-  sessionCookie,
-  sessionLink,
-  sessionStoreFor,
-  storedSessionId,
-} from './session.js'
+import { sessionLink } from './session.js'
 import * as v from './validate.js'
 
 const debug = createDebug('sso-logout:frontchannel')
@@ -115,57 +105,21 @@ async function logOut(
   res: ServerResponse,
   target: { iss: string; sid: string } | undefined,
 ): Promise<void> {
-  const cookies = cookiesToClear(config, req)
   const link = sessionLink(req)
-  const currentId = currentSession(req) ? req.sessionID : undefined
-  const stored = storedSessionId(req)
-  const now = Date.now()
-  const linked: Invalidation = target
-    ? await invalidate(config, target, {
-        at: now,
-        linkedBefore: now,
-        bySub: false,
-        sessionStore: sessionStoreFor(config, req),
-      })
-    : { destroyed: [], errors: [] }
-  const errors = [...linked.errors, ...(await endCurrent(config, req, currentId))]
-  clearCookies(config, res, cookies)
-  const destroyed = new Set(linked.destroyed)
-  if (stored !== undefined) destroyed.add(stored)
+  const local = await logoutLocally(config, req, res, target, false)
+  const errors = local.sessionStoreError ? [...local.errors, local.sessionStoreError] : local.errors
   await emit(config, {
     reason: 'frontchannel',
     iss: target?.iss ?? link?.iss,
     sid: target?.sid ?? link?.sid,
     sub: link?.sub,
-    sessionsDestroyed: destroyed.size,
+    sessionsDestroyed: local.destroyed,
     provider: config.provider?.name,
     errors,
     notes: [],
   })
   if (errors.length > 0) return sendText(res, 500, 'The logout could not be completed.\n')
   sendText(res, 200, PAGE, 'text/html')
-}
-
-/** Destroys the browser's own session and forgets its links; failures are returned, not thrown. */
-async function endCurrent(config: Config, req: SessionRequest, currentId: string | undefined) {
-  const errors: LogoutError[] = []
-  try {
-    await destroyCurrent(req)
-  } catch (err) {
-    errors.push(asLogoutError('ERR_SESSION_STORE', 'Destroying the current session failed', err))
-  }
-  if (currentId === undefined) return errors
-  try {
-    await config.store.unlink(currentId)
-  } catch (err) {
-    errors.push(asLogoutError('ERR_STORE', 'Removing the session link failed', err))
-  }
-  return errors
-}
-
-function cookiesToClear(config: Config, req: SessionRequest): CookieSpec[] {
-  const session = config.clearSessionCookie ? sessionCookie(req) : undefined
-  return session ? [...config.cookies, session] : config.cookies
 }
 
 function invalid(message: string): LogoutError {

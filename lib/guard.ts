@@ -4,7 +4,7 @@ import type { Config } from './config.js'
 import { verifyRequestToken } from './context.js'
 import { LogoutError, asLogoutError } from './errors.js'
 import { noStore, prefersJson, sendError, sendJson, sendText } from './http.js'
-import { clearCookies } from './route.js'
+import { clearCookies } from './local-logout.js'
 import type { SessionLink, SessionRequest } from './session.js'
 import { destroyCurrent, sessionCookie, sessionLink, storedSessionId } from './session.js'
 import { bury } from './tombstone.js'
@@ -110,7 +110,7 @@ async function endRevokedSession(config: Config, req: SessionRequest, res: Serve
   // A link made after the logout took the sid's sessions (a concurrent request, another instance)
   // would otherwise keep naming this destroyed session in the index until it expires.
   if (id !== undefined) await forgetLink(config, id)
-  if (cookie) clearCookies({ ...config, clearSiteData: undefined }, res, [cookie])
+  if (cookie) clearCookies({ clearSiteData: undefined }, res, [cookie])
 }
 
 async function forgetLink(config: Config, sessionId: string): Promise<void> {

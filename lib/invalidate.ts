@@ -11,9 +11,11 @@ const debug = createDebug('sso-logout:invalidate')
 
 /** What ending one IdP session (or user) did locally. */
 export interface Invalidation {
-  /** Ids of the linked sessions destroyed in the session store. */
+  /** Ids of the linked sessions destroyed in the session store (never `ownSessionId`). */
   destroyed: string[]
   errors: LogoutError[]
+  /** Whether `ownSessionId` was among the linked sessions (its link is then already gone). */
+  tookOwn: boolean
 }
 
 export interface InvalidateOptions {
@@ -24,6 +26,8 @@ export interface InvalidateOptions {
   /** Also take every session of `subject.sub` (not only of `subject.sid`). */
   bySub: boolean
   sessionStore: SessionStoreLike | undefined
+  /** The request's own session: taken from the index, but buried and destroyed by the caller. */
+  ownSessionId?: string
 }
 
 /**
@@ -42,7 +46,7 @@ export async function invalidate(
     sid: subject.sid,
     sub: options.bySub ? subject.sub : undefined,
   }
-  if (revoked.sid === undefined && revoked.sub === undefined) return { destroyed: [], errors }
+  if (revoked.sid === undefined && revoked.sub === undefined) return { destroyed: [], errors, tookOwn: false }
   // Sent together, not one after the other: a stuck store then costs one client timeout, not one
   // per command. The revocation is still recorded first, since a client sends one connection's
   // commands in order and Redis runs them in that order.
@@ -50,17 +54,18 @@ export async function invalidate(
     record(config, revoked, options.at, errors),
     takeAll(config, revoked, options.linkedBefore, errors),
   ])
-  if (ids.length > 0 && options.sessionStore) {
+  const others = ids.filter((id) => id !== options.ownSessionId)
+  if (others.length > 0 && options.sessionStore) {
     // Tombstones first: requests of these sessions still in flight must not write them back.
-    await bury(config, ids, errors)
+    await bury(config, others, errors)
     try {
-      await destroyIds(options.sessionStore, ids)
+      await destroyIds(options.sessionStore, others)
     } catch (err) {
       errors.push(asLogoutError('ERR_SESSION_STORE', 'Destroying linked sessions failed', err))
     }
   }
-  debug('invalidated %d linked session(s), %d error(s)', ids.length, errors.length)
-  return { destroyed: options.sessionStore ? ids : [], errors }
+  debug('invalidated %d linked session(s), %d error(s)', others.length, errors.length)
+  return { destroyed: options.sessionStore ? others : [], errors, tookOwn: others.length !== ids.length }
 }
 
 async function record(config: Config, subject: Subject, at: number, errors: LogoutError[]): Promise<void> {
