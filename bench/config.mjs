@@ -11,7 +11,7 @@ export const CONNECTIONS = 8
  * Fresh sessions (and tokens) prepared per round. A logout run consumes one per request, so this
  * must exceed the fastest logout route's requests per run; the loader reports any reuse.
  */
-export const SLICE = Number(process.env.BENCH_SLICE ?? (quick ? 4000 : 10000))
+export const SLICE = Number(process.env.BENCH_SLICE ?? (quick ? 4000 : 14000))
 /** Logout tokens prepared per round for the back-channel runs (each carries a fresh `jti`). */
 export const BC_SLICE = quick ? 3000 : 8000
 /** ES256 tokens (verification only, never consumed) reused by the ES256 scenario. */

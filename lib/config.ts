@@ -1,5 +1,5 @@
 import type { CookieSpec } from './cookies.js'
-import { isAttributeValue, isCookieName } from './cookies.js'
+import { isAttributeValue, isCookieName, serializeCookie } from './cookies.js'
 import type {
   BackchannelOptions,
   FrontchannelOptions,
@@ -56,6 +56,8 @@ export interface Config {
   store: Store
   /** Cookies to clear; the express-session cookie is added per request when `clearSessionCookie`. */
   cookies: CookieSpec[]
+  /** `Set-Cookie` deletions of `cookies`, serialised once. */
+  clearedCookies: string[]
   clearSessionCookie: boolean
   clearSiteData?: string
   backchannel?: BackchannelOptions
@@ -88,6 +90,7 @@ export function resolveConfig(input: LogoutOptions | undefined): Config {
   const tokenSources = sourcesOption(access.from)
   const returnToOptions = v.objectOption(o.returnTo, 'options.returnTo', ['allowed', 'default']) ?? {}
   const explicitCookies = cookiesOption(o.cookies)
+  const cookies = [...(explicitCookies ?? defaultCookies(tokenSources)), ...(provider?.cookies ?? [])]
   return {
     path: v.pathOption(o.path, 'options.path', '/logout'),
     methods: methodsOption(o.methods),
@@ -99,7 +102,8 @@ export function resolveConfig(input: LogoutOptions | undefined): Config {
     returnTo: compileReturnTo({ ...returnToOptions, baseURL }),
     sessionStore: sessionStoreOption(o.sessionStore),
     store: storeOption(o.store),
-    cookies: [...(explicitCookies ?? defaultCookies(tokenSources)), ...(provider?.cookies ?? [])],
+    cookies,
+    clearedCookies: cookies.map((c) => serializeCookie(c, '', 'expired')),
     clearSessionCookie: explicitCookies === undefined,
     clearSiteData: clearSiteDataOption(o.clearSiteData),
     backchannel: channelOption(o.backchannel, 'options.backchannel', BACKCHANNEL_KEYS) as

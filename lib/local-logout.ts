@@ -35,7 +35,7 @@ export async function logoutLocally(
   subject: Subject | undefined,
   bySub: boolean,
 ): Promise<LocalLogout> {
-  const cookies = cookiesToClear(config, req)
+  const sessionCookieSpec = config.clearSessionCookie ? sessionCookie(req) : undefined
   const ownId = storedSessionId(req)
   const errors: LogoutError[] = []
   const now = Date.now()
@@ -62,7 +62,9 @@ export async function logoutLocally(
   } catch (err) {
     sessionStoreError ??= asLogoutError('ERR_SESSION_STORE', 'Destroying the current session failed', err)
   }
-  clearCookies(config, res, cookies)
+  const cleared = sessionCookieSpec ? [serializeCookie(sessionCookieSpec, '', 'expired')] : []
+  appendSetCookie(res, config.clearedCookies.length === 0 ? cleared : [...config.clearedCookies, ...cleared])
+  if (config.clearSiteData) res.setHeader('Clear-Site-Data', config.clearSiteData)
   const destroyed = linked.destroyed.length + (ownId === undefined ? 0 : 1)
   debug('local logout: %d session(s)', destroyed)
   return { destroyed, errors, sessionStoreError }
@@ -74,11 +76,6 @@ async function forget(config: Config, sessionId: string, errors: LogoutError[]):
   } catch (err) {
     errors.push(asLogoutError('ERR_STORE', 'Removing the session link failed', err))
   }
-}
-
-function cookiesToClear(config: Config, req: SessionRequest): CookieSpec[] {
-  const session = config.clearSessionCookie ? sessionCookie(req) : undefined
-  return session ? [...config.cookies, session] : config.cookies
 }
 
 /** Deletes each cookie with the Path/Domain it was set with (RFC 6265bis §3.1) and sends Clear-Site-Data. */

@@ -43,7 +43,7 @@ export async function handleLogout(
     )
   }
   const who = identify(req, await verifyRequestToken(config, req, body))
-  const snapshot = { ...(currentSession(req as SessionRequest) ?? {}) }
+  const snapshot = config.provider ? { ...(currentSession(req as SessionRequest) ?? {}) } : {}
   const subject = who.iss === undefined ? undefined : { iss: who.iss, sid: who.sid, sub: who.sub }
   const { destroyed, errors, sessionStoreError } = await logoutLocally(
     config,

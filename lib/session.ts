@@ -50,10 +50,22 @@ export function sessionLink(req: SessionRequest): SessionLink | undefined {
  * session is one whose id the request's cookie carried, signed as `s:<id>.<signature>`; when the
  * cookie named an unknown id, express-session generated a new id and the cookie no longer matches.
  */
+const parsedCookies = new WeakMap<IncomingMessage, Map<string, string>>()
+
+/** The request's cookies, parsed once per request however many helpers ask. */
+function cookiesOf(req: IncomingMessage): Map<string, string> {
+  let cookies = parsedCookies.get(req)
+  if (!cookies) {
+    cookies = parseCookieHeader(req.headers.cookie)
+    parsedCookies.set(req, cookies)
+  }
+  return cookies
+}
+
 export function storedSessionId(req: SessionRequest): string | undefined {
   if (!currentSession(req) || !req.sessionID) return undefined
   const prefix = `s:${req.sessionID}.`
-  for (const value of parseCookieHeader(req.headers.cookie).values()) {
+  for (const value of cookiesOf(req).values()) {
     if (value.startsWith(prefix)) return req.sessionID
   }
   return undefined
@@ -115,7 +127,7 @@ export function sessionCookie(req: SessionRequest): CookieSpec | undefined {
   if (!session || !req.sessionID) return undefined
   const prefix = `s:${req.sessionID}.`
   let name = 'connect.sid'
-  for (const [cookieName, value] of parseCookieHeader(req.headers.cookie)) {
+  for (const [cookieName, value] of cookiesOf(req)) {
     if (value.startsWith(prefix) && isCookieName(cookieName)) name = cookieName
   }
   const c = session.cookie ?? {}

@@ -1,5 +1,6 @@
 import type { LinkRecord, Store, Subject, TakeQuery } from '../store.js'
 import { invalidArg } from '../validate.js'
+import { SessionIndex } from './memory-index.js'
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
@@ -21,10 +22,16 @@ interface RevocationEntry extends Expiring {
 }
 
 const SWEEP_CHUNK = 10_000
+/** Issuers are few; a caller passing endless made-up ones must not grow the intern table. */
+const MAX_INTERNED_ISSUERS = 1000
 
 /**
  * The embedded store: one process, no dependencies. Every record expires; the sweep timer is
  * `unref()`'d so it never keeps the process alive; memory is bounded by `maxEntries` per kind.
+ * Measured by `npm run bench` (Node 20): about 0.8 KB of heap per linked session and 0.7 KB per
+ * revocation record, so the default bound caps links near 0.8 GB and revocations near 0.7 GB; a
+ * smaller app can lower it. Past the bound the oldest record goes first: an evicted revocation no
+ * longer blocks its tokens, so size it above the sessions you expect within `retention`.
  * For several instances or services use {@link redisStore}.
  *
  * @example
@@ -41,8 +48,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   if (!(sweepEvery > 0)) throw invalidArg('options.sweepInterval', 'a positive number', options.sweepInterval)
 
   const links = new Map<string, LinkEntry>()
-  const bySid = new Map<string, Set<string>>()
-  const bySub = new Map<string, Set<string>>()
+  const bySid = new SessionIndex()
+  const bySub = new SessionIndex()
+  const issuers = new Map<string, string>()
   const revocations = new Map<string, RevocationEntry>()
   const jtis = new Map<string, Expiring>()
 
@@ -51,41 +59,55 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
 
   function unlinkEntry(sessionId: string, entry: LinkEntry): void {
     links.delete(sessionId)
-    if (entry.sid !== undefined) removeFromIndex(bySid, indexKey(entry.iss, entry.sid), sessionId)
-    if (entry.sub !== undefined) removeFromIndex(bySub, indexKey(entry.iss, entry.sub), sessionId)
+    if (entry.sid !== undefined) bySid.remove(entry.iss, entry.sid, sessionId)
+    if (entry.sub !== undefined) bySub.remove(entry.iss, entry.sub, sessionId)
+  }
+
+  /** One string per issuer, however many tokens it came from (each token parse makes a new one). */
+  function intern(iss: string): string {
+    const known = issuers.get(iss)
+    if (known !== undefined) return known
+    if (issuers.size < MAX_INTERNED_ISSUERS) issuers.set(iss, iss)
+    return iss
   }
 
   return {
     link(record, ttl) {
       const previous = links.get(record.sessionId)
       if (previous) unlinkEntry(record.sessionId, previous)
-      const entry: LinkEntry = { ...record, expiresAt: Date.now() + ttl * 1000 }
+      const entry: LinkEntry = {
+        iss: intern(record.iss),
+        sid: record.sid,
+        sub: record.sub,
+        sessionId: record.sessionId,
+        at: record.at,
+        expiresAt: Date.now() + ttl * 1000,
+      }
       bounded(links, maxEntries, (id, old) => unlinkEntry(id, old))
       links.set(record.sessionId, entry)
-      if (record.sid !== undefined) addToIndex(bySid, indexKey(record.iss, record.sid), record.sessionId)
-      if (record.sub !== undefined) addToIndex(bySub, indexKey(record.iss, record.sub), record.sessionId)
+      if (entry.sid !== undefined) bySid.add(entry.iss, entry.sid, entry.sessionId)
+      if (entry.sub !== undefined) bySub.add(entry.iss, entry.sub, entry.sessionId)
     },
 
     take(query: TakeQuery) {
       const index = query.sid !== undefined ? bySid : bySub
       const value = query.sid ?? query.sub
       if (value === undefined) return []
-      const ids = index.get(indexKey(query.iss, value))
-      if (!ids) return []
+      const ids = index.get(query.iss, value)
+      if (ids === undefined) return []
       const now = Date.now()
       const taken: string[] = []
-      for (const sessionId of [...ids]) {
+      for (const sessionId of typeof ids === 'string' ? [ids] : [...ids]) {
         const entry = links.get(sessionId)
         if (!entry || entry.expiresAt <= now) {
           if (entry) unlinkEntry(sessionId, entry)
-          else ids.delete(sessionId)
+          else index.remove(query.iss, value, sessionId)
           continue
         }
         if (entry.at > query.linkedBefore) continue
         unlinkEntry(sessionId, entry)
         taken.push(sessionId)
       }
-      if (ids.size === 0) index.delete(indexKey(query.iss, value))
       return taken
     },
 
@@ -149,19 +171,6 @@ function revocationKeys(subject: Subject): string[] {
   if (subject.sid !== undefined) keys.push(`sid\u0000${indexKey(subject.iss, subject.sid)}`)
   if (subject.sub !== undefined) keys.push(`sub\u0000${indexKey(subject.iss, subject.sub)}`)
   return keys
-}
-
-function addToIndex(index: Map<string, Set<string>>, key: string, sessionId: string): void {
-  const ids = index.get(key)
-  if (ids) ids.add(sessionId)
-  else index.set(key, new Set([sessionId]))
-}
-
-function removeFromIndex(index: Map<string, Set<string>>, key: string, sessionId: string): void {
-  const ids = index.get(key)
-  if (!ids) return
-  ids.delete(sessionId)
-  if (ids.size === 0) index.delete(key)
 }
 
 /** Makes room for one more entry by dropping the oldest (Maps iterate in insertion order). */
