@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
+import type { JWTPayload } from 'jose'
 import type { Config } from './config.js'
 import { verifyRequestToken } from './context.js'
 import { LogoutError, asLogoutError } from './errors.js'
@@ -28,20 +29,24 @@ interface Credential {
 export function createGuard(config: Config) {
   return async function guard(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> {
     try {
-      const token = await tokenCredential(config, req)
+      // No await runs unless something is really asynchronous (a token to verify, a Redis store):
+      // with upstream claims and the memory store, guard decides and calls next() synchronously.
+      const upstream = config.guard.claims?.(req)
+      const token = upstream ? credentialOf(config, upstream) : await tokenCredential(config, req)
       const link = sessionLink(req as SessionRequest)
-      if (token && (await isRevoked(config, token))) {
+      const tokenRevoked = token ? isRevoked(config, token) : false
+      if (tokenRevoked instanceof Promise ? await tokenRevoked : tokenRevoked) {
         // The session that carries this token belongs to the same logged-out subject: end it too,
         // or a browser keeping its token in the session would get 401 until the token expires.
-        if (link && sameSubject(link, token.subject))
+        if (link && sameSubject(link, token!.subject))
           await endRevokedSession(config, req as SessionRequest, res)
         return refuse(req, res)
       }
-      if (link && (await isRevoked(config, linkCredential(link)))) {
+      const linkRevoked = link ? isRevoked(config, linkCredential(link)) : false
+      if (linkRevoked instanceof Promise ? await linkRevoked : linkRevoked) {
         await endRevokedSession(config, req as SessionRequest, res)
         return refuse(req, res)
       }
-      next()
     } catch (err) {
       const error = asLogoutError('ERR_STORE', 'The revocation list could not be read', err, 503)
       config.logger.warn(`sso-logout: guard: ${error.code}: ${error.message}`)
@@ -55,13 +60,19 @@ export function createGuard(config: Config) {
           status: 503,
         }),
       )
+      return
     }
+    // Outside the try: an error thrown downstream is the app's, not a store failure.
+    next()
   }
 }
 
 async function tokenCredential(config: Config, req: IncomingMessage): Promise<Credential | undefined> {
-  const claims = config.guard.claims?.(req) ?? (await verifiedClaims(config, req))
-  if (!claims) return undefined
+  const claims = await verifiedClaims(config, req)
+  return claims ? credentialOf(config, claims) : undefined
+}
+
+function credentialOf(config: Config, claims: JWTPayload): Credential | undefined {
   const sid = claims[config.verifier.sidClaim]
   const iss = typeof claims.iss === 'string' ? claims.iss : config.verifier.issuer
   if (iss === undefined) return undefined
@@ -92,8 +103,15 @@ function linkCredential(link: SessionLink): Credential {
   return { subject: { iss: link.iss, sid: link.sid, sub: link.sub }, issuedAt: link.at }
 }
 
-async function isRevoked(config: Config, credential: Credential): Promise<boolean> {
-  const revokedAt = await config.store.revokedAt(credential.subject)
+/** Synchronous when the store answers synchronously (memory), a promise otherwise (Redis). */
+function isRevoked(config: Config, credential: Credential): boolean | Promise<boolean> {
+  const answer = config.store.revokedAt(credential.subject)
+  return answer instanceof Promise
+    ? answer.then((revokedAt) => revokedBefore(credential, revokedAt))
+    : revokedBefore(credential, answer)
+}
+
+function revokedBefore(credential: Credential, revokedAt: number | undefined): boolean {
   // Same-millisecond ties count as revoked; `iat` has second precision, so a token minted in the
   // same second as the logout is refused too (the safe side of the ambiguity).
   return revokedAt !== undefined && credential.issuedAt <= revokedAt
