@@ -13,7 +13,7 @@ export const CONNECTIONS = 8
  */
 export const SLICE = Number(process.env.BENCH_SLICE ?? (quick ? 4000 : 14000))
 /** Logout tokens prepared per round for the back-channel runs (each carries a fresh `jti`). */
-export const BC_SLICE = quick ? 3000 : 8000
+export const BC_SLICE = quick ? 3000 : 12000
 /** ES256 tokens (verification only, never consumed) reused by the ES256 scenario. */
 export const ES_TOKENS = 2000
 /** Sessions linked in the store before the scaling runs. */
