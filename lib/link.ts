@@ -5,7 +5,7 @@ import { verifyRequestToken } from './context.js'
 import type { SessionLink, SessionRequest } from './session.js'
 import { LINK_FIELD, currentSession, sessionLink, storedSessionId } from './session.js'
 import type { VerifiedToken } from './token.js'
-import { invalidArg } from './validate.js'
+import { invalidArg, subjectArg } from './validate.js'
 
 const debug = createDebug('sso-logout:link')
 
@@ -113,17 +113,7 @@ function checkInput(
 ): Required<Omit<LinkInput, 'sid' | 'sub'>> & LinkInput {
   if (typeof input !== 'object' || input === null)
     throw invalidArg('link(input)', 'a request or { sid, sub?, iss?, sessionId }', input)
-  for (const key of ['sid', 'sub', 'iss'] as const) {
-    const value = input[key]
-    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
-      throw invalidArg(`input.${key}`, 'a non-empty string', value)
-  }
   if (typeof input.sessionId !== 'string' || input.sessionId.length === 0)
     throw invalidArg('input.sessionId', 'a non-empty string', input.sessionId)
-  if (input.sid === undefined && input.sub === undefined)
-    throw invalidArg('input', 'an object with sid or sub')
-  const iss = input.iss ?? defaultIssuer
-  if (iss === undefined)
-    throw invalidArg('input.iss', 'set when no issuer is configured (accessToken.issuer or a provider)')
-  return { ...input, iss }
+  return { ...subjectArg(input, defaultIssuer), sessionId: input.sessionId }
 }

@@ -1,6 +1,6 @@
 import type { Config } from './config.js'
 import { emit } from './context.js'
-import { invalidArg } from './validate.js'
+import { invalidArg, subjectArg } from './validate.js'
 import { invalidate } from './invalidate.js'
 import { sessionStoreFor } from './session.js'
 
@@ -42,15 +42,5 @@ export function createRevoke(config: Config) {
 function checkInput(input: RevokeInput, defaultIssuer: string | undefined): RevokeInput & { iss: string } {
   if (typeof input !== 'object' || input === null)
     throw invalidArg('input', 'an object { sid?, sub?, iss? }', input)
-  for (const key of ['sid', 'sub', 'iss'] as const) {
-    const value = input[key]
-    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
-      throw invalidArg(`input.${key}`, 'a non-empty string', value)
-  }
-  if (input.sid === undefined && input.sub === undefined)
-    throw invalidArg('input', 'an object with sid or sub')
-  const iss = input.iss ?? defaultIssuer
-  if (iss === undefined)
-    throw invalidArg('input.iss', 'set when no issuer is configured (accessToken.issuer or a provider)')
-  return { sid: input.sid, sub: input.sub, iss }
+  return subjectArg(input, defaultIssuer)
 }

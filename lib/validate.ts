@@ -113,3 +113,24 @@ function levenshtein(a: string, b: string): number {
   }
   return previous[b.length]!
 }
+
+/**
+ * `{ sid?, sub?, iss? }` as `link()` and `revoke()` take it: non-empty strings, `sid` or `sub` at
+ * least, `iss` defaulting to the configured issuer. Returns the subject with its issuer resolved.
+ */
+export function subjectArg(
+  input: { sid?: unknown; sub?: unknown; iss?: unknown },
+  defaultIssuer: string | undefined,
+): { sid?: string; sub?: string; iss: string } {
+  for (const key of ['sid', 'sub', 'iss'] as const) {
+    const value = input[key]
+    if (value !== undefined && (typeof value !== 'string' || value.length === 0))
+      throw invalidArg(`input.${key}`, 'a non-empty string', value)
+  }
+  if (input.sid === undefined && input.sub === undefined)
+    throw invalidArg('input', 'an object with sid or sub')
+  const iss = (input.iss as string | undefined) ?? defaultIssuer
+  if (iss === undefined)
+    throw invalidArg('input.iss', 'set when no issuer is configured (accessToken.issuer or a provider)')
+  return { sid: input.sid as string | undefined, sub: input.sub as string | undefined, iss }
+}
