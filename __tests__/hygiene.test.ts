@@ -1,13 +1,11 @@
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import express from 'express'
-import type { NextFunction, Request, Response } from 'express'
 import session from 'express-session'
 import fc from 'fast-check'
 import { auth0, logout, memoryStore, oidc } from '../lib/index'
 import type { LogoutMiddleware, LogoutOptions, Provider, Store } from '../lib/index'
-import { makeKey, mint, propertyParams, startServer } from './properties/harness'
+import { makeKey, mint, propertyParams, serve, startServer } from './properties/harness'
 import type { LocalServer, TestKey } from './properties/harness'
 
 const ISSUER = 'https://idp.example.com/'
@@ -51,13 +49,9 @@ async function listen(options: LogoutOptions): Promise<App> {
     res.end('ok')
   })
   app.get('/api', middleware.guard, (_req, res) => res.end('api ok'))
-  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    res.status(500).end(String(err))
-  })
-  const server = app.listen(0, '127.0.0.1')
+  const { server, url } = await serve(app)
   servers.push(server)
-  await new Promise((resolve) => server.once('listening', resolve))
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, middleware }
+  return { url, middleware }
 }
 
 function fullOptions(extra: LogoutOptions = {}): LogoutOptions {

@@ -1,14 +1,12 @@
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import express from 'express'
-import type { NextFunction, Request, Response } from 'express'
 import session from 'express-session'
 import fc from 'fast-check'
 import { base64url } from 'jose'
 import { logout } from '../../lib/index'
 import type { LogoutMiddleware, Provider } from '../../lib/index'
-import { makeKey, mint, propertyParams } from './harness'
+import { makeKey, mint, propertyParams, serve } from './harness'
 import type { TestKey } from './harness'
 
 // A thousand HTTP round trips per property: generous on a loaded 2-core CI machine.
@@ -111,12 +109,7 @@ describe('back-channel route: generated bodies never 500, and only a valid fresh
     })
     const app = express()
     app.use(middleware)
-    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-      res.status(500).end(String(err))
-    })
-    server = app.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    ;({ server, url } = await serve(app))
   })
 
   afterAll(() => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import type { CryptoKey, JWK, JWTPayload } from 'jose'
 import type fc from 'fast-check'
+import type { Express, NextFunction, Request, Response } from 'express'
 
 /** A signing key and its public JWK (with `kid` and `alg`), as an IdP would publish it. */
 export interface TestKey {
@@ -74,4 +75,17 @@ export function propertyParams(numRuns = 1000): fc.Parameters<unknown> {
   const seed = Number.isInteger(fromEnv) ? fromEnv : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0
   process.stdout.write(`fast-check seed ${seed} (replay with FC_SEED=${seed})\n`)
   return { numRuns, seed, verbose: 1, endOnFailure: true }
+}
+
+/**
+ * Serves an app on 127.0.0.1, port 0, with a last error handler that answers 500: the properties
+ * assert that no input ever reaches it.
+ */
+export async function serve(app: Express): Promise<{ server: Server; url: string }> {
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    res.status(500).end(String(err))
+  })
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
 }

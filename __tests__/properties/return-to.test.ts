@@ -1,13 +1,11 @@
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
-import type { NextFunction, Request, Response } from 'express'
 import session from 'express-session'
 import fc from 'fast-check'
 import { auth0, logout, oidc, workos } from '../../lib/index'
 import type { Provider } from '../../lib/index'
 import { compileReturnTo } from '../../lib/return-to'
-import { makeKey, mint, propertyParams } from './harness'
+import { makeKey, mint, propertyParams, serve } from './harness'
 import type { TestKey } from './harness'
 import { hostileReturnTo } from './hostile-urls'
 
@@ -155,12 +153,7 @@ describe('logout route over HTTP: no Location (or IdP return parameter) leaves t
         logger: { warn: () => undefined, error: () => undefined },
       }),
     )
-    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-      res.status(500).end(String(err))
-    })
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
-    return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
+    return serve(app)
   }
 
   function checkLocation(target: Target, location: string): void {

@@ -1,13 +1,11 @@
 import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
-import type { NextFunction, Request, Response } from 'express'
 import session from 'express-session'
 import fc from 'fast-check'
 import { base64url } from 'jose'
 import { logout } from '../../lib/index'
 import type { LogoutMiddleware } from '../../lib/index'
-import { jwksServer, makeKey, mint, propertyParams, startServer } from './harness'
+import { jwksServer, makeKey, mint, propertyParams, serve, startServer } from './harness'
 import type { LocalServer, TestKey } from './harness'
 
 // A thousand HTTP round trips per property: generous on a loaded 2-core CI machine.
@@ -247,12 +245,7 @@ describe('access tokens over HTTP: only a correctly signed token selects session
     })
     const app = express()
     app.use(middleware)
-    app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
-      res.status(500).end(String(err))
-    })
-    server = app.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    ;({ server, url } = await serve(app))
   })
 
   afterAll(async () => {
