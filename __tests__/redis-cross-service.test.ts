@@ -9,6 +9,7 @@ import type { TestKey } from './support/app'
 import { CLIENT_ID, signLogoutToken } from './support/logout-token'
 import { describeRedis, nodeRedisClient, startRedisServer } from './support/redis-server'
 import type { RedisServer } from './support/redis-server'
+import { shuffle } from './support/shuffle'
 
 /** A service process (support/service.mjs) and what it printed. */
 interface Service {
@@ -70,18 +71,6 @@ async function api(service: Service, credential: { token?: string; cookie?: stri
     authenticate: response.headers.get('www-authenticate'),
     user: response.status === 200 ? (JSON.parse(text) as { user: string | null }).user : undefined,
   }
-}
-
-/** Deterministic shuffle (a small LCG), so a failing interleaving can be replayed from its seed. */
-function shuffle<T>(items: T[], seed: number): T[] {
-  const out = [...items]
-  let state = seed
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (state * 1103515245 + 12345) % 2 ** 31
-    const j = state % (i + 1)
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
 }
 
 async function sessions(service: Service): Promise<string[]> {

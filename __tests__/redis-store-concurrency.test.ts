@@ -9,24 +9,13 @@ import {
   startRedisServer,
   type RedisServer,
 } from './support/redis-server'
+import { shuffle } from './support/shuffle'
 
 type NodeRedis = ReturnType<typeof createClient>
 const ISS = 'https://idp.example.com/'
 const SIDS = ['A', 'B', 'C', 'D', 'E']
 const SUBS = ['u0', 'u1', 'u2']
 const CUTOFF = 40
-
-/** Deterministic shuffle (a small LCG), so a failing interleaving can be replayed from its seed. */
-function shuffle<T>(items: T[], seed: number): T[] {
-  const out = [...items]
-  let state = seed
-  for (let i = out.length - 1; i > 0; i--) {
-    state = (state * 1103515245 + 12345) % 2 ** 31
-    const j = state % (i + 1)
-    ;[out[i], out[j]] = [out[j]!, out[i]!]
-  }
-  return out
-}
 
 describeRedis('redisStore() under concurrency and at scale', () => {
   let server: RedisServer
