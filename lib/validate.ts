@@ -87,8 +87,14 @@ export function isLoopback(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '127.0.0.1' || hostname === '[::1]'
 }
 
-/** The closest known name, when it is close enough to be a typo. */
+/**
+ * The known name a typo most likely meant: one it abbreviates (a prefix of at least three
+ * letters), else the closest by edit distance when that is close enough.
+ */
 export function didYouMean(input: string, candidates: readonly string[]): string | undefined {
+  const lower = input.toLowerCase()
+  const prefixed = lower.length >= 3 ? candidates.find((c) => c.toLowerCase().startsWith(lower)) : undefined
+  if (prefixed !== undefined) return prefixed
   let best: string | undefined
   let bestDistance = Math.max(2, Math.floor(input.length / 3)) + 1
   for (const candidate of candidates) {

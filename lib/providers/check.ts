@@ -23,7 +23,7 @@ export function optionsRecord(
   const record = options as Record<string, unknown>
   for (const key of Object.keys(record)) {
     if (known.includes(key)) continue
-    const hint = closest(key, known)
+    const hint = didYouMean(key, known)
     throw invalidOption(
       `"${provider}.${key}" is not a known option${hint ? `; did you mean "${hint}"?` : ''}`,
     )
@@ -97,11 +97,4 @@ export function optionalTimeout(
   if (value === undefined) return undefined
   if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 60_000) return value
   throw invalidOption(`"${provider}.${key}" must be a whole number of milliseconds between 1 and 60000`)
-}
-
-/** A known key the typo `key` most likely meant: one it is a prefix of, else the closest by edit distance. */
-function closest(key: string, known: readonly string[]): string | undefined {
-  const lower = key.toLowerCase()
-  const prefixed = lower.length >= 3 ? known.find((k) => k.toLowerCase().startsWith(lower)) : undefined
-  return prefixed ?? didYouMean(key, known)
 }
