@@ -3,8 +3,9 @@ export function invalidArg(path: string, expectation: string, received?: unknown
   return optionError(`"${path}" must be ${expectation}`, { expected: expectation, received })
 }
 
-function optionError(message: string, cause: unknown): TypeError {
-  const error = new TypeError(message, { cause })
+/** A `TypeError` with the stable `code` callers and tests match on, for a bad construction option. */
+export function optionError(message: string, cause?: unknown): TypeError {
+  const error = new TypeError(message, cause === undefined ? undefined : { cause })
   Object.defineProperty(error, 'code', { value: 'ERR_INVALID_ARG_VALUE', enumerable: true })
   return error
 }

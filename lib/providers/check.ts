@@ -1,15 +1,12 @@
-import { didYouMean } from '../validate.js'
+import { didYouMean, optionError as invalidOption } from '../validate.js'
+
+export { invalidOption }
 
 /**
  * Construction-time checks shared by every provider factory. A bad option is a programming error,
  * so it throws a `TypeError` (with `code: 'ERR_INVALID_ARG_VALUE'`) that names the option, the way
  * `"auth0.domain" must be ...` reads in a stack trace.
  */
-
-/** A `TypeError` carrying the stable `code` tests and callers match on. */
-export function invalidOption(message: string): TypeError {
-  return Object.assign(new TypeError(message), { code: 'ERR_INVALID_ARG_VALUE' as const })
-}
 
 /** Options as a plain record, after checking that they are an object with only `known` keys. */
 export function optionsRecord(
