@@ -4,10 +4,10 @@ import express from 'express'
 import session from 'express-session'
 import request from 'supertest'
 import type { Response } from 'supertest'
-import { logout } from '../lib/logout'
-import type { LogoutEvent, LogoutOptions } from '../lib/options'
-import type { Store } from '../lib/store'
-import { memoryStore } from '../lib/stores/memory'
+import { logout } from '../lib/middleware'
+import type { LogoutEvent, LogoutOptions } from '../lib/options/types'
+import type { Store } from '../lib/stores/contract'
+import { memoryStore } from '../lib/stores/memory/store'
 import {
   ISSUER,
   SECRET,

@@ -1,6 +1,6 @@
 import request from 'supertest'
-import type { Store } from '../lib/store.js'
-import { memoryStore } from '../lib/stores/memory.js'
+import type { Store } from '../lib/stores/contract.js'
+import { memoryStore } from '../lib/stores/memory/store.js'
 import type { TestKey } from './support/app.js'
 import {
   FLAVOURS,

@@ -1,7 +1,7 @@
 import request from 'supertest'
-import type { LogoutEvent } from '../lib/options.js'
-import type { Store } from '../lib/store.js'
-import { memoryStore } from '../lib/stores/memory.js'
+import type { LogoutEvent } from '../lib/options/types.js'
+import type { Store } from '../lib/stores/contract.js'
+import { memoryStore } from '../lib/stores/memory/store.js'
 import type { Flavour, TestKey } from './support/app.js'
 import {
   FLAVOURS,

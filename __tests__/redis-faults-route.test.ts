@@ -5,9 +5,9 @@ import type { createClient } from 'redis'
 import request from 'supertest'
 import type { Response } from 'supertest'
 import { LogoutError } from '../lib/errors'
-import type { LogoutEvent, LogoutOptions } from '../lib/options'
+import type { LogoutEvent, LogoutOptions } from '../lib/options/types'
 import { auth0 } from '../lib/providers/auth0'
-import { redisStore } from '../lib/stores/redis'
+import { redisStore } from '../lib/stores/redis/store'
 import {
   ISSUER,
   closeApps,

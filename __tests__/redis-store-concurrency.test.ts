@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
-import type { Store } from '../lib/store'
-import { redisStore } from '../lib/stores/redis'
+import type { Store } from '../lib/stores/contract'
+import { redisStore } from '../lib/stores/redis/store'
 import {
   describeRedis,
   ioredisClient,

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
 import { LogoutError } from '../lib/errors'
-import type { Store } from '../lib/store'
-import { redisStore } from '../lib/stores/redis'
+import type { Store } from '../lib/stores/contract'
+import { redisStore } from '../lib/stores/redis/store'
 import {
   describeRedis,
   ioredisClient,

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
-import { memoryStore } from '../lib/stores/memory'
-import { redisStore } from '../lib/stores/redis'
-import type { Store } from '../lib/store'
+import { memoryStore } from '../lib/stores/memory/store'
+import { redisStore } from '../lib/stores/redis/store'
+import type { Store } from '../lib/stores/contract'
 import {
   findRedisServer,
   ioredisClient,

@@ -1,7 +1,7 @@
 import { createPublicKey, randomBytes } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import request from 'supertest'
-import type { LogoutOptions } from '../lib/options.js'
+import type { LogoutOptions } from '../lib/options/types.js'
 import type { TestAlg, TestApp, TestKey } from './support/app.js'
 import {
   FLAVOURS,

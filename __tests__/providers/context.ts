@@ -1,7 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import type { JWTPayload } from 'jose'
-import type { EndSessionContext } from '../../lib/provider'
+import type { EndSessionContext } from '../../lib/providers/contract'
 
 /** A cookie an adapter set through `context.setCookie`. */
 export interface SetCookieCall {

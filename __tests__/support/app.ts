@@ -9,9 +9,9 @@ import express4 from 'express4'
 import session from 'express-session'
 import { SignJWT, exportJWK, generateKeyPair } from 'jose'
 import type { CryptoKey, JWK, JWTPayload } from 'jose'
-import { logout } from '../../lib/logout.js'
-import type { LogoutMiddleware } from '../../lib/logout.js'
-import type { LogoutOptions } from '../../lib/options.js'
+import { logout } from '../../lib/middleware.js'
+import type { LogoutMiddleware } from '../../lib/middleware.js'
+import type { LogoutOptions } from '../../lib/options/types.js'
 
 export type Flavour = 'express5' | 'express4' | 'connect'
 /** The matrix every route test runs under. */

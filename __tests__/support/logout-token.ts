@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { CompactEncrypt, SignJWT } from 'jose'
 import type { JWTPayload } from 'jose'
 import request from 'supertest'
-import type { Provider } from '../../lib/provider.js'
+import type { Provider } from '../../lib/providers/contract.js'
 import { ISSUER } from './app.js'
 import type { TestApp, TestKey } from './app.js'
 

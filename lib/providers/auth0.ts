@@ -1,4 +1,4 @@
-import type { EndSessionContext, EndSessionResult, Provider } from '../provider.js'
+import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
 import { invalidOption, optionalBoolean, optionalChoice, optionalSource, optionalString } from './check.js'
 import { optionsRecord, requiredString } from './check.js'
 import { rpLogoutUrl } from './rp-logout.js'

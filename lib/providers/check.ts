@@ -1,4 +1,4 @@
-import { didYouMean, optionError as invalidOption } from '../validate.js'
+import { didYouMean, optionError as invalidOption } from '../options/check.js'
 
 export { invalidOption }
 

@@ -1,8 +1,8 @@
 import { LogoutError } from '../errors.js'
-import type { EndSessionContext, EndSessionResult, Provider } from '../provider.js'
+import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
 import { optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
 import { optionsRecord, requiredString } from './check.js'
-import { jsonObject, send } from './http.js'
+import { jsonObject, send } from '../outbound.js'
 import { appendPath, atPath, originUrl } from './url.js'
 
 /** Options of {@link descope}. */

@@ -1,5 +1,5 @@
 import { LogoutError } from '../errors.js'
-import { jsonObject, send } from './http.js'
+import { jsonObject, send } from '../outbound.js'
 import { isSecureOrLoopback } from './url.js'
 
 /** The discovery fields sso-logout uses (OpenID Connect Discovery 1.0 §3, RFC 8414 §2). */

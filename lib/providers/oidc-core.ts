@@ -1,5 +1,5 @@
 import type { LogoutError } from '../errors.js'
-import type { EndSessionContext, EndSessionResult, Provider, ProviderMetadata } from '../provider.js'
+import type { EndSessionContext, EndSessionResult, Provider, ProviderMetadata } from './contract.js'
 import { createDiscovery } from './discovery.js'
 import type { DiscoveryDocument } from './discovery.js'
 import { revokeTokens } from './revocation.js'

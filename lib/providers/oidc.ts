@@ -1,4 +1,4 @@
-import type { Provider } from '../provider.js'
+import type { Provider } from './contract.js'
 import { invalidOption, optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
 import { optionsRecord, requiredString } from './check.js'
 import { oidcProvider } from './oidc-core.js'

@@ -1,4 +1,4 @@
-import type { Provider } from '../provider.js'
+import type { Provider } from './contract.js'
 import { invalidOption, optionalString, optionsRecord, requiredString } from './check.js'
 import { COMMON_KEYS, commonPlan } from './oidc.js'
 import type { OidcCommonOptions } from './oidc.js'

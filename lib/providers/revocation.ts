@@ -1,5 +1,5 @@
 import { LogoutError } from '../errors.js'
-import { send } from './http.js'
+import { send } from '../outbound.js'
 import { isSecureOrLoopback } from './url.js'
 
 /** The token types RFC 7009 §2.1 defines hints for. */

@@ -1,4 +1,4 @@
-import type { EndSessionContext } from '../provider.js'
+import type { EndSessionContext } from './contract.js'
 import { issueState } from './state.js'
 import { withParams } from './url.js'
 

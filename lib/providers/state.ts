@@ -1,8 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { appendSetCookie, parseCookieHeader, serializeCookie } from '../cookies.js'
-import type { CookieSpec } from '../cookies.js'
-import type { EndSessionContext } from '../provider.js'
+import { appendSetCookie, parseCookieHeader, serializeCookie } from '../request/cookies.js'
+import type { CookieSpec } from '../request/cookies.js'
+import type { EndSessionContext } from './contract.js'
 
 /** Cookie that carries the logout `state` across the round trip through the IdP. */
 export const STATE_COOKIE = 'sso_logout_state'

@@ -1,4 +1,4 @@
-import { isLoopback as isLoopbackHost } from '../validate.js'
+import { isLoopback as isLoopbackHost } from '../options/check.js'
 import { invalidOption } from './check.js'
 
 const HOST =

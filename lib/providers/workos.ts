@@ -1,4 +1,4 @@
-import type { EndSessionContext, EndSessionResult, Provider } from '../provider.js'
+import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
 import { optionalString, optionsRecord, requiredString } from './check.js'
 import { appendPath, atPath, hostOrigin, secureUrl, withParams } from './url.js'
 

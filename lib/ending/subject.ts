@@ -1,0 +1,101 @@
+import createDebug from 'debug'
+import type { Config } from '../options/config.js'
+import { asLogoutError } from '../errors.js'
+import type { LogoutError } from '../errors.js'
+import type { SessionStoreLike } from '../options/types.js'
+import { destroyIds } from '../request/session.js'
+import { bury } from './tombstones.js'
+import type { Subject } from '../stores/contract.js'
+
+const debug = createDebug('sso-logout:invalidate')
+
+/** What ending one IdP session (or user) did locally. */
+export interface Invalidation {
+  /** Ids of the linked sessions destroyed in the session store (never `ownSessionId`). */
+  destroyed: string[]
+  errors: LogoutError[]
+  /** Whether `ownSessionId` was among the linked sessions (its link is then already gone). */
+  tookOwn: boolean
+}
+
+export interface InvalidateOptions {
+  /** Revocation time recorded (ms). */
+  at: number
+  /** Sessions linked after this time (ms) survive: the IdP reused the `sid` for a new login. */
+  linkedBefore: number
+  /** Also take every session of `subject.sub` (not only of `subject.sid`). */
+  bySub: boolean
+  sessionStore: SessionStoreLike | undefined
+  /** The request's own session: taken from the index, but buried and destroyed by the caller. */
+  ownSessionId?: string
+}
+
+/**
+ * Ends `subject` locally: records the revocation first (so every instance's `guard` refuses its
+ * tokens at once), then takes the linked session ids from the index and destroys them in the
+ * session store. Failures are collected, never thrown, so callers decide how to answer.
+ */
+export async function invalidate(
+  config: Config,
+  subject: Subject,
+  options: InvalidateOptions,
+): Promise<Invalidation> {
+  const errors: LogoutError[] = []
+  const revoked: Subject = {
+    iss: subject.iss,
+    sid: subject.sid,
+    sub: options.bySub ? subject.sub : undefined,
+  }
+  if (revoked.sid === undefined && revoked.sub === undefined) return { destroyed: [], errors, tookOwn: false }
+  // Sent together, not one after the other: a stuck store then costs one client timeout, not one
+  // per command. The revocation is still recorded first, since a client sends one connection's
+  // commands in order and Redis runs them in that order.
+  const [, ids] = await Promise.all([
+    record(config, revoked, options.at, errors),
+    takeAll(config, revoked, options.linkedBefore, errors),
+  ])
+  const others = ids.filter((id) => id !== options.ownSessionId)
+  if (others.length > 0 && options.sessionStore) {
+    // Tombstones first: requests of these sessions still in flight must not write them back.
+    await bury(config, others, errors)
+    try {
+      await destroyIds(options.sessionStore, others)
+    } catch (err) {
+      errors.push(asLogoutError('ERR_SESSION_STORE', 'Destroying linked sessions failed', err))
+    }
+  }
+  debug('invalidated %d linked session(s), %d error(s)', others.length, errors.length)
+  return { destroyed: options.sessionStore ? others : [], errors, tookOwn: others.length !== ids.length }
+}
+
+async function record(config: Config, subject: Subject, at: number, errors: LogoutError[]): Promise<void> {
+  try {
+    await config.store.revoke(subject, at, config.retention)
+  } catch (err) {
+    errors.push(asLogoutError('ERR_STORE', 'Recording the revocation failed', err))
+  }
+}
+
+async function takeAll(
+  config: Config,
+  subject: Subject,
+  linkedBefore: number,
+  errors: LogoutError[],
+): Promise<string[]> {
+  const queries = [
+    subject.sid !== undefined ? { iss: subject.iss, sid: subject.sid, linkedBefore } : undefined,
+    subject.sub !== undefined ? { iss: subject.iss, sub: subject.sub, linkedBefore } : undefined,
+  ]
+  const taken = await Promise.all(
+    queries.map(async (query) => {
+      if (!query) return []
+      try {
+        return await config.store.take(query)
+      } catch (err) {
+        errors.push(asLogoutError('ERR_STORE', 'Reading the session index failed', err))
+        return []
+      }
+    }),
+  )
+  return [...new Set(taken.flat())]
+}

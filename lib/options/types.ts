@@ -1,0 +1,170 @@
+import type { IncomingMessage } from 'node:http'
+import type { KeyObject } from 'node:crypto'
+import type { JSONWebKeySet, JWK, JWTPayload } from 'jose'
+import type { CookieSpec } from '../request/cookies.js'
+import type { LogoutError } from '../errors.js'
+import type { Provider } from '../providers/contract.js'
+import type { Store } from '../stores/contract.js'
+
+/** The part of an express-session `Store` that logout uses. */
+export interface SessionStoreLike {
+  destroy(sid: string, callback?: (err?: unknown) => void): void
+}
+
+/** Where and how the access token is found and verified. Every field is optional. */
+export interface AccessTokenOptions {
+  /**
+   * Ordered places to look: `'header'` (Authorization: Bearer), `'cookie:NAME'`, `'session:FIELD'`,
+   * `'body:FIELD'`. Defaults to `['header', 'cookie:access_token', 'session:accessToken']`.
+   */
+  from?: string[]
+  /** JWKS URL (fetched and cached by jose) or a local JWKS. Defaults to the provider's. */
+  jwks?: string | JSONWebKeySet
+  /** One verification key instead of a JWKS; a `Uint8Array` is an HMAC secret (enables HS*). */
+  key?: KeyObject | JWK | Uint8Array
+  /** Expected `iss`. Defaults to the provider's issuer. */
+  issuer?: string
+  /** Expected `aud`. Defaults to no audience check. */
+  audience?: string | string[]
+  /** Accepted `alg` values. Defaults to asymmetric algorithms only (HS* only with a secret `key`). */
+  algorithms?: string[]
+  /** Claim that holds the IdP session id. Defaults to `'sid'`. */
+  sidClaim?: string
+  /** Seconds after `exp` during which a correctly signed token still identifies its session. Defaults to `86400`. */
+  expiredGrace?: number
+  /** Seconds of clock skew tolerated on `nbf`/`iat`. Defaults to `60`. */
+  clockTolerance?: number
+  /** Longest token accepted, in bytes; longer ones are ignored unread. Defaults to `16384`. */
+  maxLength?: number
+  /**
+   * Milliseconds a remote JWKS fetch may take (a hung IdP must not hold logouts). Defaults to `5000`.
+   */
+  jwksTimeout?: number
+  /**
+   * Largest remote JWKS answer read, in bytes; a longer body is aborted unread, so a hostile peer
+   * posing as the IdP cannot fill memory. Defaults to `524288` (512 KiB).
+   */
+  jwksMaxBytes?: number
+}
+
+/** Which `returnTo` values a caller may ask for. */
+export interface ReturnToOptions {
+  /** Absolute http(s) URLs and/or paths (`'/bye'`, or `'/docs/*'` for a prefix). Defaults to `[]`. */
+  allowed?: string[]
+  /** Where to go when no `returnTo` was asked for. Defaults to `baseURL`, or `'/'`. */
+  default?: string
+}
+
+/**
+ * OIDC Back-Channel Logout receiver (SPEC.md §2). Logout tokens are checked against the provider's
+ * issuer, JWKS (or `accessToken.jwks`/`key`) and `clientId`, which must be set. Linked sessions are
+ * destroyed in `sessionStore`, or in `req.sessionStore` when express-session runs before `logout()`;
+ * with neither, the `sid` is still revoked (so `guard` refuses it) but no session is destroyed.
+ */
+export interface BackchannelOptions {
+  /** Route that receives `POST logout_token=...` (the client's `backchannel_logout_uri`). */
+  path: string
+  /**
+   * Pinned logout-token algorithms (asymmetric JWS only). Defaults to the provider's
+   * `id_token_signing_alg_values_supported` (asymmetric ones), else `['RS256']`.
+   */
+  algorithms?: string[]
+  /**
+   * Oldest `iat` accepted, in seconds (1 to 86400). Seen `jti` values are kept
+   * `maxAge + 2 × clockTolerance` seconds. Defaults to `300`.
+   */
+  maxAge?: number
+  /** Clock skew tolerated on `iat`/`exp`, in seconds (0 to 600). Defaults to `60`. */
+  clockTolerance?: number
+  /**
+   * Key to decrypt encrypted (JWE) logout tokens: a private `KeyObject`, a private JWK, or a secret.
+   * When set, unencrypted tokens are refused (BCL §2.6 step 1). Defaults to none: JWE refused.
+   */
+  decryptionKey?: KeyObject | JWK | Uint8Array
+  /** Largest request body read, in bytes (1024 to 1 MiB); larger ones get `413`. Defaults to `16384`. */
+  bodyLimit?: number
+}
+
+/**
+ * OIDC Front-Channel Logout receiver (SPEC.md §3). Needs the provider's issuer: `iss` is checked
+ * against it and only its origin may frame the page (`Content-Security-Policy: frame-ancestors`).
+ */
+export interface FrontchannelOptions {
+  /** Route the IdP loads in an iframe: `GET path?iss=...&sid=...` (the `frontchannel_logout_uri`). */
+  path: string
+  /**
+   * Act on `iss`+`sid` only when the browser's own session is linked to them (FCL §2 lets the RP
+   * ignore a mismatch). The request is unauthenticated, so without this anyone who learns a `sid`
+   * could end its sessions everywhere. Set `false` to fan out even when the iframe carries no
+   * session (third-party cookies blocked, FCL §4.1), accepting that risk. Defaults to `true`.
+   */
+  requireSession?: boolean
+}
+
+/** Options of the `guard` handler. */
+export interface GuardOptions {
+  /** Let requests through when the store cannot be reached. Defaults to `false` (answer `503`). */
+  failOpen?: boolean
+  /**
+   * Claims an upstream middleware already verified (for example `req => req.auth?.payload`);
+   * when it returns an object, `guard` does not verify the token again.
+   */
+  claims?: (req: IncomingMessage) => JWTPayload | undefined
+}
+
+/** Where log lines go. Messages never contain tokens or session ids. Defaults to `console`. */
+export interface Logger {
+  warn(message: string): void
+  error(message: string): void
+}
+
+/** What `onLogout` receives, once per logout. */
+export interface LogoutEvent {
+  reason: 'user' | 'backchannel' | 'frontchannel' | 'api'
+  iss?: string
+  sid?: string
+  sub?: string
+  /** The logout token's `jti` (back-channel only). */
+  jti?: string
+  /** Local sessions destroyed, including the current one. */
+  sessionsDestroyed: number
+  /** The provider's `name`, when one is configured. */
+  provider?: string
+  /** Failures that did not stop the logout (store down, IdP call failed). Empty when all went well. */
+  errors: LogoutError[]
+  /** Plain-language notes (for example why the IdP session was not ended). */
+  notes: string[]
+}
+
+/** Options of {@link logout}. Every field is optional. */
+export interface LogoutOptions {
+  /** Where the IdP session is ended. Defaults to none: local logout only. */
+  provider?: Provider
+  /** The logout route. Defaults to `'/logout'`. */
+  path?: string
+  /** Methods accepted on `path`. Defaults to `['GET', 'POST']`. */
+  methods?: Array<'GET' | 'POST'>
+  /** The app's public origin; relative `returnTo` values resolve against it, never against `Host`. */
+  baseURL?: string
+  accessToken?: AccessTokenOptions
+  returnTo?: ReturnToOptions
+  /** The express-session store whose sessions are destroyed. Defaults to `req.sessionStore`. */
+  sessionStore?: SessionStoreLike
+  /** Index, revocation list and replay cache. Defaults to one `memoryStore()` per middleware. */
+  store?: Store
+  /** Cookies to clear. Defaults to the access-token cookie of `from` and express-session's cookie. */
+  cookies?: Array<string | CookieSpec>
+  /** Send `Clear-Site-Data` (`true`: `"cache", "cookies", "storage"`, or a list). Defaults to `false`. */
+  clearSiteData?: boolean | string[]
+  backchannel?: BackchannelOptions
+  frontchannel?: FrontchannelOptions
+  /** Called once per logout. Defaults to none. */
+  onLogout?: (event: LogoutEvent) => void | Promise<void>
+  /** Also revoke the user (`sub`): every session of that user at the issuer. Defaults to `false`. */
+  everywhere?: boolean
+  /** Seconds links and revocation records are kept; cover your longest session. Defaults to 14 days. */
+  retention?: number
+  guard?: GuardOptions
+  /** Defaults to `console`. */
+  logger?: Logger
+}

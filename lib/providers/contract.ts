@@ -1,0 +1,78 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { JWTPayload } from 'jose'
+import type { CookieSpec } from '../request/cookies.js'
+import type { LogoutError } from '../errors.js'
+import type { Awaitable } from '../stores/contract.js'
+
+/** Verification facts a provider knows, or discovers, about its tokens. */
+export interface ProviderMetadata {
+  /** JWKS URL for access tokens and logout tokens. */
+  jwksUri?: string
+  /** `id_token_signing_alg_values_supported` from discovery: pins the logout-token algorithm. */
+  idTokenSigningAlgValues?: string[]
+}
+
+/** What the logout route hands a provider once the local logout is done. */
+export interface EndSessionContext {
+  /** Claims of the verified access token, or `undefined` when none verified. */
+  claims: JWTPayload | undefined
+  /** The verified IdP session id (from `accessToken.sidClaim`), if any. */
+  sid: string | undefined
+  /** The validated, normalised, absolute `returnTo` (or `undefined` when no `baseURL` was set). */
+  returnTo: URL | undefined
+  /**
+   * Reads `'cookie:NAME'`, `'session:FIELD'` or `'header'` from the request as it was before the
+   * session was destroyed (ID tokens and refresh tokens usually live in the session).
+   */
+  read(source: string): string | undefined
+  /** Adds a `Set-Cookie` to the response (for example a `state` cookie). */
+  setCookie(name: string, value: string, spec?: Omit<CookieSpec, 'name'> & { maxAge?: number }): void
+  req: IncomingMessage
+  res: ServerResponse
+}
+
+/** How a provider ended (or could not end) the IdP session. */
+export interface EndSessionResult {
+  /** Where to send the browser next. Absent: the route redirects to `returnTo`. */
+  redirect?: URL
+  /** Upstream failures that did not stop the local logout; passed to `onLogout` as `event.errors`. */
+  errors?: LogoutError[]
+  /** Plain-language notes for `onLogout` (for example "no sid: IdP session not ended"). */
+  notes?: string[]
+}
+
+/**
+ * An identity-provider adapter. Shipped ones are built by `auth0()`, `workos()`, `descope()`,
+ * `oidc()` and its presets; a custom IdP needs only an object of this shape.
+ *
+ * @example
+ * ```ts
+ * const acme: Provider = {
+ *   name: 'acme',
+ *   issuer: 'https://id.acme.test/',
+ *   metadata: () => ({ jwksUri: 'https://id.acme.test/jwks' }),
+ *   endSession: ({ sid, returnTo }) => {
+ *     const url = new URL('https://id.acme.test/logout')
+ *     if (sid) url.searchParams.set('session', sid)
+ *     if (returnTo) url.searchParams.set('next', returnTo.href)
+ *     return { redirect: url }
+ *   },
+ * }
+ * ```
+ */
+export interface Provider {
+  /** Short name, reported as `event.provider`. */
+  readonly name: string
+  /** Token issuer (`iss`); the default for `accessToken.issuer` and the back-channel check. */
+  readonly issuer?: string
+  /** The app's client id at the IdP: the audience of logout tokens. */
+  readonly clientId?: string
+  /** Cookies the provider's SDK sets, cleared on logout (Descope's `DS` and `DSR`). */
+  readonly cookies?: readonly CookieSpec[]
+  /** Whether `endSession` needs an absolute `returnTo` (then `baseURL` is required). */
+  readonly needsAbsoluteReturnTo?: boolean
+  /** Verification defaults; may discover them (and may throw a `LogoutError` when it cannot). */
+  metadata(): Awaitable<ProviderMetadata>
+  /** Ends the IdP session: returns the URL to send the browser to, or calls the IdP itself. */
+  endSession(context: EndSessionContext): Awaitable<EndSessionResult>
+}

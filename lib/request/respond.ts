@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { LogoutError } from '../errors.js'
+
+/** Every logout, back-channel and front-channel response must not be cached (BCL §2.8, FCL §2). */
+export function noStore(res: ServerResponse): void {
+  res.setHeader('Cache-Control', 'no-store')
+  res.setHeader('Pragma', 'no-cache')
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body)
+  res.statusCode = status
+  res.setHeader('Content-Type', 'application/json; charset=utf-8')
+  res.setHeader('Content-Length', Buffer.byteLength(text))
+  res.end(text)
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, type = 'text/plain'): void {
+  res.statusCode = status
+  res.setHeader('Content-Type', `${type}; charset=utf-8`)
+  res.setHeader('Content-Length', Buffer.byteLength(text))
+  res.setHeader('X-Content-Type-Options', 'nosniff')
+  res.end(text)
+}
+
+/** A redirect without Express helpers; `location` is always a serialised `URL` or a validated path. */
+export function redirect(res: ServerResponse, status: 302 | 303, location: string): void {
+  res.statusCode = status
+  res.setHeader('Location', location)
+  res.setHeader('Content-Length', 0)
+  res.end()
+}
+
+/** `true` when the client ranks `application/json` above `text/html` in `Accept`. */
+export function prefersJson(req: IncomingMessage): boolean {
+  const accept = req.headers.accept
+  if (!accept || !accept.includes('json')) return false
+  let json = 0
+  let html = 0
+  for (const part of accept.split(',')) {
+    const [type = '', ...params] = part.trim().toLowerCase().split(';')
+    const q = qualityOf(params)
+    if (type === 'application/json' || type.endsWith('+json')) json = Math.max(json, q)
+    else if (type === 'text/html') html = Math.max(html, q)
+  }
+  return json > 0 && json > html
+}
+
+function qualityOf(params: string[]): number {
+  for (const param of params) {
+    const [key, value] = param.trim().split('=')
+    if (key === 'q' && value !== undefined) {
+      const q = Number(value)
+      return Number.isFinite(q) ? q : 0
+    }
+  }
+  return 1
+}
+
+/** Answers a request-time failure with its documented status and a message (JSON when preferred). */
+export function sendError(req: IncomingMessage, res: ServerResponse, error: LogoutError): void {
+  noStore(res)
+  if (prefersJson(req)) sendJson(res, error.status, { error: error.code, error_description: error.message })
+  else sendText(res, error.status, `${error.message}\n`)
+}
+
+/** The path of a request, relative to where the middleware is mounted (Express sets `req.url` so). */
+export function pathOf(req: IncomingMessage): string {
+  const url = req.url ?? '/'
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/** The raw query string of a request (without `?`). */
+export function queryOf(req: IncomingMessage): URLSearchParams {
+  const url = req.url ?? ''
+  const q = url.indexOf('?')
+  return new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
+}

@@ -1,0 +1,33 @@
+import type { Subject } from '../contract.js'
+
+/** Names of every key the Redis store writes, all under one prefix. */
+export interface RedisKeys {
+  /** Prefix of the per-session records; the scripts append the raw session id. */
+  sessionPrefix: string
+  session(sessionId: string): string
+  index(iss: string, kind: 'sid' | 'sub', value: string): string
+  revocations(subject: Subject): string[]
+  jti(iss: string, jti: string): string
+}
+
+/**
+ * The issuer is URI-encoded so it contains no `:`, which makes every name unambiguous even though
+ * the trailing `sid`, `sub`, `jti` or session id is kept raw. Session records (`s:`) and issuer
+ * records (`i:`) never share a name because their first segment differs.
+ */
+export function redisKeys(prefix: string): RedisKeys {
+  const issuer = (iss: string): string => `${prefix}i:${encodeURIComponent(iss)}:`
+  const sessionPrefix = `${prefix}s:`
+  return {
+    sessionPrefix,
+    session: (sessionId) => `${sessionPrefix}${sessionId}`,
+    index: (iss, kind, value) => `${issuer(iss)}${kind}:${value}`,
+    revocations(subject) {
+      const keys: string[] = []
+      if (subject.sid !== undefined) keys.push(`${issuer(subject.iss)}rsid:${subject.sid}`)
+      if (subject.sub !== undefined) keys.push(`${issuer(subject.iss)}rsub:${subject.sub}`)
+      return keys
+    },
+    jti: (iss, jti) => `${issuer(iss)}jti:${jti}`,
+  }
+}

@@ -1,0 +1,207 @@
+import { createLocalJWKSet, errors, importJWK, jwtVerify } from 'jose'
+import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose'
+import { KeyObject as NodeKeyObject } from 'node:crypto'
+import createDebug from 'debug'
+import { LogoutError } from '../errors.js'
+import { remoteJwks } from './jwks.js'
+import type { Provider } from '../providers/contract.js'
+
+const debug = createDebug('sso-logout:token')
+
+/** Asymmetric JWS algorithms: the default, so `none` and HS* (RSA-key-as-secret confusion) are refused. */
+export const ASYMMETRIC_ALGORITHMS = Object.freeze([
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+])
+export const SECRET_ALGORITHMS = Object.freeze(['HS256', 'HS384', 'HS512'])
+
+/** Resolved `accessToken` options (see `AccessTokenOptions`). */
+export interface VerifierConfig {
+  jwks?: URL | JSONWebKeySet
+  key?: KeyObject | JWK | Uint8Array
+  issuer?: string
+  audience?: string | string[]
+  algorithms: string[]
+  sidClaim: string
+  expiredGrace: number
+  clockTolerance: number
+  /** Longest token read, in bytes (UTF-8). */
+  maxLength: number
+  /** Milliseconds a remote JWKS fetch may take. */
+  jwksTimeout: number
+  /** Largest remote JWKS answer read, in bytes. */
+  jwksMaxBytes: number
+}
+
+/** A token whose signature and claims checked out. */
+export interface VerifiedToken {
+  claims: JWTPayload
+  iss: string
+  sid?: string
+  sub?: string
+  /** `iat` in seconds, when present. */
+  iat?: number
+  /** Past `exp` but within `expiredGrace`: good enough to find its session, not to authorise. */
+  expired: boolean
+}
+
+export type Verification =
+  { token: VerifiedToken; error?: undefined } | { token?: undefined; error: LogoutError }
+
+type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array
+
+/**
+ * Builds the access-token verifier once: the key source is chosen up front (a single key, a local
+ * JWKS, a JWKS URL, or the provider's JWKS found lazily), and remote key sets are created once per
+ * URL so jose caches keys and refetches on an unknown `kid` with its cooldown.
+ */
+export function createVerifier(config: VerifierConfig, provider: Provider | undefined) {
+  let keySource: Promise<KeySource | undefined> | undefined
+  const loadKeys = (): Promise<KeySource | undefined> => {
+    keySource ??= resolveKeySource(config, provider).catch((err: unknown) => {
+      keySource = undefined
+      throw err
+    })
+    return keySource
+  }
+  const issuer = config.issuer ?? provider?.issuer
+  const enabled = config.key !== undefined || config.jwks !== undefined || provider !== undefined
+
+  async function verify(jwt: string): Promise<Verification> {
+    // `length` counts UTF-16 units, never more than bytes: the cheap test first, the exact one after.
+    if (jwt.length > config.maxLength || Buffer.byteLength(jwt) > config.maxLength) {
+      return {
+        error: new LogoutError(
+          'ERR_TOKEN_TOO_LARGE',
+          `The access token is longer than ${config.maxLength} bytes`,
+          { status: 400 },
+        ),
+      }
+    }
+    let keys: KeySource | undefined
+    try {
+      keys = await loadKeys()
+    } catch (err) {
+      return { error: unavailable(err) }
+    }
+    if (!keys)
+      return {
+        error: new LogoutError('ERR_TOKEN_INVALID', 'No verification key is configured', { status: 400 }),
+      }
+    return verifyWith(jwt, keys, config, issuer)
+  }
+
+  // `keys` lets the back-channel receiver verify logout tokens with the same (once-created) key source.
+  return { verify, issuer, enabled, sidClaim: config.sidClaim, keys: loadKeys }
+}
+
+export type Verifier = ReturnType<typeof createVerifier>
+
+async function resolveKeySource(
+  config: VerifierConfig,
+  provider: Provider | undefined,
+): Promise<KeySource | undefined> {
+  if (config.key instanceof Uint8Array || isKeyObject(config.key)) return config.key
+  if (config.key) return importJWK(config.key as JWK)
+  const limits = { timeout: config.jwksTimeout, maxBytes: config.jwksMaxBytes }
+  if (config.jwks instanceof URL) return remoteJwks(config.jwks, limits)
+  if (config.jwks) return createLocalJWKSet(config.jwks)
+  const jwksUri = (await provider?.metadata())?.jwksUri
+  return jwksUri ? remoteJwks(new URL(jwksUri), limits) : undefined
+}
+
+async function verifyWith(
+  jwt: string,
+  keys: KeySource,
+  config: VerifierConfig,
+  issuer: string | undefined,
+): Promise<Verification> {
+  const options = {
+    issuer,
+    audience: config.audience,
+    algorithms: config.algorithms,
+    clockTolerance: config.clockTolerance,
+  }
+  try {
+    const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, options)
+    return { token: toVerified(payload, config, issuer, false) }
+  } catch (err) {
+    if (!(err instanceof errors.JWTExpired)) return { error: classify(err) }
+    // jose checks the signature (and iss/aud) before it reports expiry, but re-verify at a moment
+    // just before `exp` so every other claim is checked too (API.md behaviour 3, expiredGrace).
+    const exp = err.payload.exp
+    if (typeof exp !== 'number' || Date.now() / 1000 - exp > config.expiredGrace) {
+      return {
+        error: new LogoutError('ERR_TOKEN_EXPIRED', 'The access token expired too long ago', {
+          cause: err,
+          status: 400,
+        }),
+      }
+    }
+    try {
+      const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, {
+        ...options,
+        currentDate: new Date((exp - 1) * 1000),
+      })
+      return { token: toVerified(payload, config, issuer, true) }
+    } catch (again) {
+      return { error: classify(again) }
+    }
+  }
+}
+
+function toVerified(
+  claims: JWTPayload,
+  config: VerifierConfig,
+  issuer: string | undefined,
+  expired: boolean,
+): VerifiedToken {
+  return {
+    claims,
+    iss: typeof claims.iss === 'string' ? claims.iss : (issuer ?? ''),
+    sid: identifier(claims[config.sidClaim]),
+    sub: identifier(claims.sub),
+    iat: typeof claims.iat === 'number' ? claims.iat : undefined,
+    expired,
+  }
+}
+
+/** Session ids and subjects are opaque strings; anything else (numbers, objects, huge values) is ignored. */
+function identifier(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 && value.length <= 1024 ? value : undefined
+}
+
+const KEY_SET_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC'])
+
+function classify(err: unknown): LogoutError {
+  if (err instanceof errors.JOSEError && !KEY_SET_FAILURES.has(err.code)) {
+    debug('token refused: %s', err.code)
+    return new LogoutError('ERR_TOKEN_INVALID', `The access token is invalid (${err.code})`, {
+      cause: err,
+      status: 400,
+    })
+  }
+  return unavailable(err)
+}
+
+function unavailable(err: unknown): LogoutError {
+  if (err instanceof LogoutError && err.code === 'ERR_JWKS_UNAVAILABLE') return err
+  debug('keys unavailable: %O', err)
+  return new LogoutError('ERR_JWKS_UNAVAILABLE', 'The verification keys could not be loaded', {
+    cause: err,
+    status: 503,
+  })
+}
+
+function isKeyObject(value: unknown): value is KeyObject {
+  return value instanceof NodeKeyObject || (typeof CryptoKey !== 'undefined' && value instanceof CryptoKey)
+}
