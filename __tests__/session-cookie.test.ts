@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http'
+import { contextOf } from '../lib/request/context'
 import { sessionCookie } from '../lib/request/session'
 import type { SessionRequest } from '../lib/request/session'
 
@@ -20,17 +21,19 @@ describe('sessionCookie: express-session cookie found by the signed id it carrie
     ],
     ['a name with a space is never echoed into Set-Cookie', 'bad name=s%3Aabc.sig', 'connect.sid'],
   ])('%s', (_what, header, expected) => {
-    expect(sessionCookie(requestWith(header))?.name).toBe(expected)
+    expect(sessionCookie(contextOf(requestWith(header)))?.name).toBe(expected)
   })
 
   it('keeps the attributes express-session set the cookie with', () => {
     const spec = sessionCookie(
-      requestWith('sid=s%3Aabc.sig', {
-        path: '/app',
-        domain: 'example.com',
-        secure: true,
-        sameSite: 'strict',
-      }),
+      contextOf(
+        requestWith('sid=s%3Aabc.sig', {
+          path: '/app',
+          domain: 'example.com',
+          secure: true,
+          sameSite: 'strict',
+        }),
+      ),
     )
     expect(spec).toEqual({
       name: 'sid',

@@ -1,27 +1,27 @@
+/** The factory: resolve options once, build the route table, return the middleware with its companions. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
-import { createBackchannel } from './routes/backchannel.js'
-import { resolveConfig } from './options/config.js'
-import type { Config } from './options/config.js'
-import { LogoutError } from './errors.js'
-import { createFrontchannel } from './routes/frontchannel.js'
 import { createGuard } from './companions/guard.js'
-import { noStore, pathOf, sendError } from './request/respond.js'
 import { createLink, linkRequest } from './companions/link.js'
 import type { LinkInput } from './companions/link.js'
-import type { LogoutOptions } from './options/types.js'
 import { createRevoke } from './companions/revoke.js'
 import type { RevokeInput } from './companions/revoke.js'
-import { handleLogout } from './routes/logout.js'
-import type { SessionRequest } from './request/session.js'
+import { protectFromWriteBack } from './ending/write-back.js'
+import { LogoutError } from './errors.js'
+import { resolveConfig } from './options/config.js'
+import type { Config } from './options/config.js'
+import type { LogoutOptions } from './options/types.js'
+import { contextOf } from './request/context.js'
+import type { RequestContext } from './request/context.js'
+import { noStore, pathOf, sendError } from './request/respond.js'
 import { sessionStoreFor } from './request/session.js'
-import { guardSessionStore } from './ending/tombstones.js'
+import { createBackchannelRoute } from './routes/backchannel.js'
+import { createFrontchannelRoute } from './routes/frontchannel.js'
+import { createLogoutRoute } from './routes/logout.js'
+import type { Next, Route } from './routes/route.js'
 import type { Store } from './stores/contract.js'
 
 const debug = createDebug('sso-logout')
-
-type Next = (err?: unknown) => void
-type Handler = (config: Config, req: IncomingMessage, res: ServerResponse, next: Next) => Promise<void>
 
 /** The middleware `logout()` returns, with its companions. */
 export interface LogoutMiddleware {
@@ -34,15 +34,6 @@ export interface LogoutMiddleware {
   link: (target: IncomingMessage | LinkInput) => Promise<boolean>
   /** The store in use (the default `memoryStore()` when none was given). */
   readonly store: Store
-}
-
-/** One route the middleware answers: a path, the methods it takes, and its handler. */
-interface Route {
-  path: string
-  methods: ReadonlySet<string>
-  handle: Handler
-  /** Other methods on this path: hand them to the app (`'next'`), or answer `405`. */
-  otherMethods: 'next' | 405
 }
 
 /**
@@ -65,14 +56,14 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
   const routes = buildRoutes(config)
 
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
+    const ctx = contextOf(req)
     // Remembers express-session's store, so revoke() (which has no request) can destroy sessions,
     // and keeps it from writing back sessions that a logout ended while a request was in flight.
-    const sessionStore = sessionStoreFor(config, req as SessionRequest)
-    if (sessionStore) guardSessionStore(config, sessionStore)
-    const route = routeFor(routes, req)
-    const work = route
-      ? runRoute(config, route, req, res, next)
-      : autoLink(config, req as SessionRequest, next)
+    const sessionStore = sessionStoreFor(config, ctx)
+    if (sessionStore) protectFromWriteBack(sessionStore, config.store)
+    const path = pathOf(req)
+    const route = routes.find((r) => r.path === path)
+    const work = route ? runRoute(route, ctx, res, next) : autoLink(config, ctx, next)
     work.catch((err: unknown) => next(err))
   }
 
@@ -89,32 +80,23 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
 
 function buildRoutes(config: Config): Route[] {
   const routes: Route[] = [
-    { path: config.path, methods: config.methods, handle: handleLogout, otherMethods: 'next' },
+    { path: config.path, methods: config.methods, handle: createLogoutRoute(config), otherMethods: 'next' },
   ]
   // The identity provider is the only caller of these two: other methods are refused, not passed on.
-  if (config.backchannel) {
-    const handle = createBackchannel(config)
-    routes.push({ path: config.backchannel.path, methods: new Set(['POST']), handle, otherMethods: 405 })
+  const { backchannel: bc, frontchannel: fc } = config
+  if (bc) {
+    const handle = createBackchannelRoute(config, bc)
+    routes.push({ path: bc.path, methods: new Set(['POST']), handle, otherMethods: 405 })
   }
-  if (config.frontchannel) {
-    const handle = createFrontchannel(config)
-    routes.push({ path: config.frontchannel.path, methods: new Set(['GET']), handle, otherMethods: 405 })
+  if (fc) {
+    const handle = createFrontchannelRoute(config, fc)
+    routes.push({ path: fc.path, methods: new Set(['GET']), handle, otherMethods: 405 })
   }
   return routes
 }
 
-function routeFor(routes: Route[], req: IncomingMessage): Route | undefined {
-  const path = pathOf(req)
-  return routes.find((r) => r.path === path)
-}
-
-async function runRoute(
-  config: Config,
-  route: Route,
-  req: IncomingMessage,
-  res: ServerResponse,
-  next: Next,
-): Promise<void> {
+async function runRoute(route: Route, ctx: RequestContext, res: ServerResponse, next: Next): Promise<void> {
+  const { req } = ctx
   if (!route.methods.has(req.method ?? '')) {
     // The app may serve its own page on the logout path for other methods (a confirmation form).
     if (route.otherMethods === 'next') return next()
@@ -123,13 +105,11 @@ async function runRoute(
     return sendError(
       req,
       res,
-      new LogoutError('ERR_METHOD_NOT_ALLOWED', `Method ${req.method ?? ''} is not allowed here`, {
-        status: 405,
-      }),
+      new LogoutError('ERR_METHOD_NOT_ALLOWED', `Method ${req.method ?? ''} is not allowed here`),
     )
   }
   try {
-    await route.handle(config, req, res, next)
+    await route.handle(ctx, res, next)
   } catch (err) {
     if (err instanceof LogoutError && err.status < 500 && !res.headersSent) return sendError(req, res, err)
     throw err
@@ -137,9 +117,9 @@ async function runRoute(
 }
 
 /** Off the logout route: link the session to its token once, then hand over untouched. */
-async function autoLink(config: Config, req: SessionRequest, next: Next): Promise<void> {
+async function autoLink(config: Config, ctx: RequestContext, next: Next): Promise<void> {
   try {
-    await linkRequest(config, req)
+    await linkRequest(config, ctx)
   } catch (err) {
     // Linking is best effort on ordinary requests: the app must keep working when the store is down.
     debug('automatic link failed: %O', err)

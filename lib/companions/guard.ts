@@ -1,15 +1,17 @@
+/** `guard`: refuses requests whose token or linked session belongs to a logged-out `sid`/`sub`. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import type { JWTPayload } from 'jose'
-import type { Config } from '../options/config.js'
-import { verifyRequestToken } from '../request/identity.js'
+import { endBrowserSession } from '../ending/browser.js'
 import { LogoutError, asLogoutError } from '../errors.js'
+import type { Config } from '../options/config.js'
+import { contextOf } from '../request/context.js'
+import type { RequestContext } from '../request/context.js'
+import { verifyRequestToken } from '../request/identity.js'
 import { noStore, prefersJson, sendError, sendJson, sendText } from '../request/respond.js'
-import { clearCookies } from '../ending/browser.js'
-import type { SessionLink, SessionRequest } from '../request/session.js'
-import { destroyCurrent, sessionCookie, sessionLink, storedSessionId } from '../request/session.js'
-import { bury } from '../ending/tombstones.js'
+import type { SessionLink } from '../request/session.js'
 import type { Subject } from '../stores/contract.js'
+import { subjectOfClaims } from '../tokens/access-token.js'
 
 const debug = createDebug('sso-logout:guard')
 
@@ -23,32 +25,32 @@ interface Credential {
 
 /**
  * Builds `guard`: refuses a request whose verified access token, or linked session, belongs to a
- * revoked `sid`/`sub` (API.md). A token issued after the revocation passes: identity providers
- * reuse `sid` values. A revoked linked session is destroyed on the spot.
+ * revoked `sid`/`sub`. A token issued after the revocation passes: identity providers reuse `sid`
+ * values. A revoked linked session is destroyed on the spot.
  */
 export function createGuard(config: Config) {
   return async function guard(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> {
+    const ctx = contextOf(req)
     try {
       // No await runs unless something is really asynchronous (a token to verify, a Redis store):
       // with upstream claims and the memory store, guard decides and calls next() synchronously.
       const upstream = config.guard.claims?.(req)
-      const token = upstream ? credentialOf(config, upstream) : await tokenCredential(config, req)
-      const link = sessionLink(req as SessionRequest)
+      const token = upstream ? credentialOf(config, upstream) : await tokenCredential(config, ctx)
+      const link = ctx.link
       const tokenRevoked = token ? isRevoked(config, token) : false
       if (tokenRevoked instanceof Promise ? await tokenRevoked : tokenRevoked) {
         // The session that carries this token belongs to the same logged-out subject: end it too,
         // or a browser keeping its token in the session would get 401 until the token expires.
-        if (link && sameSubject(link, token!.subject))
-          await endRevokedSession(config, req as SessionRequest, res)
+        if (link && sameSubject(link, token!.subject)) await endRevokedSession(config, ctx, res)
         return refuse(req, res)
       }
       const linkRevoked = link ? isRevoked(config, linkCredential(link)) : false
       if (linkRevoked instanceof Promise ? await linkRevoked : linkRevoked) {
-        await endRevokedSession(config, req as SessionRequest, res)
+        await endRevokedSession(config, ctx, res)
         return refuse(req, res)
       }
     } catch (err) {
-      const error = asLogoutError('ERR_STORE', 'The revocation list could not be read', err, 503)
+      const error = asLogoutError('ERR_STORE', 'The revocation list could not be read', err)
       config.logger.warn(`sso-logout: guard: ${error.code}: ${error.message}`)
       if (config.guard.failOpen) return next()
       noStore(res)
@@ -57,7 +59,6 @@ export function createGuard(config: Config) {
         res,
         new LogoutError(error.code, 'Session state is temporarily unavailable; try again shortly', {
           cause: error,
-          status: 503,
         }),
       )
       return
@@ -67,31 +68,21 @@ export function createGuard(config: Config) {
   }
 }
 
-async function tokenCredential(config: Config, req: IncomingMessage): Promise<Credential | undefined> {
-  const claims = await verifiedClaims(config, req)
+async function tokenCredential(config: Config, ctx: RequestContext): Promise<Credential | undefined> {
+  const verification = await verifyRequestToken(config, ctx)
+  if (verification?.error?.code === 'ERR_JWKS_UNAVAILABLE') throw verification.error
+  // An unverifiable token is not guard's business: the app's own authentication refuses it.
+  const claims = verification?.token?.claims
   return claims ? credentialOf(config, claims) : undefined
 }
 
 function credentialOf(config: Config, claims: JWTPayload): Credential | undefined {
-  const sid = claims[config.verifier.sidClaim]
-  const iss = typeof claims.iss === 'string' ? claims.iss : config.verifier.issuer
-  if (iss === undefined) return undefined
-  const subject: Subject = {
-    iss,
-    sid: typeof sid === 'string' ? sid : undefined,
-    sub: typeof claims.sub === 'string' ? claims.sub : undefined,
-  }
+  const subject = subjectOfClaims(claims, config.verifier.sidClaim, config.verifier.issuer)
+  if (subject.sid === undefined && subject.sub === undefined) return undefined
   // `iat` is optional (RFC 7519 §4.1.6); a token that does not say when it was issued cannot show
   // it came after the revocation, so it is treated as issued before it.
   const issuedAt = typeof claims.iat === 'number' ? claims.iat * 1000 : 0
-  return subject.sid === undefined && subject.sub === undefined ? undefined : { subject, issuedAt }
-}
-
-async function verifiedClaims(config: Config, req: IncomingMessage) {
-  const verification = await verifyRequestToken(config, req)
-  if (verification?.error?.code === 'ERR_JWKS_UNAVAILABLE') throw verification.error
-  // An unverifiable token is not guard's business: the app's own authentication refuses it.
-  return verification?.token?.claims
+  return { subject, issuedAt }
 }
 
 function sameSubject(link: SessionLink, subject: Subject): boolean {
@@ -117,27 +108,12 @@ function revokedBefore(credential: Credential, revokedAt: number | undefined): b
   return revokedAt !== undefined && credential.issuedAt <= revokedAt
 }
 
-async function endRevokedSession(config: Config, req: SessionRequest, res: ServerResponse): Promise<void> {
-  const cookie = sessionCookie(req)
+/** Ends this browser's session the way a logout would, but clears only the session cookie. */
+async function endRevokedSession(config: Config, ctx: RequestContext, res: ServerResponse): Promise<void> {
   debug('destroying a session of a revoked sid')
-  const id = storedSessionId(req)
-  const errors: LogoutError[] = []
-  if (id !== undefined) await bury(config, [id], errors)
-  for (const e of errors) config.logger.warn(`sso-logout: guard: ${e.code}: ${e.message}`)
-  await destroyCurrent(req)
-  // A link made after the logout took the sid's sessions (a concurrent request, another instance)
-  // would otherwise keep naming this destroyed session in the index until it expires.
-  if (id !== undefined) await forgetLink(config, id)
-  if (cookie) clearCookies({ clearSiteData: undefined }, res, [cookie])
-}
-
-async function forgetLink(config: Config, sessionId: string): Promise<void> {
-  try {
-    await config.store.unlink(sessionId)
-  } catch (err) {
-    const error = asLogoutError('ERR_STORE', 'Removing the session link failed', err)
-    config.logger.warn(`sso-logout: guard: ${error.code}: ${error.message}`)
-  }
+  const ended = await endBrowserSession(config, ctx, res, { clear: 'session' })
+  if (ended.sessionStoreError) throw ended.sessionStoreError
+  for (const e of ended.errors) config.logger.warn(`sso-logout: guard: ${e.code}: ${e.message}`)
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse): void {

@@ -1,11 +1,14 @@
+/** `link()`: records which local session belongs to which IdP session, at login or on the first request. */
 import type { IncomingMessage } from 'node:http'
 import createDebug from 'debug'
-import type { Config } from '../options/config.js'
-import { verifyRequestToken } from '../request/identity.js'
-import type { SessionLink, SessionRequest } from '../request/session.js'
-import { LINK_FIELD, currentSession, sessionLink, storedSessionId } from '../request/session.js'
-import type { VerifiedToken } from '../tokens/access-token.js'
 import { invalidArg, subjectArg } from '../options/check.js'
+import type { Config } from '../options/config.js'
+import { contextOf } from '../request/context.js'
+import type { RequestContext } from '../request/context.js'
+import { verifyRequestToken } from '../request/identity.js'
+import type { Session, SessionLink } from '../request/session.js'
+import { LINK_FIELD } from '../request/session.js'
+import type { VerifiedToken } from '../tokens/access-token.js'
 
 const debug = createDebug('sso-logout:link')
 
@@ -24,7 +27,7 @@ export interface LinkInput {
  */
 export function createLink(config: Config) {
   return async function link(target: IncomingMessage | LinkInput): Promise<boolean> {
-    if (isRequest(target)) return linkRequest(config, target as SessionRequest, true)
+    if (isRequest(target)) return linkRequest(config, contextOf(target), true)
     const input = checkInput(target, config.verifier.issuer)
     await config.store.link({ ...input, at: Date.now() }, config.retention)
     return true
@@ -36,16 +39,17 @@ export function createLink(config: Config) {
  * request by the middleware, so it does nothing (and costs nothing) for sessions already linked
  * or requests that carry no token.
  */
-export async function linkRequest(config: Config, req: SessionRequest, force = false): Promise<boolean> {
-  const session = currentSession(req)
-  if (!session || !req.sessionID) return false
-  const existing = sessionLink(req)
+export async function linkRequest(config: Config, ctx: RequestContext, force = false): Promise<boolean> {
+  const session = ctx.session
+  const sessionId = ctx.sessionIdOnRequest
+  if (!session || sessionId === undefined) return false
+  const existing = ctx.link
   if (existing && !force) return false
   // express-session gives every request a session and stores it only when the app changes it
   // (saveUninitialized: false). Linking a fresh one here would store a session for every
   // bearer-only API request; it is linked when the app saves it instead.
-  const fresh = !force && storedSessionId(req) === undefined
-  const token = (await verifyRequestToken(config, req))?.token
+  const fresh = !force && ctx.storedSessionId === undefined
+  const token = (await verifyRequestToken(config, ctx))?.token
   if (!token || token.expired || (token.sid === undefined && token.sub === undefined)) return false
   if (existing && sameSession(existing, token)) return false
   // A session is only as fresh as the token that proves it. Dated by the token's `iat`, a session
@@ -53,14 +57,13 @@ export async function linkRequest(config: Config, req: SessionRequest, force = f
   // when it is linked after that logout. Without `iat` a token cannot show it came after one.
   const at = Math.min(Date.now(), (token.iat ?? 0) * 1000)
   const record: SessionLink = { iss: token.iss, sid: token.sid, sub: token.sub, at }
-  if (fresh) return linkOnSave(config, session, record, req.sessionID)
-  await config.store.link({ ...record, sessionId: req.sessionID }, config.retention)
+  if (fresh) return linkOnSave(config, session, record, sessionId)
+  await config.store.link({ ...record, sessionId }, config.retention)
   session[LINK_FIELD] = record
   debug('linked a session')
   return true
 }
 
-type Session = NonNullable<SessionRequest['session']>
 type SaveCallback = (err?: unknown) => void
 
 /**

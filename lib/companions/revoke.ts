@@ -1,7 +1,8 @@
-import type { Config } from '../options/config.js'
-import { emit } from '../request/identity.js'
-import { invalidArg, subjectArg } from '../options/check.js'
+/** `revoke()`: programmatic logout of a `sid` and/or `sub`, with no request. */
+import { emit } from '../ending/event.js'
 import { invalidate } from '../ending/subject.js'
+import { invalidArg, subjectArg } from '../options/check.js'
+import type { Config } from '../options/config.js'
 import { sessionStoreFor } from '../request/session.js'
 
 /** `revoke({ sid?, sub?, iss? })`: what to log out. `iss` defaults to the configured issuer. */

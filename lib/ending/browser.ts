@@ -1,20 +1,20 @@
+/** Ends the requesting browser's session: the one path of the logout route, the front-channel and guard. */
 import type { ServerResponse } from 'node:http'
 import createDebug from 'debug'
-import type { Config } from '../options/config.js'
-import { appendSetCookie, serializeCookie } from '../request/cookies.js'
-import type { CookieSpec } from '../request/cookies.js'
 import { asLogoutError } from '../errors.js'
 import type { LogoutError } from '../errors.js'
-import { invalidate } from './subject.js'
-import type { SessionRequest } from '../request/session.js'
-import { destroyCurrent, sessionCookie, sessionStoreFor, storedSessionId } from '../request/session.js'
+import type { Config } from '../options/config.js'
+import type { RequestContext } from '../request/context.js'
+import { appendSetCookie, serializeCookie } from '../request/cookies.js'
+import { destroyCurrent, sessionCookie, sessionStoreFor } from '../request/session.js'
 import type { Subject } from '../stores/contract.js'
+import { invalidate } from './subject.js'
 import { bury } from './tombstones.js'
 
 const debug = createDebug('sso-logout:local')
 
-/** What logging a browser out locally did. */
-export interface LocalLogout {
+/** What ending a browser's session did. */
+export interface BrowserLogout {
   /** Sessions destroyed: the browser's own (when it was stored) and every linked one. */
   destroyed: number
   /** Store failures (and linked-session failures) that did not stop the logout. */
@@ -23,31 +23,43 @@ export interface LocalLogout {
   sessionStoreError?: LogoutError
 }
 
+/** What else to end with the browser's session, and which cookies to clear. */
+export interface BrowserLogoutOptions {
+  /** The IdP session (or user) to end everywhere too: revocation and every linked session. */
+  subject?: Subject
+  /** Also end every session of `subject.sub`. */
+  bySub?: boolean
+  /**
+   * `'all'`: the configured cookies, the session cookie and `Clear-Site-Data` (a logout).
+   * `'session'`: the session cookie only (`guard` ending a session it found logged out).
+   */
+  clear: 'all' | 'session'
+}
+
 /**
- * Logs the requesting browser out locally, shared by the logout route and the front-channel
- * receiver: ends `subject` (revocation, linked sessions) when given, buries and destroys the
- * browser's own session, and clears its cookies with the attributes they were set with.
+ * Ends the browser's own session: buries it (a request of this session still in flight must not
+ * write it back), ends `subject` when given, drops the session's link, destroys the session, and
+ * clears cookies with the attributes they were set with.
  */
-export async function logoutLocally(
+export async function endBrowserSession(
   config: Config,
-  req: SessionRequest,
+  ctx: RequestContext,
   res: ServerResponse,
-  subject: Subject | undefined,
-  bySub: boolean,
-): Promise<LocalLogout> {
-  const sessionCookieSpec = config.clearSessionCookie ? sessionCookie(req) : undefined
-  const ownId = storedSessionId(req)
+  options: BrowserLogoutOptions,
+): Promise<BrowserLogout> {
+  const cookie = config.clearSessionCookie || options.clear === 'session' ? sessionCookie(ctx) : undefined
+  const ownId = ctx.storedSessionId
   const errors: LogoutError[] = []
   const now = Date.now()
-  // The own id is buried (a request of this session still in flight must not write it back) while
-  // the index work runs: a stuck store then costs one client timeout, not one per command.
+  // The own id is buried while the index work runs: a stuck store then costs one client timeout,
+  // not one per command.
   const burying = ownId === undefined ? undefined : bury(config, [ownId], errors)
-  const linked = subject
-    ? await invalidate(config, subject, {
+  const linked = options.subject
+    ? await invalidate(config, options.subject, {
         at: now,
         linkedBefore: now,
-        bySub,
-        sessionStore: sessionStoreFor(config, req),
+        bySub: options.bySub ?? false,
+        sessionStore: sessionStoreFor(config, ctx),
         ownSessionId: ownId,
       })
     : { destroyed: [], errors: [], tookOwn: false }
@@ -58,13 +70,11 @@ export async function logoutLocally(
   // the store just failed, rather than wait for it to fail again.
   if (ownId !== undefined && !linked.tookOwn && errors.length === 0) await forget(config, ownId, errors)
   try {
-    await destroyCurrent(req)
+    await destroyCurrent(ctx)
   } catch (err) {
     sessionStoreError ??= asLogoutError('ERR_SESSION_STORE', 'Destroying the current session failed', err)
   }
-  const cleared = sessionCookieSpec ? [serializeCookie(sessionCookieSpec, '', 'expired')] : []
-  appendSetCookie(res, config.clearedCookies.length === 0 ? cleared : [...config.clearedCookies, ...cleared])
-  if (config.clearSiteData) res.setHeader('Clear-Site-Data', config.clearSiteData)
+  clearCookies(config, res, options.clear, cookie)
   const destroyed = linked.destroyed.length + (ownId === undefined ? 0 : 1)
   debug('local logout: %d session(s)', destroyed)
   return { destroyed, errors, sessionStoreError }
@@ -79,14 +89,14 @@ async function forget(config: Config, sessionId: string, errors: LogoutError[]):
 }
 
 /** Deletes each cookie with the Path/Domain it was set with (RFC 6265bis §3.1) and sends Clear-Site-Data. */
-export function clearCookies(
-  config: Pick<Config, 'clearSiteData'>,
+function clearCookies(
+  config: Config,
   res: ServerResponse,
-  cookies: CookieSpec[],
+  clear: BrowserLogoutOptions['clear'],
+  session: Parameters<typeof serializeCookie>[0] | undefined,
 ): void {
-  appendSetCookie(
-    res,
-    cookies.map((c) => serializeCookie(c, '', 'expired')),
-  )
+  const cleared = session ? [serializeCookie(session, '', 'expired')] : []
+  if (clear === 'session') return appendSetCookie(res, cleared)
+  appendSetCookie(res, config.clearedCookies.length === 0 ? cleared : [...config.clearedCookies, ...cleared])
   if (config.clearSiteData) res.setHeader('Clear-Site-Data', config.clearSiteData)
 }

@@ -1,11 +1,12 @@
+/** Ends one IdP session or user locally: revoke, take the linked session ids, destroy them. */
 import createDebug from 'debug'
-import type { Config } from '../options/config.js'
 import { asLogoutError } from '../errors.js'
 import type { LogoutError } from '../errors.js'
+import type { Config } from '../options/config.js'
 import type { SessionStoreLike } from '../options/types.js'
 import { destroyIds } from '../request/session.js'
-import { bury } from './tombstones.js'
 import type { Subject } from '../stores/contract.js'
+import { bury } from './tombstones.js'
 
 const debug = createDebug('sso-logout:invalidate')
 

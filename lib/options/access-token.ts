@@ -1,3 +1,4 @@
+/** The `accessToken` options: where tokens are verified against, with every default. */
 import { KeyObject } from 'node:crypto'
 import type { JSONWebKeySet, JWK } from 'jose'
 import { DEFAULT_JWKS_MAX_BYTES, DEFAULT_JWKS_TIMEOUT } from '../tokens/jwks.js'
@@ -6,10 +7,25 @@ import type { VerifierConfig } from '../tokens/access-token.js'
 import * as v from './check.js'
 
 const P = 'options.accessToken'
+/** The keys of `options.accessToken`. */
+export const ACCESS_TOKEN_KEYS = [
+  'from',
+  'jwks',
+  'key',
+  'issuer',
+  'audience',
+  'algorithms',
+  'sidClaim',
+  'expiredGrace',
+  'clockTolerance',
+  'maxLength',
+  'jwksTimeout',
+  'jwksMaxBytes',
+]
 /** 16 KiB: far above real access tokens (a few KiB), far below what would make parsing costly. */
 export const DEFAULT_MAX_LENGTH = 16 * 1024
 
-/** Validates `accessToken` options and fills their defaults (API.md option table). */
+/** Validates `accessToken` options and fills their defaults (see `AccessTokenOptions` for each default). */
 export function resolveVerifierConfig(o: Record<string, unknown>): VerifierConfig {
   const key = keyOption(o.key)
   if (key !== undefined && o.jwks !== undefined)

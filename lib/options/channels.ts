@@ -1,11 +1,27 @@
+/** The `backchannel` and `frontchannel` options, resolved once with what each receiver needs. */
 import { KeyObject, createPrivateKey } from 'node:crypto'
 import type { JsonWebKey } from 'node:crypto'
 import type { JWK } from 'jose'
-import type { Config } from './config.js'
 import { ASYMMETRIC_ALGORITHMS } from '../tokens/access-token.js'
 import * as v from './check.js'
 
 const P = 'options.backchannel'
+const BACKCHANNEL_KEYS = ['path', 'algorithms', 'maxAge', 'clockTolerance', 'decryptionKey', 'bodyLimit']
+const FRONTCHANNEL_KEYS = ['path', 'requireSession']
+
+/** What the receivers need from the rest of the configuration. */
+export interface ChannelContext {
+  /** The logout route's path: a receiver on the same path could never be reached. */
+  logoutPath: string
+  /** The expected `iss`: the provider's issuer, or `accessToken.issuer`. */
+  issuer: string | undefined
+  /** The app's client id at the provider: the audience of logout tokens. */
+  clientId: string | undefined
+  /** Whether any verification key is configured (a provider, `accessToken.jwks` or `.key`). */
+  hasKeys: boolean
+  /** `accessToken.key` is an HMAC secret, which cannot verify logout tokens (signed like ID tokens). */
+  secretKey: boolean
+}
 
 /** Resolved `backchannel` options plus what the receiver needs from the rest of the configuration. */
 export interface BackchannelConfig {
@@ -25,24 +41,30 @@ export interface BackchannelConfig {
 }
 
 /**
- * Validates `options.backchannel` (already key-checked by `resolveConfig`) and fills its defaults.
- * Throws a `TypeError` naming the option, at construction, like every other option.
+ * Validates `options.backchannel` and fills its defaults; `undefined` when it is not set. Throws a
+ * `TypeError` naming the option, at construction, like every other option.
  */
-export function resolveBackchannel(config: Config): BackchannelConfig {
-  const o = config.backchannel as unknown as Record<string, unknown>
-  const issuer = config.verifier.issuer
+export function resolveBackchannel(value: unknown, ctx: ChannelContext): BackchannelConfig | undefined {
+  const o = v.objectOption(value, P, BACKCHANNEL_KEYS)
+  if (!o) return undefined
+  const path = v.pathOption(o.path, `${P}.path`)
+  const issuer = ctx.issuer
   if (issuer === undefined)
     throw v.invalidArg(
       P,
       'used with a provider (or accessToken.issuer): logout tokens are checked against it',
     )
-  const audience = config.provider?.clientId
+  const audience = ctx.clientId
   if (audience === undefined)
     throw v.invalidArg('options.provider', 'a provider with a clientId: logout tokens are addressed to it')
-  if (!config.verifier.enabled)
+  if (!ctx.hasKeys)
     throw v.invalidArg(P, 'used with verification keys (a provider, accessToken.jwks or accessToken.key)')
-  const path = v.pathOption(o.path, `${P}.path`)
-  if (path === config.path) throw v.invalidArg(`${P}.path`, `different from options.path ("${path}")`)
+  if (ctx.secretKey)
+    throw v.invalidArg(
+      P,
+      'used with public keys: logout tokens are signed like ID tokens, not with an HMAC secret',
+    )
+  if (path === ctx.logoutPath) throw v.invalidArg(`${P}.path`, `different from options.path ("${path}")`)
   const maxAge = bounded(o.maxAge, 'maxAge', 300, 1, 86400)
   const clockTolerance = bounded(o.clockTolerance, 'clockTolerance', 60, 0, 600)
   return {
@@ -56,6 +78,41 @@ export function resolveBackchannel(config: Config): BackchannelConfig {
     bodyLimit: bounded(o.bodyLimit, 'bodyLimit', 16 * 1024, 1024, 1024 * 1024),
     // `iat` may be up to `clockTolerance` ahead and `maxAge + clockTolerance` behind (BCL §2.6 step 7).
     replayTtl: Math.ceil(maxAge + 2 * clockTolerance),
+  }
+}
+
+/** Resolved `frontchannel` options. */
+export interface FrontchannelConfig {
+  path: string
+  /** The only `iss` accepted. */
+  issuer: string
+  /** `Content-Security-Policy` value: only the issuer's origin may frame the page. */
+  frameAncestors: string
+  requireSession: boolean
+}
+
+/** Validates `options.frontchannel`; `undefined` when it is not set. */
+export function resolveFrontchannel(
+  value: unknown,
+  ctx: ChannelContext,
+  backchannelPath: string | undefined,
+): FrontchannelConfig | undefined {
+  const F = 'options.frontchannel'
+  const o = v.objectOption(value, F, FRONTCHANNEL_KEYS)
+  if (!o) return undefined
+  const path = v.pathOption(o.path, `${F}.path`)
+  const issuer = ctx.issuer
+  if (issuer === undefined)
+    throw v.invalidArg(F, 'used with a provider (or accessToken.issuer) that names the issuer')
+  if (path === ctx.logoutPath || path === backchannelPath)
+    throw v.invalidArg(`${F}.path`, 'different from options.path and options.backchannel.path')
+  if (!URL.canParse(issuer)) throw v.invalidArg(F, 'used with an issuer that is a URL', issuer)
+  return {
+    path,
+    issuer,
+    // Front-Channel Logout 1.0 §2: the OP renders this page in an iframe; nobody else may frame it.
+    frameAncestors: `frame-ancestors ${new URL(issuer).origin}`,
+    requireSession: v.booleanOption(o.requireSession, `${F}.requireSession`, true),
   }
 }
 

@@ -1,3 +1,5 @@
+/** Every construction-time check of options: one `TypeError` shape, with `code` and the option's path. */
+
 /** A `TypeError` for a bad construction option, with the option quoted (oauth4webapi style). */
 export function invalidArg(path: string, expectation: string, received?: unknown): TypeError {
   return optionError(`"${path}" must be ${expectation}`, { expected: expectation, received })
@@ -10,15 +12,19 @@ export function optionError(message: string, cause?: unknown): TypeError {
   return error
 }
 
-/** Checks `value` is a plain object (or absent) and that it has no key outside `known`. */
+/**
+ * Checks `value` is a plain object (or absent) and that it has no key outside `known`; `label`
+ * names it in the "must be an object" message when the path alone reads badly.
+ */
 export function objectOption(
   value: unknown,
   path: string,
   known: readonly string[],
+  label = `"${path}"`,
 ): Record<string, unknown> | undefined {
   if (value === undefined) return undefined
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw invalidArg(path, 'an object', value)
+    throw optionError(`${label} must be an object`, { expected: 'an object', received: value })
   }
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue

@@ -56,7 +56,7 @@ export interface ReturnToOptions {
 }
 
 /**
- * OIDC Back-Channel Logout receiver (SPEC.md §2). Logout tokens are checked against the provider's
+ * OpenID Connect Back-Channel Logout 1.0 receiver. Logout tokens are checked against the provider's
  * issuer, JWKS (or `accessToken.jwks`/`key`) and `clientId`, which must be set. Linked sessions are
  * destroyed in `sessionStore`, or in `req.sessionStore` when express-session runs before `logout()`;
  * with neither, the `sid` is still revoked (so `guard` refuses it) but no session is destroyed.
@@ -86,7 +86,7 @@ export interface BackchannelOptions {
 }
 
 /**
- * OIDC Front-Channel Logout receiver (SPEC.md §3). Needs the provider's issuer: `iss` is checked
+ * OpenID Connect Front-Channel Logout 1.0 receiver. Needs the provider's issuer: `iss` is checked
  * against it and only its origin may frame the page (`Content-Security-Policy: frame-ancestors`).
  */
 export interface FrontchannelOptions {

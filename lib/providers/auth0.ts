@@ -1,5 +1,6 @@
+import { optionError } from '../options/check.js'
 import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
-import { invalidOption, optionalBoolean, optionalChoice, optionalSource, optionalString } from './check.js'
+import { optionalBoolean, optionalChoice, optionalSource, optionalString } from './check.js'
 import { optionsRecord, requiredString } from './check.js'
 import { rpLogoutUrl } from './rp-logout.js'
 import { atPath, hostOrigin, withParams } from './url.js'
@@ -21,8 +22,8 @@ export interface Auth0Options {
 const KEYS = ['domain', 'clientId', 'federated', 'endpoint', 'idToken'] as const
 
 /**
- * Auth0. `v2` sends the browser to `GET /v2/logout?returnTo=..&client_id=..[&federated]` (SPEC.md §5:
- * no `id_token_hint` there); `oidc` to `/oidc/logout` with `id_token_hint`, or `logout_hint` (the
+ * Auth0. `v2` sends the browser to `GET /v2/logout?returnTo=..&client_id=..[&federated]` (Auth0's
+ * Logout documentation: no `id_token_hint` there); `oidc` to `/oidc/logout` with `id_token_hint`, or `logout_hint` (the
  * verified `sid`) + `client_id`, plus `post_logout_redirect_uri` and `state`.
  *
  * @example
@@ -41,9 +42,7 @@ export function auth0(options: Auth0Options): Provider {
   const endpoint = optionalChoice('auth0', o, 'endpoint', ['v2', 'oidc'] as const) ?? 'v2'
   const idToken = optionalSource('auth0', o, 'idToken')
   if (endpoint === 'v2' && idToken !== undefined) {
-    throw invalidOption(
-      `"auth0.idToken" is only used with endpoint 'oidc': /v2/logout takes no id_token_hint`,
-    )
+    throw optionError(`"auth0.idToken" is only used with endpoint 'oidc': /v2/logout takes no id_token_hint`)
   }
   const jwksUri = atPath(origin, '/.well-known/jwks.json').href
   const end =

@@ -1,10 +1,12 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Config } from '../options/config.js'
-import type { Identity } from '../request/identity.js'
-import { appendSetCookie, isCookieName, serializeCookie } from '../request/cookies.js'
+/** The logout route's call into the provider: the context it gets, and what its answer may be. */
+import type { ServerResponse } from 'node:http'
 import { LogoutError, asLogoutError } from '../errors.js'
+import type { Config } from '../options/config.js'
+import type { RequestContext } from '../request/context.js'
+import { appendSetCookie, isCookieName, serializeCookie } from '../request/cookies.js'
+import type { Identity } from '../request/identity.js'
+import { parseSource } from '../request/sources.js'
 import type { EndSessionContext } from './contract.js'
-import { parseSource, readSource } from '../request/sources.js'
 
 export interface ProviderOutcome {
   redirect?: URL
@@ -15,7 +17,7 @@ export interface ProviderOutcome {
 }
 
 interface CallInput {
-  req: IncomingMessage
+  ctx: RequestContext
   res: ServerResponse
   who: Identity
   snapshot: Record<string, unknown>
@@ -30,34 +32,30 @@ export async function endSessionAtProvider(config: Config, input: CallInput): Pr
     const result = await provider.endSession(providerContext(input))
     const redirect = result.redirect
     if (redirect !== undefined && !(redirect instanceof URL && /^https?:$/.test(redirect.protocol))) {
-      throw new LogoutError(
-        'ERR_PROVIDER_RESPONSE',
-        `Provider ${provider.name} returned an invalid redirect`,
-        { status: 502 },
-      )
+      throw new LogoutError('ERR_PROVIDER_RESPONSE', `Provider ${provider.name} returned an invalid redirect`)
     }
     return { redirect, errors: [...(result.errors ?? [])], notes: [...(result.notes ?? [])] }
   } catch (err) {
-    const failure = asLogoutError('ERR_PROVIDER_REQUEST', `Provider ${provider.name} failed`, err, 502)
+    const failure = asLogoutError('ERR_PROVIDER_REQUEST', `Provider ${provider.name} failed`, err)
     return { errors: [failure], notes: [], failure }
   }
 }
 
-function providerContext({ req, res, who, snapshot, returnTo }: CallInput): EndSessionContext {
+function providerContext({ ctx, res, who, snapshot, returnTo }: CallInput): EndSessionContext {
   return {
     claims: who.token?.claims,
     sid: who.sid,
     returnTo,
     read(source) {
       const parsed = parseSource(source, 'source', ['header', 'cookie', 'session'])
-      return readSource({ req, session: snapshot }, parsed)
+      return ctx.read(parsed, snapshot)
     },
     setCookie(name, value, spec = {}) {
       if (!isCookieName(name)) throw new TypeError(`"${name}" is not a valid cookie name`)
       const { maxAge, ...attributes } = spec
       appendSetCookie(res, [serializeCookie({ ...attributes, name }, value, { maxAge: maxAge ?? 600 })])
     },
-    req,
+    req: ctx.req,
     res,
   }
 }

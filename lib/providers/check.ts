@@ -1,39 +1,27 @@
-import { didYouMean, optionError as invalidOption } from '../options/check.js'
+/** The provider factories' option readers, built on the core's checks so every error reads alike. */
+import { invalidArg, objectOption } from '../options/check.js'
 
-export { invalidOption }
+export { invalidArg }
 
 /**
- * Construction-time checks shared by every provider factory. A bad option is a programming error,
- * so it throws a `TypeError` (with `code: 'ERR_INVALID_ARG_VALUE'`) that names the option, the way
- * `"auth0.domain" must be ...` reads in a stack trace.
+ * Options as a plain record, after checking that they are an object with only `known` keys. A bad
+ * option is a programming error, so it throws the core's `TypeError` (with `code:
+ * 'ERR_INVALID_ARG_VALUE'`) naming the option, the way `"auth0.domain" must be ...` reads.
  */
-
-/** Options as a plain record, after checking that they are an object with only `known` keys. */
 export function optionsRecord(
   provider: string,
   options: unknown,
   known: readonly string[],
 ): Record<string, unknown> {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw invalidOption(`"${provider}" options must be an object`)
-  }
-  const record = options as Record<string, unknown>
-  for (const key of Object.keys(record)) {
-    if (known.includes(key)) continue
-    const hint = didYouMean(key, known)
-    throw invalidOption(
-      `"${provider}.${key}" is not a known option${hint ? `; did you mean "${hint}"?` : ''}`,
-    )
-  }
-  return record
+  // `null` stands in for a missing argument so that it, too, is "not an object".
+  return objectOption(options ?? null, provider, known, `"${provider}" options`)!
 }
 
 /** A required non-empty string. */
 export function requiredString(provider: string, record: Record<string, unknown>, key: string): string {
   const value = record[key]
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw invalidOption(`"${provider}.${key}" must be a non-empty string`)
-  }
+  if (typeof value !== 'string' || value.trim() === '')
+    throw invalidArg(`${provider}.${key}`, 'a non-empty string', value)
   return value
 }
 
@@ -54,7 +42,7 @@ export function optionalBoolean(
 ): boolean | undefined {
   const value = record[key]
   if (value === undefined || typeof value === 'boolean') return value
-  throw invalidOption(`"${provider}.${key}" must be a boolean`)
+  throw invalidArg(`${provider}.${key}`, 'a boolean', value)
 }
 
 /** An optional value out of a fixed list. */
@@ -67,7 +55,7 @@ export function optionalChoice<T extends string>(
   const value = record[key]
   if (value === undefined) return undefined
   if (typeof value === 'string' && (choices as readonly string[]).includes(value)) return value as T
-  throw invalidOption(`"${provider}.${key}" must be one of ${choices.map((c) => `'${c}'`).join(', ')}`)
+  throw invalidArg(`${provider}.${key}`, `one of ${choices.map((c) => `'${c}'`).join(', ')}`, value)
 }
 
 const SOURCE = /^(session|cookie):[^\s:]+$/
@@ -81,7 +69,7 @@ export function optionalSource(
   const value = record[key]
   if (value === undefined) return undefined
   if (typeof value === 'string' && SOURCE.test(value)) return value
-  throw invalidOption(`"${provider}.${key}" must be 'session:FIELD' or 'cookie:NAME'`)
+  throw invalidArg(`${provider}.${key}`, "'session:FIELD' or 'cookie:NAME'", value)
 }
 
 /** An optional timeout in milliseconds: a positive integer up to one minute. */
@@ -93,5 +81,5 @@ export function optionalTimeout(
   const value = record[key]
   if (value === undefined) return undefined
   if (typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 60_000) return value
-  throw invalidOption(`"${provider}.${key}" must be a whole number of milliseconds between 1 and 60000`)
+  throw invalidArg(`${provider}.${key}`, 'a whole number of milliseconds between 1 and 60000', value)
 }

@@ -1,5 +1,6 @@
+import { optionError } from '../options/check.js'
 import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
-import { invalidOption, optionalString, optionsRecord, requiredString } from './check.js'
+import { optionalString, optionsRecord, requiredString } from './check.js'
 import { appendPath, atPath, hostOrigin, withParams } from './url.js'
 
 /** Options of {@link cognito}. */
@@ -20,7 +21,7 @@ const POOL_ID = /^([a-z]{2}(?:-[a-z]+)+-\d)_[A-Za-z0-9]+$/
 /**
  * Amazon Cognito: `GET https://{domain}/logout?client_id=..&logout_uri=..`. This is Cognito's own
  * endpoint, not OIDC end-session: `logout_uri` must be one of the app client's "Allowed sign-out
- * URLs", and it does not log the user out of federated OIDC or social IdPs (SPEC.md §5).
+ * URLs", and it does not log the user out of federated OIDC or social IdPs (Amazon Cognito's LOGOUT endpoint documentation).
  *
  * @example
  * ```ts
@@ -34,7 +35,7 @@ export function cognito(options: CognitoOptions): Provider {
   const pool = optionalString('cognito', o, 'userPoolId')
   const region = pool === undefined ? undefined : POOL_ID.exec(pool)?.[1]
   if (pool !== undefined && region === undefined) {
-    throw invalidOption('"cognito.userPoolId" must look like "eu-west-1_AbCdEf123"')
+    throw optionError('"cognito.userPoolId" must look like "eu-west-1_AbCdEf123"')
   }
   const issuer =
     pool && region ? appendPath(new URL(`https://cognito-idp.${region}.amazonaws.com`), pool).href : undefined

@@ -31,7 +31,7 @@ const PURPOSE = 'Descope logout'
 
 /**
  * Descope. Ends the session server-side with `POST {baseUrl}/v1/auth/logout` (or `/logoutall`),
- * `Authorization: Bearer {projectId}:{refreshJwt}` and body `{}` (SPEC.md §5), clears the `DS`
+ * `Authorization: Bearer {projectId}:{refreshJwt}` and body `{}` (Descope's Logout API documentation), clears the `DS`
  * and `DSR` cookies, and lets the route redirect to `returnTo`. A Descope failure never blocks the
  * local logout: it is reported in `event.errors`.
  *

@@ -1,5 +1,6 @@
+import { optionError } from '../options/check.js'
 import type { Provider } from './contract.js'
-import { invalidOption, optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
+import { optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
 import { optionsRecord, requiredString } from './check.js'
 import { oidcProvider } from './oidc-core.js'
 import type { OidcPlan } from './oidc-core.js'
@@ -132,5 +133,5 @@ function revokeList(name: string, value: unknown): RevocableToken[] {
   ) {
     return value as RevocableToken[]
   }
-  throw invalidOption(`"${name}.revoke" must be a list of 'refresh_token' and/or 'access_token'`)
+  throw optionError(`"${name}.revoke" must be a list of 'refresh_token' and/or 'access_token'`)
 }

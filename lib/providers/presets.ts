@@ -1,5 +1,6 @@
+import { optionError } from '../options/check.js'
 import type { Provider } from './contract.js'
-import { invalidOption, optionalString, optionsRecord, requiredString } from './check.js'
+import { optionalString, optionsRecord, requiredString } from './check.js'
 import { COMMON_KEYS, commonPlan } from './oidc.js'
 import type { OidcCommonOptions } from './oidc.js'
 import { oidcProvider } from './oidc-core.js'
@@ -16,7 +17,7 @@ export interface OktaOptions extends OidcCommonOptions {
 
 /**
  * Okta: `GET /oauth2/{authorizationServerId}/v1/logout` (org server: `/oauth2/v1/logout`). Okta
- * REQUIRES `id_token_hint` and shows an error page without a valid one (SPEC.md §5), so with no ID
+ * REQUIRES `id_token_hint` and shows an error page without a valid one (Okta's logout documentation), so with no ID
  * token the user is sent to `returnTo` and `event.notes` says the Okta session was not ended.
  *
  * @example
@@ -54,7 +55,7 @@ export interface KeycloakOptions extends OidcCommonOptions {
 
 /**
  * Keycloak: `{baseUrl}/realms/{realm}/protocol/openid-connect/logout`. `client_id` is always sent:
- * Keycloak answers 400 to a `post_logout_redirect_uri` with neither it nor `id_token_hint` (SPEC.md §5).
+ * Keycloak answers 400 to a `post_logout_redirect_uri` with neither it nor `id_token_hint` (Keycloak's logout documentation).
  *
  * @example
  * ```ts
@@ -88,7 +89,7 @@ const ENTRA = new URL('https://login.microsoftonline.com')
 
 /**
  * Microsoft Entra ID: `https://login.microsoftonline.com/{tenant}/oauth2/v2.0/logout` with
- * `post_logout_redirect_uri` (SPEC.md §5). Entra has no RFC 7009 endpoint, so `revoke` is not offered.
+ * `post_logout_redirect_uri` (Microsoft identity platform's sign-out documentation). Entra has no RFC 7009 endpoint, so `revoke` is not offered.
  *
  * @example
  * ```ts
@@ -99,8 +100,7 @@ export function entra(options: EntraOptions): Provider {
   const keys = COMMON_KEYS.filter((key) => key !== 'revoke' && key !== 'clientSecret')
   const o = optionsRecord('entra', options, ['tenant', 'clientId', ...keys])
   const tenant = requiredString('entra', o, 'tenant')
-  if (!/^[A-Za-z0-9.-]+$/.test(tenant))
-    throw invalidOption('"entra.tenant" must be a tenant id or domain name')
+  if (!/^[A-Za-z0-9.-]+$/.test(tenant)) throw optionError('"entra.tenant" must be a tenant id or domain name')
   return oidcProvider({
     ...commonPlan('entra', o),
     name: 'entra',

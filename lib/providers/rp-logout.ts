@@ -2,7 +2,7 @@ import type { EndSessionContext } from './contract.js'
 import { issueState } from './state.js'
 import { withParams } from './url.js'
 
-/** The parameters of one RP-Initiated Logout request (SPEC.md §1, RP-Initiated Logout 1.0 §2). */
+/** The parameters of one RP-Initiated Logout request (RP-Initiated Logout 1.0 §2). */
 export interface RpLogoutParams {
   idTokenHint?: string
   logoutHint?: string

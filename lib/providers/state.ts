@@ -12,7 +12,8 @@ const STATE_MAX_AGE = 600
 /**
  * Creates a random `state` for an RP-Initiated Logout request and remembers it in a short-lived
  * HttpOnly, SameSite=Lax cookie (Lax, because the IdP brings the browser back with a top-level GET).
- * SPEC.md §1 [impl]: store a random `state` before redirecting and compare it when the user returns.
+ * RP-Initiated Logout 1.0 §2 lets the RP pass `state` and §3 has the OP return it unchanged; checking it
+ * proves the return belongs to a logout this browser started.
  */
 export function issueState(context: EndSessionContext): string {
   const state = randomBytes(24).toString('base64url')

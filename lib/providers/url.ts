@@ -1,10 +1,10 @@
 import { isLoopback as isLoopbackHost } from '../options/check.js'
-import { invalidOption } from './check.js'
+import { optionError } from '../options/check.js'
 
 const HOST =
   /^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[::1\])(?::\d{1,5})?$/i
 
-/** `true` for the hosts that may use plain http (API.md: local development and tests only). */
+/** `true` for the hosts that may use plain http (local development and tests only). */
 export function isLoopback(url: URL): boolean {
   return isLoopbackHost(url.hostname)
 }
@@ -20,7 +20,7 @@ export function isSecureOrLoopback(url: URL): boolean {
  */
 export function hostOrigin(option: string, host: string): URL {
   if (!HOST.test(host)) {
-    throw invalidOption(`"${option}" must be a host name such as "tenant.example.com" (no scheme, no path)`)
+    throw optionError(`"${option}" must be a host name such as "tenant.example.com" (no scheme, no path)`)
   }
   const url = new URL('https://localhost')
   url.host = host
@@ -34,10 +34,10 @@ export function secureUrl(option: string, value: string): URL {
   try {
     url = new URL(value)
   } catch {
-    throw invalidOption(`"${option}" must be an absolute URL`)
+    throw optionError(`"${option}" must be an absolute URL`)
   }
   if (!isSecureOrLoopback(url) || url.username || url.password || url.hash) {
-    throw invalidOption(
+    throw optionError(
       `"${option}" must be an https URL without credentials or fragment (http only on loopback)`,
     )
   }
@@ -48,7 +48,7 @@ export function secureUrl(option: string, value: string): URL {
 export function originUrl(option: string, value: string): URL {
   const url = secureUrl(option, value)
   if (url.pathname !== '/' || url.search)
-    throw invalidOption(`"${option}" must be an origin, with no path or query`)
+    throw optionError(`"${option}" must be an origin, with no path or query`)
   return url
 }
 

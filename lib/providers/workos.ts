@@ -22,7 +22,7 @@ const NO_SID = 'no verified sid: the WorkOS session was not ended'
 /**
  * WorkOS AuthKit. Sends the browser to
  * `GET https://api.workos.com/user_management/sessions/logout?session_id={sid}&return_to=..`;
- * `session_id` is the verified access token's `sid` (SPEC.md §5). Without one, WorkOS cannot end
+ * `session_id` is the verified access token's `sid` (WorkOS AuthKit's session logout documentation). Without one, WorkOS cannot end
  * the session, so the route logs out locally, redirects to `returnTo` and says so in `event.notes`.
  *
  * @example

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 
 /**
- * Logout CSRF defence (API.md behaviour 1). A request is cross-site when the browser says so
+ * Logout CSRF defence (README "What happens on /logout", step 1). A request is cross-site when the browser says so
  * (`Sec-Fetch-Site: cross-site`), or when it is a POST whose `Origin` is neither the configured
  * `baseURL` origin nor the origin the request was sent to. A POST without `Origin` comes from a
  * non-browser client or an old browser and is let through; every current browser sends `Origin`

@@ -1,74 +1,40 @@
+/** express-session, read and driven without importing it: the session, its cookie, its store. */
 import type { IncomingMessage } from 'node:http'
-import type { CookieSpec } from './cookies.js'
-import { isCookieName, parseCookieHeader } from './cookies.js'
 import { LogoutError } from '../errors.js'
 import type { SessionStoreLike } from '../options/types.js'
+import type { Subject } from '../stores/contract.js'
+import type { RequestContext } from './context.js'
+import type { CookieSpec } from './cookies.js'
+import { isCookieName } from './cookies.js'
 
 /** The field of `req.session` where the link to the IdP session is remembered. */
 export const LINK_FIELD = 'ssoLogout'
 
 /** What is remembered in the session once it is linked (so the token is not re-verified each request). */
-export interface SessionLink {
-  iss: string
-  sid?: string
-  sub?: string
+export interface SessionLink extends Subject {
   /** Link time, ms. */
   at: number
 }
 
-/** The express-session objects a request may carry, read without importing express-session. */
-export interface SessionRequest extends IncomingMessage {
-  session?: Record<string, unknown> & {
-    destroy?: (callback: (err?: unknown) => void) => void
-    cookie?: {
-      path?: string
-      domain?: string
-      secure?: boolean | 'auto'
-      httpOnly?: boolean
-      sameSite?: unknown
-    }
+/** An express-session session, as far as sso-logout uses it. */
+export type Session = Record<string, unknown> & {
+  destroy?: (callback: (err?: unknown) => void) => void
+  save?: (callback?: (err?: unknown) => void) => void
+  cookie?: {
+    path?: string
+    domain?: string
+    secure?: boolean | 'auto'
+    httpOnly?: boolean
+    sameSite?: unknown
+    partitioned?: boolean
   }
+}
+
+/** The express-session objects a request may carry. */
+export interface SessionRequest extends IncomingMessage {
+  session?: Session
   sessionID?: string
   sessionStore?: SessionStoreLike
-}
-
-export function currentSession(req: SessionRequest): SessionRequest['session'] | undefined {
-  const s = req.session
-  return s && typeof s === 'object' && typeof s.destroy === 'function' ? s : undefined
-}
-
-export function sessionLink(req: SessionRequest): SessionLink | undefined {
-  const link = currentSession(req)?.[LINK_FIELD] as SessionLink | undefined
-  return link && typeof link === 'object' && typeof link.iss === 'string' && typeof link.at === 'number'
-    ? link
-    : undefined
-}
-
-/**
- * The id of the request's session when that session came from the store. express-session gives
- * every request a session, and a fresh one (never saved) must not count as destroyed. A stored
- * session is one whose id the request's cookie carried, signed as `s:<id>.<signature>`; when the
- * cookie named an unknown id, express-session generated a new id and the cookie no longer matches.
- */
-const parsedCookies = new WeakMap<IncomingMessage, Map<string, string>>()
-
-/** The request's cookies, parsed once per request however many helpers ask. */
-function cookiesOf(req: IncomingMessage): Map<string, string> {
-  let cookies = parsedCookies.get(req)
-  if (!cookies) {
-    cookies = parseCookieHeader(req.headers.cookie)
-    parsedCookies.set(req, cookies)
-  }
-  return cookies
-}
-
-export function storedSessionId(req: SessionRequest): string | undefined {
-  if (!currentSession(req) || !req.sessionID) return undefined
-  const prefix = `s:${req.sessionID}.`
-  for (const value of cookiesOf(req).values()) {
-    if (value.startsWith(prefix)) return req.sessionID
-  }
-  return undefined
 }
 
 const learnedStores = new WeakMap<object, SessionStoreLike>()
@@ -80,11 +46,11 @@ const learnedStores = new WeakMap<object, SessionStoreLike>()
  */
 export function sessionStoreFor(
   config: { sessionStore?: SessionStoreLike },
-  req?: SessionRequest,
+  ctx?: RequestContext,
 ): SessionStoreLike | undefined {
   if (config.sessionStore) return config.sessionStore
-  const seen = req?.sessionStore
-  if (seen && typeof seen.destroy === 'function') {
+  const seen = ctx?.sessionStore
+  if (seen) {
     learnedStores.set(config, seen)
     return seen
   }
@@ -92,8 +58,8 @@ export function sessionStoreFor(
 }
 
 /** Destroys the request's own session (express-session clears `req.session`). */
-export function destroyCurrent(req: SessionRequest): Promise<void> {
-  const session = currentSession(req)
+export function destroyCurrent(ctx: RequestContext): Promise<void> {
+  const session = ctx.session
   if (!session) return Promise.resolve()
   return new Promise((resolve, reject) => {
     session.destroy!((err) => (err ? reject(sessionStoreError(err)) : resolve()))
@@ -122,12 +88,13 @@ function sessionStoreError(err: unknown): LogoutError {
  * express-session does not expose its cookie name; it is found as the cookie whose signed value
  * carries this session's id (`s:<id>.<signature>`), falling back to the default `connect.sid`.
  */
-export function sessionCookie(req: SessionRequest): CookieSpec | undefined {
-  const session = currentSession(req)
-  if (!session || !req.sessionID) return undefined
-  const prefix = `s:${req.sessionID}.`
+export function sessionCookie(ctx: RequestContext): CookieSpec | undefined {
+  const session = ctx.session
+  const id = ctx.sessionIdOnRequest
+  if (!session || id === undefined) return undefined
+  const prefix = `s:${id}.`
   let name = 'connect.sid'
-  for (const [cookieName, value] of cookiesOf(req)) {
+  for (const [cookieName, value] of ctx.cookieHeader()) {
     if (value.startsWith(prefix) && isCookieName(cookieName)) name = cookieName
   }
   const c = session.cookie ?? {}
@@ -137,7 +104,7 @@ export function sessionCookie(req: SessionRequest): CookieSpec | undefined {
     name,
     path: c.path ?? '/',
     domain: c.domain,
-    secure: c.secure === true || (c.secure === 'auto' && isEncrypted(req)),
+    secure: c.secure === true || (c.secure === 'auto' && isEncrypted(ctx.req)),
     httpOnly: c.httpOnly !== false,
     sameSite: sameSite === 'strict' || sameSite === 'lax' || sameSite === 'none' ? sameSite : undefined,
   }

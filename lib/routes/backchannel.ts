@@ -1,24 +1,23 @@
+/** The OpenID Connect Back-Channel Logout 1.0 receiver: `POST path` with a logout token, from the OP. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
-import { resolveBackchannel } from '../options/channels.js'
+import { emit } from '../ending/event.js'
+import { invalidate } from '../ending/subject.js'
+import { LogoutError, asLogoutError } from '../errors.js'
 import type { BackchannelConfig } from '../options/channels.js'
+import type { Config } from '../options/config.js'
+import { readBody } from '../request/body.js'
+import type { RequestContext } from '../request/context.js'
+import { noStore, sendJson } from '../request/respond.js'
+import { sessionStoreFor } from '../request/session.js'
 import { createLogoutTokenVerifier } from '../tokens/logout-token.js'
 import type { LogoutClaims } from '../tokens/logout-token.js'
-import { readBody } from '../request/body.js'
-import type { Config } from '../options/config.js'
-import { emit } from '../request/identity.js'
-import { LogoutError, asLogoutError } from '../errors.js'
-import { noStore, sendJson } from '../request/respond.js'
-import { invalidate } from '../ending/subject.js'
-import type { SessionRequest } from '../request/session.js'
-import { sessionStoreFor } from '../request/session.js'
 
 const debug = createDebug('sso-logout:backchannel')
 
 /**
- * Builds the OIDC Back-Channel Logout receiver (SPEC.md §2): resolves its options and the token
- * validator once, and returns the route handler `buildRoutes` mounts on `POST backchannel.path`.
- * Throws a `TypeError` at construction when the options cannot work (no issuer, no client id).
+ * Builds the receiver: the token validator is made once, and the handler is mounted on
+ * `POST backchannel.path`.
  *
  * @example
  * ```ts
@@ -30,24 +29,23 @@ const debug = createDebug('sso-logout:backchannel')
  * }))
  * ```
  */
-export function createBackchannel(config: Config) {
-  const bc = resolveBackchannel(config)
+export function createBackchannelRoute(config: Config, bc: BackchannelConfig) {
   const verify = createLogoutTokenVerifier(config, bc)
 
-  return async function handleBackchannel(_config: Config, req: IncomingMessage, res: ServerResponse) {
+  return async function handleBackchannel(ctx: RequestContext, res: ServerResponse): Promise<void> {
     noStore(res)
     let claims: LogoutClaims
     try {
-      claims = await verify(await logoutTokenOf(req, bc))
+      claims = await verify(await logoutTokenOf(ctx.req, bc))
       await claimJti(config, bc, claims)
     } catch (err) {
       return refuse(config, res, err)
     }
-    await logOut(config, req as SessionRequest, res, claims)
+    await logOut(config, ctx, res, claims)
   }
 }
 
-/** BCL §2.5: exactly one `logout_token` in a form body; other form fields are ignored. */
+/** Back-Channel Logout 1.0 §2.5: exactly one `logout_token` in a form body; other form fields are ignored. */
 async function logoutTokenOf(req: IncomingMessage, bc: BackchannelConfig): Promise<string> {
   const body = await readBody(req, bc.bodyLimit)
   if (body.type !== 'form')
@@ -61,26 +59,23 @@ async function logoutTokenOf(req: IncomingMessage, bc: BackchannelConfig): Promi
   return token
 }
 
-/** BCL §2.6 step 7, last: only a token that passed every other check consumes its `jti`. */
+/** Back-Channel Logout 1.0 §2.6 step 7, last: only a token that passed every other check consumes its `jti`. */
 async function claimJti(config: Config, bc: BackchannelConfig, claims: LogoutClaims): Promise<void> {
   let first: boolean
   try {
     first = await config.store.claimJti(claims.iss, claims.jti, bc.replayTtl)
   } catch (err) {
-    throw asLogoutError('ERR_STORE', 'The replay cache could not be updated', err, 500)
+    throw asLogoutError('ERR_STORE', 'The replay cache could not be updated', err)
   }
-  if (!first)
-    throw new LogoutError('ERR_LOGOUT_TOKEN_REPLAYED', 'The logout token was already received', {
-      status: 400,
-    })
+  if (!first) throw new LogoutError('ERR_LOGOUT_TOKEN_REPLAYED', 'The logout token was already received')
 }
 
 /**
- * BCL §2.7: ends the `sid` (or, with `sub` alone, every session of the user) at this issuer only.
+ * Back-Channel Logout 1.0 §2.7: ends the `sid` (or, with `sub` alone, every session of the user) at this issuer only.
  * Sessions linked after the token's `iat` survive: the provider reused the `sid` for a new login.
  */
-async function logOut(config: Config, req: SessionRequest, res: ServerResponse, claims: LogoutClaims) {
-  const sessionStore = sessionStoreFor(config, req)
+async function logOut(config: Config, ctx: RequestContext, res: ServerResponse, claims: LogoutClaims) {
+  const sessionStore = sessionStoreFor(config, ctx)
   const at = Math.min(claims.iat * 1000 + 999, Date.now())
   const result = await invalidate(
     config,
@@ -105,7 +100,7 @@ async function logOut(config: Config, req: SessionRequest, res: ServerResponse, 
     notes,
   })
   debug('logout token accepted: %d session(s) destroyed', result.destroyed.length)
-  // A failed logout answers 500 so the provider retries later (BCL §2.8 allows any non-200); the
+  // A failed logout answers 500 so the provider retries later (§2.8 allows any non-200); the
   // jti is given back first, or the retry would be refused as a replay.
   if (result.errors.length > 0) {
     await releaseJti(config, claims)
@@ -126,7 +121,11 @@ async function releaseJti(config: Config, claims: LogoutClaims): Promise<void> {
   }
 }
 
-/** BCL §2.8: `400` with an OAuth-style error body; outages are `503`/`500` so the provider retries. */
+/**
+ * Back-Channel Logout 1.0 §2.8, derived from the error's code: a token we refuse is `400` (or the
+ * status of its code, such as `413`); keys we could not load are `503` with `Retry-After`, since
+ * the token may be valid; any other failure of ours is `500`, so the provider retries later.
+ */
 async function refuse(config: Config, res: ServerResponse, err: unknown): Promise<void> {
   const error =
     err instanceof LogoutError
@@ -136,7 +135,7 @@ async function refuse(config: Config, res: ServerResponse, err: unknown): Promis
   if (error.status < 500) {
     return sendJson(res, error.status, { error: 'invalid_request', error_description: error.message })
   }
-  if (error.status === 503) {
+  if (error.code === 'ERR_JWKS_UNAVAILABLE') {
     config.logger.warn(`sso-logout: backchannel logout: ${error.code}: ${error.message}`)
     res.setHeader('Retry-After', 30)
     return sendJson(res, 503, { error: 'temporarily_unavailable', error_description: error.message })
@@ -156,5 +155,5 @@ function applicationError(res: ServerResponse, description: string): void {
 }
 
 function invalid(message: string): LogoutError {
-  return new LogoutError('ERR_LOGOUT_TOKEN_INVALID', message, { status: 400 })
+  return new LogoutError('ERR_LOGOUT_TOKEN_INVALID', message)
 }

@@ -1,3 +1,5 @@
+/** The `Store` contract: every record sso-logout shares between requests, instances and services. */
+
 /** Either a value or a promise of it: stores may answer synchronously (memory) or not (Redis). */
 export type Awaitable<T> = T | Promise<T>
 
@@ -26,27 +28,50 @@ export interface TakeQuery {
 }
 
 /**
- * Where sso-logout keeps what must be shared between requests, instances and services:
- * the `iss`+`sid` and `iss`+`sub` -> local session ids index, the revocation records, and the
- * replay cache of logout-token ids. Each method is one atomic operation.
+ * Where sso-logout keeps what must be shared between requests, instances and services. It holds
+ * four kinds of record, each with a time to live, each looked up by key and never by scanning:
  *
- * Implemented by {@link memoryStore} (one process) and {@link redisStore} (many). A custom store
- * must give every record a TTL and look sessions up by index, never by scanning.
+ * | record | written by | key | kept for |
+ * | --- | --- | --- | --- |
+ * | link | {@link Store.link} | `sessionId`, indexed by `iss`+`sid` and `iss`+`sub` | `retention` (default 14 days) |
+ * | revocation | {@link Store.revoke} | `iss`+`sid`, `iss`+`sub` | `retention` |
+ * | tombstone | {@link Store.bury} | `sessionId` | one day |
+ * | replay entry | {@link Store.claimJti} | `iss`+`jti` | the logout token's acceptance window |
+ *
+ * Revocations are created only for subjects of verified credentials, tombstones for any stored
+ * session that logs out. A bounded store must therefore never evict a revocation to make room for a
+ * tombstone (an unauthenticated caller can create tombstones, and an evicted revocation lets its
+ * logged-out tokens through `guard` again): bound each kind on its own.
+ *
+ * Each method is one atomic operation, and may answer synchronously or with a promise. A failure
+ * rejects (or throws); sso-logout reports it as `ERR_STORE`. Implemented by {@link memoryStore}
+ * (one process) and {@link redisStore} (many).
  */
 export interface Store {
-  /** Records that `sessionId` belongs to `sid` and/or `sub` at `iss`, for `ttl` seconds. */
+  /** Records that `sessionId` belongs to `sid` and/or `sub` at `iss`, for `ttl` seconds; replaces its earlier link. */
   link(record: LinkRecord, ttl: number): Awaitable<void>
   /** Removes and returns the ids of the sessions linked to the query's `sid` (or `sub`), in one step. */
   take(query: TakeQuery): Awaitable<string[]>
-  /** Records that `sid` and/or `sub` at `iss` was logged out at `at` (ms). Keeps the later time. */
+  /**
+   * Records that `sid` and/or `sub` at `iss` was logged out at `at` (ms), for `ttl` seconds. Keeps
+   * the later time and the longer life when a record exists.
+   */
   revoke(subject: Subject, at: number, ttl: number): Awaitable<void>
   /** The latest revocation time (ms) of the subject's `sid` or `sub`, or `undefined`. */
   revokedAt(subject: Subject): Awaitable<number | undefined>
+  /**
+   * Records tombstones: these local sessions were logged out, so a request of theirs still in
+   * flight must not write them back into the session store. Kept `ttl` seconds.
+   */
+  bury(sessionIds: readonly string[], ttl: number): Awaitable<void>
+  /** Whether `sessionId` has a live tombstone. */
+  isBuried(sessionId: string): Awaitable<boolean>
   /** Claims a logout-token id: `true` the first time within `ttl` seconds, `false` after. */
   claimJti(iss: string, jti: string, ttl: number): Awaitable<boolean>
   /**
    * Gives a claimed logout-token id back, so the IdP's retry of a logout that failed after the
-   * claim is accepted (BCL §2.8: a failed logout answers an error and the OP may retry).
+   * claim is accepted (Back-Channel Logout 1.0 §2.8: a failed logout answers an error, and the OP
+   * may retry).
    */
   releaseJti(iss: string, jti: string): Awaitable<void>
   /** Forgets one local session's links (it was destroyed by other means). */

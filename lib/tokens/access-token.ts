@@ -1,12 +1,12 @@
+/** Access-token verification with jose: the key source chosen once, and one subject per credential. */
 import { createLocalJWKSet, errors, importJWK, jwtVerify } from 'jose'
 import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose'
 import { KeyObject as NodeKeyObject } from 'node:crypto'
-import createDebug from 'debug'
 import { LogoutError } from '../errors.js'
-import { remoteJwks } from './jwks.js'
 import type { Provider } from '../providers/contract.js'
-
-const debug = createDebug('sso-logout:token')
+import type { Subject } from '../stores/contract.js'
+import { joseFailure, keysUnavailable } from './jose-errors.js'
+import { remoteJwks } from './jwks.js'
 
 /** Asymmetric JWS algorithms: the default, so `none` and HS* (RSA-key-as-secret confusion) are refused. */
 export const ASYMMETRIC_ALGORITHMS = Object.freeze([
@@ -42,12 +42,9 @@ export interface VerifierConfig {
   jwksMaxBytes: number
 }
 
-/** A token whose signature and claims checked out. */
-export interface VerifiedToken {
+/** A token whose signature and claims checked out, with the subject it names. */
+export interface VerifiedToken extends Subject {
   claims: JWTPayload
-  iss: string
-  sid?: string
-  sub?: string
   /** `iat` in seconds, when present. */
   iat?: number
   /** Past `exp` but within `expiredGrace`: good enough to find its session, not to authorise. */
@@ -83,7 +80,6 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
         error: new LogoutError(
           'ERR_TOKEN_TOO_LARGE',
           `The access token is longer than ${config.maxLength} bytes`,
-          { status: 400 },
         ),
       }
     }
@@ -91,12 +87,9 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
     try {
       keys = await loadKeys()
     } catch (err) {
-      return { error: unavailable(err) }
+      return { error: keysUnavailable('The verification keys could not be loaded', err) }
     }
-    if (!keys)
-      return {
-        error: new LogoutError('ERR_TOKEN_INVALID', 'No verification key is configured', { status: 400 }),
-      }
+    if (!keys) return { error: new LogoutError('ERR_TOKEN_INVALID', 'No verification key is configured') }
     return verifyWith(jwt, keys, config, issuer)
   }
 
@@ -135,16 +128,13 @@ async function verifyWith(
     const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, options)
     return { token: toVerified(payload, config, issuer, false) }
   } catch (err) {
-    if (!(err instanceof errors.JWTExpired)) return { error: classify(err) }
+    if (!(err instanceof errors.JWTExpired)) return { error: failure(err) }
     // jose checks the signature (and iss/aud) before it reports expiry, but re-verify at a moment
-    // just before `exp` so every other claim is checked too (API.md behaviour 3, expiredGrace).
+    // just before `exp` so every other claim is checked too (see `accessToken.expiredGrace`).
     const exp = err.payload.exp
     if (typeof exp !== 'number' || Date.now() / 1000 - exp > config.expiredGrace) {
       return {
-        error: new LogoutError('ERR_TOKEN_EXPIRED', 'The access token expired too long ago', {
-          cause: err,
-          status: 400,
-        }),
+        error: new LogoutError('ERR_TOKEN_EXPIRED', 'The access token expired too long ago', { cause: err }),
       }
     }
     try {
@@ -154,7 +144,7 @@ async function verifyWith(
       })
       return { token: toVerified(payload, config, issuer, true) }
     } catch (again) {
-      return { error: classify(again) }
+      return { error: failure(again) }
     }
   }
 }
@@ -165,13 +155,20 @@ function toVerified(
   issuer: string | undefined,
   expired: boolean,
 ): VerifiedToken {
+  const iat = typeof claims.iat === 'number' ? claims.iat : undefined
+  return { ...subjectOfClaims(claims, config.sidClaim, issuer), claims, iat, expired }
+}
+
+/**
+ * The subject a verified credential names, and so the key its revocation is recorded and looked up
+ * under: the token's `iss`, else the configured issuer, else `''`. The logout route, guard and
+ * linking all go through here, so one credential can never map to two revocation keys.
+ */
+export function subjectOfClaims(claims: JWTPayload, sidClaim: string, issuer: string | undefined): Subject {
   return {
-    claims,
     iss: typeof claims.iss === 'string' ? claims.iss : (issuer ?? ''),
-    sid: identifier(claims[config.sidClaim]),
+    sid: identifier(claims[sidClaim]),
     sub: identifier(claims.sub),
-    iat: typeof claims.iat === 'number' ? claims.iat : undefined,
-    expired,
   }
 }
 
@@ -180,26 +177,8 @@ function identifier(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 && value.length <= 1024 ? value : undefined
 }
 
-const KEY_SET_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC'])
-
-function classify(err: unknown): LogoutError {
-  if (err instanceof errors.JOSEError && !KEY_SET_FAILURES.has(err.code)) {
-    debug('token refused: %s', err.code)
-    return new LogoutError('ERR_TOKEN_INVALID', `The access token is invalid (${err.code})`, {
-      cause: err,
-      status: 400,
-    })
-  }
-  return unavailable(err)
-}
-
-function unavailable(err: unknown): LogoutError {
-  if (err instanceof LogoutError && err.code === 'ERR_JWKS_UNAVAILABLE') return err
-  debug('keys unavailable: %O', err)
-  return new LogoutError('ERR_JWKS_UNAVAILABLE', 'The verification keys could not be loaded', {
-    cause: err,
-    status: 503,
-  })
+function failure(err: unknown): LogoutError {
+  return joseFailure(err, 'ERR_TOKEN_INVALID', 'The access token')
 }
 
 function isKeyObject(value: unknown): value is KeyObject {

@@ -1,31 +1,27 @@
-import { compactDecrypt, decodeProtectedHeader, errors, jwtVerify } from 'jose'
+/** Logout-token validation, Back-Channel Logout 1.0 §2.6 step by step. */
+import { compactDecrypt, decodeProtectedHeader, jwtVerify } from 'jose'
 import type { JWTPayload, JWTVerifyGetKey } from 'jose'
-import createDebug from 'debug'
+import { LogoutError } from '../errors.js'
 import type { BackchannelConfig } from '../options/channels.js'
 import type { Config } from '../options/config.js'
-import { LogoutError } from '../errors.js'
+import type { Subject } from '../stores/contract.js'
 import { ASYMMETRIC_ALGORITHMS } from './access-token.js'
+import { joseFailure, keysUnavailable } from './jose-errors.js'
 
-const debug = createDebug('sso-logout:backchannel')
-
-/** The Back-Channel Logout event member of `events` (BCL §2.4). */
+/** The Back-Channel Logout event member of `events` (Back-Channel Logout 1.0 §2.4). */
 export const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
 
 /** What a valid logout token says: who to log out, and since when. */
-export interface LogoutClaims {
-  iss: string
-  sid?: string
-  sub?: string
+export interface LogoutClaims extends Subject {
   jti: string
   /** Seconds since the epoch. */
   iat: number
 }
 
 const SEGMENT = /^[A-Za-z0-9_-]*$/
-const KEY_SET_FAILURES = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID', 'ERR_JOSE_GENERIC'])
 
 /**
- * Builds the logout-token validator of BCL §2.6. Cheap structural checks come first, then the
+ * Builds the logout-token validator of Back-Channel Logout 1.0 §2.6. Cheap structural checks come first, then the
  * decryption (step 1), the signature with the pinned algorithm (step 2), and the claims (steps
  * 3-6). The replay check (step 7) is left to the caller so that only a valid token consumes its
  * `jti`. Rejects with a `LogoutError`: `400` for an invalid token, `503` when keys or provider
@@ -48,13 +44,13 @@ export function createLogoutTokenVerifier(config: Config, bc: BackchannelConfig)
         requiredClaims: ['iat', 'jti', 'events'],
       }))
     } catch (err) {
-      throw classify(err)
+      throw joseFailure(err, 'ERR_LOGOUT_TOKEN_INVALID', 'The logout token')
     }
     return checkClaims(payload)
   }
 }
 
-/** BCL §2.6 step 2: the client's algorithm option, else the provider's ID-token algorithms, else RS256. */
+/** Back-Channel Logout 1.0 §2.6 step 2: the client's algorithm option, else the provider's ID-token algorithms, else RS256. */
 function pinnedAlgorithms(config: Config, bc: BackchannelConfig): () => Promise<string[]> {
   if (bc.algorithms) {
     const fixed = bc.algorithms
@@ -67,7 +63,7 @@ function pinnedAlgorithms(config: Config, bc: BackchannelConfig): () => Promise<
     try {
       advertised = (await config.provider?.metadata())?.idTokenSigningAlgValues
     } catch (err) {
-      throw unavailable('The provider metadata could not be loaded', err)
+      throw keysUnavailable('The provider metadata could not be loaded', err)
     }
     // HS* cannot be verified with the provider's public keys; `none` is never acceptable.
     const usable = (advertised ?? []).filter((alg) => ASYMMETRIC_ALGORITHMS.includes(alg))
@@ -81,25 +77,20 @@ async function loadKeys(config: Config): Promise<JWTVerifyGetKey> {
   try {
     keys = await config.verifier.keys()
   } catch (err) {
-    throw unavailable('The verification keys could not be loaded', err)
+    throw keysUnavailable('The verification keys could not be loaded', err)
   }
-  if (keys === undefined) throw unavailable('The provider publishes no verification keys (jwks_uri)')
-  if (keys instanceof Uint8Array) {
-    // An HMAC `accessToken.key` cannot verify logout tokens, which are signed like ID tokens.
-    throw new LogoutError('ERR_LOGOUT_TOKEN_INVALID', 'No public key is configured for logout tokens', {
-      status: 500,
-    })
-  }
+  // An HMAC `accessToken.key` is refused with the backchannel option at construction.
+  if (keys === undefined) throw keysUnavailable('The provider publishes no verification keys (jwks_uri)')
   return keys as JWTVerifyGetKey
 }
 
-/** BCL §2.6 step 1: decrypt a JWE (5 segments) when a key is configured; a JWS has 3 segments. */
+/** Back-Channel Logout 1.0 §2.6 step 1: decrypt a JWE (5 segments) when a key is configured; a JWS has 3 segments. */
 async function unwrap(token: string, bc: BackchannelConfig): Promise<string> {
   const segments = token.split('.')
   if (!segments.every((s) => SEGMENT.test(s)) || (segments.length !== 3 && segments.length !== 5))
     throw invalid('The logout token is not a compact JWS or JWE')
   if (segments.length === 3) {
-    // With encryption negotiated, an unencrypted token SHOULD be rejected (BCL §2.6 step 1).
+    // With encryption negotiated, an unencrypted token SHOULD be rejected (§2.6 step 1).
     if (bc.decryptionKey) throw invalid('The logout token must be encrypted')
     return token
   }
@@ -115,7 +106,7 @@ async function unwrap(token: string, bc: BackchannelConfig): Promise<string> {
   return nested
 }
 
-/** `typ` is optional (BCL §4.1: requiring it breaks deployments), but when present it must be right. */
+/** `typ` is optional (Back-Channel Logout 1.0 §4.1: requiring it breaks deployments), but when present it must be right. */
 function checkHeader(jws: string): void {
   let typ: unknown
   try {
@@ -129,7 +120,7 @@ function checkHeader(jws: string): void {
   if (full !== 'application/logout+jwt') throw invalid('The logout token "typ" is not logout+jwt')
 }
 
-/** BCL §2.6 steps 4-6 and the claim types this receiver relies on. */
+/** Back-Channel Logout 1.0 §2.6 steps 4-6 and the claim types this receiver relies on. */
 function checkClaims(payload: JWTPayload): LogoutClaims {
   const events = payload.events as Record<string, unknown> | undefined
   if (!isObject(events)) throw invalid('The "events" claim must be a JSON object')
@@ -158,19 +149,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-function classify(err: unknown): LogoutError {
-  if (err instanceof errors.JOSEError && !KEY_SET_FAILURES.has(err.code)) {
-    debug('logout token refused: %s', err.code)
-    return invalid(`The logout token is invalid (${err.code}: ${err.message})`, err)
-  }
-  return unavailable('The verification keys could not be loaded', err)
-}
-
 function invalid(message: string, cause?: unknown): LogoutError {
-  return new LogoutError('ERR_LOGOUT_TOKEN_INVALID', message, { cause, status: 400 })
-}
-
-function unavailable(message: string, cause?: unknown): LogoutError {
-  debug('%s: %O', message, cause)
-  return new LogoutError('ERR_JWKS_UNAVAILABLE', message, { cause, status: 503 })
+  return new LogoutError('ERR_LOGOUT_TOKEN_INVALID', message, { cause })
 }

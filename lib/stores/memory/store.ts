@@ -1,27 +1,27 @@
-import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
+/** The embedded store: every record of the `Store` contract in this process's memory, bounded per kind. */
 import { invalidArg } from '../../options/check.js'
+import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
+import { bounded, sweep } from './expiry.js'
+import type { Expiring } from './expiry.js'
 import { SessionIndex } from './session-index.js'
 
 /** Options of {@link memoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * Most records kept of each kind (links, revocations, logout-token ids). Past it the oldest
-   * record of that kind is dropped first. Defaults to `1_000_000`.
+   * Most records kept of each kind (links, revocations, tombstones, logout-token ids), each kind
+   * bounded on its own. Past it the oldest record of that kind is dropped first, so the tombstones
+   * any visitor can create never push out a revocation. Defaults to `1_000_000`.
    */
   maxEntries?: number
   /** Seconds between sweeps of expired records. Defaults to `60`. */
   sweepInterval?: number
 }
 
-interface Expiring {
-  expiresAt: number
-}
 interface LinkEntry extends LinkRecord, Expiring {}
 interface RevocationEntry extends Expiring {
   at: number
 }
 
-const SWEEP_CHUNK = 10_000
 /** Issuers are few; a caller passing endless made-up ones must not grow the intern table. */
 const MAX_INTERNED_ISSUERS = 1000
 
@@ -52,9 +52,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const bySub = new SessionIndex()
   const issuers = new Map<string, string>()
   const revocations = new Map<string, RevocationEntry>()
+  const tombstones = new Map<string, Expiring>()
   const jtis = new Map<string, Expiring>()
 
-  const timer = setInterval(() => sweep([links, revocations, jtis], unlinkEntry), sweepEvery)
+  const timer = setInterval(() => sweep([links, revocations, tombstones, jtis], unlinkEntry), sweepEvery)
   timer.unref()
 
   function unlinkEntry(sessionId: string, entry: LinkEntry): void {
@@ -136,6 +137,20 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       return latest
     },
 
+    bury(sessionIds, ttl) {
+      const expiresAt = Date.now() + ttl * 1000
+      for (const sessionId of sessionIds) {
+        // Re-inserted, so a fresh tombstone is the last one its bound would drop.
+        if (!tombstones.delete(sessionId)) bounded(tombstones, maxEntries)
+        tombstones.set(sessionId, { expiresAt })
+      }
+    },
+
+    isBuried(sessionId) {
+      const entry = tombstones.get(sessionId)
+      return entry !== undefined && entry.expiresAt > Date.now()
+    },
+
     claimJti(iss, jti, ttl) {
       const key = indexKey(iss, jti)
       const existing = jtis.get(key)
@@ -171,47 +186,4 @@ function revocationKeys(subject: Subject): string[] {
   if (subject.sid !== undefined) keys.push(`sid\u0000${indexKey(subject.iss, subject.sid)}`)
   if (subject.sub !== undefined) keys.push(`sub\u0000${indexKey(subject.iss, subject.sub)}`)
   return keys
-}
-
-/** Makes room for one more entry by dropping the oldest (Maps iterate in insertion order). */
-function bounded<V>(map: Map<string, V>, max: number, onEvict?: (key: string, value: V) => void): void {
-  while (map.size >= max) {
-    const oldest = map.entries().next().value
-    if (!oldest) return
-    if (onEvict) onEvict(oldest[0], oldest[1])
-    else map.delete(oldest[0])
-  }
-}
-
-/** Drops expired entries in chunks, yielding between chunks so a large store never blocks requests. */
-function sweep(
-  maps: [Map<string, LinkEntry>, ...Array<Map<string, Expiring>>],
-  unlinkEntry: (id: string, entry: LinkEntry) => void,
-): void {
-  const now = Date.now()
-  const [links, ...rest] = maps
-  const jobs: Array<() => Iterator<[string, Expiring]>> = [
-    () => links.entries(),
-    ...rest.map((m) => () => m.entries()),
-  ]
-  let job = 0
-  let iterator = jobs[0]!()
-  const step = (): void => {
-    for (let n = 0; n < SWEEP_CHUNK; n++) {
-      const next = iterator.next()
-      if (next.done) {
-        job += 1
-        const make = jobs[job]
-        if (!make) return
-        iterator = make()
-        continue
-      }
-      const [key, entry] = next.value
-      if (entry.expiresAt > now) continue
-      if (job === 0) unlinkEntry(key, entry as LinkEntry)
-      else maps[job]!.delete(key)
-    }
-    setImmediate(step).unref()
-  }
-  step()
 }

@@ -1,3 +1,4 @@
+/** The Redis clients the store accepts (node-redis v5, ioredis), recognised by shape, and script calls. */
 import type { RedisScript } from './scripts.js'
 
 /** Runs one script in one round trip: EVALSHA, then EVAL when the server does not know the script yet. */

@@ -1,3 +1,4 @@
+/** The names of every key the Redis store writes. */
 import type { Subject } from '../contract.js'
 
 /** Names of every key the Redis store writes, all under one prefix. */
@@ -5,6 +6,7 @@ export interface RedisKeys {
   /** Prefix of the per-session records; the scripts append the raw session id. */
   sessionPrefix: string
   session(sessionId: string): string
+  tombstone(sessionId: string): string
   index(iss: string, kind: 'sid' | 'sub', value: string): string
   revocations(subject: Subject): string[]
   jti(iss: string, jti: string): string
@@ -13,7 +15,7 @@ export interface RedisKeys {
 /**
  * The issuer is URI-encoded so it contains no `:`, which makes every name unambiguous even though
  * the trailing `sid`, `sub`, `jti` or session id is kept raw. Session records (`s:`) and issuer
- * records (`i:`) never share a name because their first segment differs.
+ * records (`i:`) and tombstones (`t:`) never share a name because their first segment differs.
  */
 export function redisKeys(prefix: string): RedisKeys {
   const issuer = (iss: string): string => `${prefix}i:${encodeURIComponent(iss)}:`
@@ -21,6 +23,7 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     sessionPrefix,
     session: (sessionId) => `${sessionPrefix}${sessionId}`,
+    tombstone: (sessionId) => `${prefix}t:${sessionId}`,
     index: (iss, kind, value) => `${issuer(iss)}${kind}:${value}`,
     revocations(subject) {
       const keys: string[] = []

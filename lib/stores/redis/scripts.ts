@@ -1,3 +1,4 @@
+/** The Lua scripts of the Redis store: one per `Store` operation, each atomic on the server. */
 import { createHash } from 'node:crypto'
 
 /** A Lua script and its SHA1, so it can be sent with EVALSHA and re-sent with EVAL on NOSCRIPT. */
@@ -110,6 +111,19 @@ if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
 return 1
 `
 
+/** KEYS: tombstones. ARGV: ttl ms. */
+const BURY = `
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, '1', 'PX', ARGV[1])
+end
+return 1
+`
+
+/** KEYS: one tombstone. */
+const IS_BURIED = `
+return redis.call('EXISTS', KEYS[1])
+`
+
 const RELEASE_JTI = `
 redis.call('DEL', KEYS[1])
 return 1
@@ -127,6 +141,8 @@ export const scripts = {
   unlink: script('unlink', UNLINK),
   revoke: script('revoke', REVOKE),
   revokedAt: script('revokedAt', REVOKED_AT),
+  bury: script('bury', BURY),
+  isBuried: script('isBuried', IS_BURIED),
   claimJti: script('claimJti', CLAIM_JTI),
   releaseJti: script('releaseJti', RELEASE_JTI),
 } as const

@@ -1,3 +1,4 @@
+/** The shared store: the `Store` contract in Redis, for many instances and services. */
 import { asLogoutError } from '../../errors.js'
 import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
 import { scriptRunner } from './client.js'
@@ -27,7 +28,8 @@ export interface RedisStoreOptions {
  * - `P i:I:sid:<sid>`, `P i:I:sub:<sub>`: sorted sets of session ids scored by expiry, pruned on
  *   every write and expiring with their longest-lived member;
  * - `P i:I:rsid:<sid>`, `P i:I:rsub:<sub>`: revocation time in ms;
- * - `P i:I:jti:<jti>`: a claimed logout-token id.
+ * - `P i:I:jti:<jti>`: a claimed logout-token id;
+ * - `P t:<sessionId>`: a tombstone (a logged-out session that must not be written back).
  * Session records carry no issuer in their name because {@link Store.unlink} only knows the session
  * id; the issuer is in the index keys they point to. Every key has a TTL.
  *
@@ -122,6 +124,15 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (revocations.length === 0) return undefined
       const times = strings(await exec(scripts.revokedAt, revocations, [])).map(Number)
       return times.length === 0 ? undefined : Math.max(...times)
+    },
+
+    async bury(sessionIds: readonly string[], ttl: number) {
+      if (sessionIds.length === 0) return
+      await exec(scripts.bury, sessionIds.map(keys.tombstone), [milliseconds(ttl)])
+    },
+
+    async isBuried(sessionId: string) {
+      return (await exec(scripts.isBuried, [keys.tombstone(sessionId)], [])) === 1
     },
 
     async claimJti(iss: string, jti: string, ttl: number) {

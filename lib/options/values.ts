@@ -1,0 +1,102 @@
+/** The small top-level options of `logout()`: each read, checked and defaulted in one function. */
+import type { Provider } from '../providers/contract.js'
+import type { Source } from '../request/sources.js'
+import { parseSource } from '../request/sources.js'
+import type { Store } from '../stores/contract.js'
+import { memoryStore } from '../stores/memory/store.js'
+import * as v from './check.js'
+import type { GuardOptions, Logger, SessionStoreLike } from './types.js'
+
+const DEFAULT_SOURCES = ['header', 'cookie:access_token', 'session:accessToken']
+/** Every method of the `Store` contract that a custom store must have. */
+const STORE_METHODS = [
+  'link',
+  'take',
+  'revoke',
+  'revokedAt',
+  'bury',
+  'isBuried',
+  'claimJti',
+  'releaseJti',
+  'unlink',
+] as const
+
+export function providerOption(value: unknown): Provider | undefined {
+  if (value === undefined) return undefined
+  const p = value as Partial<Provider> | null
+  if (
+    !p ||
+    typeof p !== 'object' ||
+    typeof p.name !== 'string' ||
+    typeof p.endSession !== 'function' ||
+    typeof p.metadata !== 'function'
+  ) {
+    throw v.invalidArg(
+      'options.provider',
+      'a provider such as auth0({...}) or an object with name, metadata() and endSession()',
+      value,
+    )
+  }
+  return p as Provider
+}
+
+export function methodsOption(value: unknown): Set<string> {
+  const list = v.arrayOption(value, 'options.methods') ?? ['GET', 'POST']
+  if (list.length === 0)
+    throw v.invalidArg('options.methods', 'a non-empty array of "GET" and/or "POST"', value)
+  list.forEach((m, i) => {
+    if (m !== 'GET' && m !== 'POST') throw v.invalidArg(`options.methods[${i}]`, '"GET" or "POST"', m)
+  })
+  return new Set(list as string[])
+}
+
+export function sourcesOption(value: unknown): Source[] {
+  const list = v.arrayOption(value, 'options.accessToken.from') ?? DEFAULT_SOURCES
+  const kinds = ['header', 'cookie', 'session', 'body'] as const
+  return list.map((item, i) => parseSource(item, `options.accessToken.from[${i}]`, kinds))
+}
+
+export function sessionStoreOption(value: unknown): SessionStoreLike | undefined {
+  if (value === undefined) return undefined
+  if (!value || typeof (value as SessionStoreLike).destroy !== 'function') {
+    throw v.invalidArg('options.sessionStore', 'an express-session Store (with destroy(sid, cb))', value)
+  }
+  return value as SessionStoreLike
+}
+
+export function storeOption(value: unknown): Store {
+  if (value === undefined) return memoryStore()
+  const missing = STORE_METHODS.find(
+    (m) => typeof (value as Record<string, unknown> | null)?.[m] !== 'function',
+  )
+  if (missing)
+    throw v.invalidArg(
+      'options.store',
+      `a Store such as memoryStore() or redisStore() (missing ${missing}())`,
+      value,
+    )
+  return value as Store
+}
+
+/** Resolved `guard` options. */
+export interface GuardConfig {
+  failOpen: boolean
+  claims?: GuardOptions['claims']
+}
+
+export function guardOption(value: unknown): GuardConfig {
+  const o = v.objectOption(value, 'options.guard', ['failOpen', 'claims']) ?? {}
+  return {
+    failOpen: v.booleanOption(o.failOpen, 'options.guard.failOpen', false),
+    claims: v.functionOption(o.claims, 'options.guard.claims'),
+  }
+}
+
+export function loggerOption(value: unknown): Logger {
+  if (value === undefined) return console
+  const o = value as Partial<Logger> | null
+  if (!o || typeof o.warn !== 'function' || typeof o.error !== 'function') {
+    throw v.invalidArg('options.logger', 'an object with warn() and error() methods', value)
+  }
+  return o as Logger
+}
