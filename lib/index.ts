@@ -1,3 +1,4 @@
+/** The public surface of sso-logout: re-exports only. */
 export { logout } from './middleware.js'
 export type { LogoutMiddleware } from './middleware.js'
 export { LogoutError } from './errors.js'

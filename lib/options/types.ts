@@ -1,3 +1,4 @@
+/** The public option types of `logout()` and its receivers, each default stated on its field. */
 import type { IncomingMessage } from 'node:http'
 import type { KeyObject } from 'node:crypto'
 import type { JSONWebKeySet, JWK, JWTPayload } from 'jose'

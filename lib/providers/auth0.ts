@@ -1,3 +1,4 @@
+/** `auth0()`: Auth0's `/v2/logout` or its OIDC `/oidc/logout` endpoint. */
 import { optionError } from '../options/check.js'
 import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
 import { optionalBoolean, optionalChoice, optionalSource, optionalString } from './check.js'

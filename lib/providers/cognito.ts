@@ -1,3 +1,4 @@
+/** `cognito()`: Amazon Cognito's own `/logout` endpoint. */
 import { optionError } from '../options/check.js'
 import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
 import { optionalString, optionsRecord, requiredString } from './check.js'

@@ -1,3 +1,4 @@
+/** The `Provider` contract: what an identity-provider adapter is given and must answer. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { JWTPayload } from 'jose'
 import type { CookieSpec } from '../request/cookies.js'

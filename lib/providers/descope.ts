@@ -1,3 +1,4 @@
+/** `descope()`: ends the Descope session server-side with its logout API. */
 import { LogoutError } from '../errors.js'
 import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
 import { optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
@@ -31,8 +32,8 @@ const PURPOSE = 'Descope logout'
 
 /**
  * Descope. Ends the session server-side with `POST {baseUrl}/v1/auth/logout` (or `/logoutall`),
- * `Authorization: Bearer {projectId}:{refreshJwt}` and body `{}` (Descope's Logout API documentation), clears the `DS`
- * and `DSR` cookies, and lets the route redirect to `returnTo`. A Descope failure never blocks the
+ * `Authorization: Bearer {projectId}:{refreshJwt}` and body `{}` (Descope's Logout API
+ * documentation), clears the `DS` and `DSR` cookies, and lets the route redirect to `returnTo`. A Descope failure never blocks the
  * local logout: it is reported in `event.errors`.
  *
  * @example

@@ -1,3 +1,4 @@
+/** OpenID Connect Discovery 1.0: the provider metadata document, cached, with a backoff after failures. */
 import { LogoutError } from '../errors.js'
 import { jsonObject, send } from '../outbound.js'
 import { isSecureOrLoopback } from './url.js'

@@ -1,3 +1,4 @@
+/** The OpenID Provider adapter behind `oidc()` and every preset: revocation, then RP-Initiated Logout. */
 import type { LogoutError } from '../errors.js'
 import type { EndSessionContext, EndSessionResult, Provider, ProviderMetadata } from './contract.js'
 import { createDiscovery } from './discovery.js'

@@ -1,3 +1,4 @@
+/** `oidc()`: any OpenID Provider, found by discovery; and the options every OIDC preset shares. */
 import { optionError } from '../options/check.js'
 import type { Provider } from './contract.js'
 import { optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'

@@ -1,3 +1,4 @@
+/** Thin `oidc()` presets with each provider's known endpoints: Okta, Keycloak, Microsoft Entra ID. */
 import { optionError } from '../options/check.js'
 import type { Provider } from './contract.js'
 import { optionalString, optionsRecord, requiredString } from './check.js'

@@ -1,3 +1,4 @@
+/** RFC 7009 token revocation: one POST per token, failures returned rather than thrown. */
 import { LogoutError } from '../errors.js'
 import { send } from '../outbound.js'
 import { isSecureOrLoopback } from './url.js'

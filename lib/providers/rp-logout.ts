@@ -1,3 +1,4 @@
+/** The RP-Initiated Logout 1.0 request URL, shared by every redirecting OIDC adapter. */
 import type { EndSessionContext } from './contract.js'
 import { issueState } from './state.js'
 import { withParams } from './url.js'

@@ -1,3 +1,4 @@
+/** The RP-Initiated Logout `state`: issued in a cookie, checked when the OP sends the browser back. */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { appendSetCookie, parseCookieHeader, serializeCookie } from '../request/cookies.js'

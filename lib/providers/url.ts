@@ -1,3 +1,4 @@
+/** URL options of the provider factories: https (http on loopback only), hosts, origins, query parameters. */
 import { isLoopback as isLoopbackHost } from '../options/check.js'
 import { optionError } from '../options/check.js'
 

@@ -1,3 +1,4 @@
+/** `workos()`: WorkOS AuthKit's session logout, by the access token's `sid`. */
 import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
 import { optionalString, optionsRecord, requiredString } from './check.js'
 import { appendPath, atPath, hostOrigin, secureUrl, withParams } from './url.js'
@@ -22,8 +23,8 @@ const NO_SID = 'no verified sid: the WorkOS session was not ended'
 /**
  * WorkOS AuthKit. Sends the browser to
  * `GET https://api.workos.com/user_management/sessions/logout?session_id={sid}&return_to=..`;
- * `session_id` is the verified access token's `sid` (WorkOS AuthKit's session logout documentation). Without one, WorkOS cannot end
- * the session, so the route logs out locally, redirects to `returnTo` and says so in `event.notes`.
+ * `session_id` is the verified access token's `sid` (WorkOS AuthKit's session logout
+ * documentation). Without one, WorkOS cannot end the session, so the route logs out locally, redirects to `returnTo` and says so in `event.notes`.
  *
  * @example
  * ```ts

@@ -1,3 +1,4 @@
+/** The logout route's request body: read once, within a limit, with or without a body parser. */
 import type { IncomingMessage } from 'node:http'
 import { LogoutError } from '../errors.js'
 

@@ -1,3 +1,4 @@
+/** Cookies: the `Cookie` header parsed, and `Set-Cookie` deletions with the attributes they were set with. */
 import type { ServerResponse } from 'node:http'
 
 /** A cookie to clear, described with the attributes it was set with (RFC 6265bis §3.1). */

@@ -1,3 +1,4 @@
+/** The logout route's CSRF gate: which requests a browser made on behalf of another site. */
 import type { IncomingMessage } from 'node:http'
 
 /**

@@ -1,3 +1,4 @@
+/** Responses without Express helpers: no-store, JSON, text, redirects and request-time errors. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { LogoutError } from '../errors.js'
 

@@ -6,6 +6,7 @@
  * is parsed strictly, normalised with WHATWG `URL`, and accepted only when it equals an allowed entry (or
  * sits under a `/*` prefix entry). Anything ambiguous is refused before normalisation gets a say.
  */
+import { optionError } from '../options/check.js'
 
 /** Where a caller may go back to, compiled once by {@link compileReturnTo}. */
 export interface ReturnToPolicy {
@@ -201,9 +202,8 @@ function describe(value: unknown): string {
   )
 }
 
+/** The core's option error, with the refused value quoted the way `describe` does it here. */
 function invalidArg(name: string, rule: string, ...got: unknown[]): TypeError {
   const detail = got.length > 0 ? ` (got ${describe(got[0])})` : ''
-  return Object.assign(new TypeError(`"${name}" ${rule}${detail}`), {
-    code: 'ERR_INVALID_ARG_VALUE' as const,
-  })
+  return optionError(`"${name}" ${rule}${detail}`, { expected: rule, received: got[0] })
 }

@@ -1,3 +1,4 @@
+/** Remote JWKS: one jose key set per URL and limits, bounded in time and size. */
 import { createRemoteJWKSet, customFetch } from 'jose'
 import type { FetchImplementation, JWTVerifyGetKey } from 'jose'
 import createDebug from 'debug'

@@ -1,3 +1,4 @@
+/** The memory store's index: `iss` -> `sid` (or `sub`) -> session ids, lean on heap. */
 /**
  * The session ids of one `sid` or `sub`: a bare string while there is one (the common case, and a
  * `Set` costs a few hundred heap bytes), a `Set` from the second on.
