@@ -50,15 +50,12 @@ export async function send(request: Outbound): Promise<Inbound> {
     debug('%s %s', request.purpose, reason)
     throw new LogoutError('ERR_PROVIDER_REQUEST', `${request.purpose} request ${reason}`, {
       cause,
-      status: 502,
     })
   }
 }
 
 function bodyTooLarge(): LogoutError {
-  return new LogoutError('ERR_PROVIDER_RESPONSE', `response body larger than ${MAX_BODY} bytes`, {
-    status: 502,
-  })
+  return new LogoutError('ERR_PROVIDER_RESPONSE', `response body larger than ${MAX_BODY} bytes`)
 }
 
 /** Parses a JSON object body, or throws `ERR_PROVIDER_RESPONSE` naming what was expected. */
@@ -69,13 +66,10 @@ export function jsonObject(inbound: Inbound, purpose: string): Record<string, un
   } catch (cause) {
     throw new LogoutError('ERR_PROVIDER_RESPONSE', `${purpose} answered a body that is not JSON`, {
       cause,
-      status: 502,
     })
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new LogoutError('ERR_PROVIDER_RESPONSE', `${purpose} answered JSON that is not an object`, {
-      status: 502,
-    })
+    throw new LogoutError('ERR_PROVIDER_RESPONSE', `${purpose} answered JSON that is not an object`)
   }
   return parsed as Record<string, unknown>
 }

@@ -1,4 +1,4 @@
-/** `guard`: refuses requests whose token or linked session belongs to a logged-out `sid`/`sub`. */
+/** `guard`: refuses requests whose tokens or linked session belong to a logged-out `sid`/`sub`. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import type { JWTPayload } from 'jose'
@@ -7,7 +7,6 @@ import { LogoutError, asLogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 import { contextOf } from '../request/context.js'
 import type { RequestContext } from '../request/context.js'
-import { verifyRequestToken } from '../request/identity.js'
 import { noStore, prefersJson, sendError, sendJson, sendText } from '../request/respond.js'
 import type { SessionLink } from '../request/session.js'
 import type { Subject } from '../stores/contract.js'
@@ -17,72 +16,94 @@ const debug = createDebug('sso-logout:guard')
 
 type Next = (err?: unknown) => void
 
-/** A credential to check: its subject and the time it was issued (token) or linked (session), in ms. */
+/** A credential to check: its subject, and when it was issued (token) or linked (session), in ms. */
 interface Credential {
   subject: Subject
   issuedAt: number
+  /** Milliseconds the issuer's clock may be ahead of ours: tokens carry the IdP's time, links ours. */
+  slack: number
+  fromSession: boolean
 }
 
+/** A store's answer: revoked or not, or `Error` when it could not tell. */
+type Answer = boolean | Error
+
 /**
- * Builds `guard`: refuses a request whose verified access token, or linked session, belongs to a
- * revoked `sid`/`sub`. A token issued after the revocation passes: identity providers reuse `sid`
- * values. A revoked linked session is destroyed on the spot.
+ * Builds `guard`: refuses a request when any credential it can read, every token in
+ * `accessToken.from` and the session's link, belongs to a revoked `sid`/`sub`. Checking only the
+ * first would let a client shadow a logged-out cookie with a junk `Authorization` header while the
+ * app authenticates from the cookie. A token issued after the revocation passes (identity providers
+ * reuse `sid` values); a revoked linked session is destroyed on the spot.
  */
 export function createGuard(config: Config) {
   return async function guard(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> {
     const ctx = contextOf(req)
+    let revoked: Credential | undefined
     try {
       // No await runs unless something is really asynchronous (a token to verify, a Redis store):
       // with upstream claims and the memory store, guard decides and calls next() synchronously.
       const upstream = config.guard.claims?.(req)
-      const token = upstream ? credentialOf(config, upstream) : await tokenCredential(config, ctx)
+      const credentials = upstream
+        ? credentialsOf(config, [upstream], true)
+        : await tokenCredentials(config, ctx)
       const link = ctx.link
-      const tokenRevoked = token ? isRevoked(config, token) : false
-      if (tokenRevoked instanceof Promise ? await tokenRevoked : tokenRevoked) {
-        // The session that carries this token belongs to the same logged-out subject: end it too,
-        // or a browser keeping its token in the session would get 401 until the token expires.
-        if (link && sameSubject(link, token!.subject)) await endRevokedSession(config, ctx, res)
-        return refuse(req, res)
-      }
-      const linkRevoked = link ? isRevoked(config, linkCredential(link)) : false
-      if (linkRevoked instanceof Promise ? await linkRevoked : linkRevoked) {
-        await endRevokedSession(config, ctx, res)
-        return refuse(req, res)
-      }
+      if (link) credentials.push(linkCredential(link))
+      const answers = credentials.map((c) => isRevoked(config, c))
+      const settled = answers.some((a) => a instanceof Promise) ? await Promise.all(answers) : answers
+      revoked = firstRevoked(credentials, settled as Answer[])
     } catch (err) {
-      const error = asLogoutError('ERR_STORE', 'The revocation list could not be read', err)
-      config.logger.warn(`sso-logout: guard: ${error.code}: ${error.message}`)
-      if (config.guard.failOpen) return next()
-      noStore(res)
-      sendError(
-        req,
-        res,
-        new LogoutError(error.code, 'Session state is temporarily unavailable; try again shortly', {
-          cause: error,
-        }),
-      )
-      return
+      return unavailable(config, req, res, next, err)
     }
-    // Outside the try: an error thrown downstream is the app's, not a store failure.
-    next()
+    if (!revoked) return next()
+    // Known revoked: refused whatever happens next (failOpen is for "cannot tell", never this). The
+    // session is ended when it is the revoked credential or carries a token of the same subject.
+    const link = ctx.link
+    if (link && (revoked.fromSession || sameSubject(link, revoked.subject))) {
+      await endRevokedSession(config, ctx, res)
+    }
+    refuse(req, res)
   }
 }
 
-async function tokenCredential(config: Config, ctx: RequestContext): Promise<Credential | undefined> {
-  const verification = await verifyRequestToken(config, ctx)
-  if (verification?.error?.code === 'ERR_JWKS_UNAVAILABLE') throw verification.error
+/** Every distinct token of `accessToken.from`, verified (once per request each). */
+async function tokenCredentials(config: Config, ctx: RequestContext): Promise<Credential[]> {
+  if (!config.verifier.enabled) return []
+  const tokens = ctx.tokens(config.tokenSources)
+  const verifications = await Promise.all(tokens.map((t) => ctx.verify(config.verifier, t)))
+  const unavailableKeys = verifications.find((v) => v.error?.code === 'ERR_JWKS_UNAVAILABLE')
+  if (unavailableKeys) throw unavailableKeys.error
   // An unverifiable token is not guard's business: the app's own authentication refuses it.
-  const claims = verification?.token?.claims
-  return claims ? credentialOf(config, claims) : undefined
+  return credentialsOf(
+    config,
+    verifications.flatMap((v) => (v.token ? [v.token.claims] : [])),
+  )
 }
 
-function credentialOf(config: Config, claims: JWTPayload): Credential | undefined {
-  const subject = subjectOfClaims(claims, config.verifier.sidClaim, config.verifier.issuer)
-  if (subject.sid === undefined && subject.sub === undefined) return undefined
-  // `iat` is optional (RFC 7519 §4.1.6); a token that does not say when it was issued cannot show
-  // it came after the revocation, so it is treated as issued before it.
-  const issuedAt = typeof claims.iat === 'number' ? claims.iat * 1000 : 0
-  return { subject, issuedAt }
+/**
+ * Token credentials. The IdP dates a token with its clock and we date a logout with ours: with its
+ * clock ahead, a token issued just before a logout carries a later `iat`. The lead measured from
+ * the tokens it signed (at most `guard.clockTolerance`) is allowed for, so with clocks in step a
+ * token issued after a logout (the IdP reused the `sid`) still passes.
+ */
+function credentialsOf(config: Config, claimSets: JWTPayload[], upstream = false): Credential[] {
+  const out: Credential[] = []
+  for (const claims of claimSets) {
+    if (upstream && typeof claims.iat === 'number') config.verifier.clock.observe(claims.iat)
+    const subject = subjectOfClaims(claims, config.verifier.sidClaim, config.verifier.issuer)
+    if (subject.sid === undefined && subject.sub === undefined) continue
+    // `iat` is optional (RFC 7519 §4.1.6); a token that does not say when it was issued cannot show
+    // it came after the revocation, so it is treated as issued before it.
+    const issuedAt = typeof claims.iat === 'number' ? claims.iat * 1000 : 0
+    const slack = Math.min(config.guard.clockTolerance, config.verifier.clock.lead())
+    out.push({ subject, issuedAt, slack, fromSession: false })
+  }
+  return out
+}
+
+function linkCredential(link: SessionLink): Credential {
+  const subject = { iss: link.iss, sid: link.sid, sub: link.sub }
+  // Links are dated by our clock (or by an `iat` no later than it), so they need no slack.
+  return { subject, issuedAt: link.at, slack: 0, fromSession: true }
 }
 
 function sameSubject(link: SessionLink, subject: Subject): boolean {
@@ -90,30 +111,62 @@ function sameSubject(link: SessionLink, subject: Subject): boolean {
   return subject.sid !== undefined ? link.sid === subject.sid : link.sub === subject.sub
 }
 
-function linkCredential(link: SessionLink): Credential {
-  return { subject: { iss: link.iss, sid: link.sid, sub: link.sub }, issuedAt: link.at }
-}
-
 /** Synchronous when the store answers synchronously (memory), a promise otherwise (Redis). */
-function isRevoked(config: Config, credential: Credential): boolean | Promise<boolean> {
-  const answer = config.store.revokedAt(credential.subject)
-  return answer instanceof Promise
-    ? answer.then((revokedAt) => revokedBefore(credential, revokedAt))
-    : revokedBefore(credential, answer)
+function isRevoked(config: Config, credential: Credential): Answer | Promise<Answer> {
+  try {
+    const answer = config.store.revokedAt(credential.subject)
+    return answer instanceof Promise
+      ? answer.then(
+          (revokedAt) => revokedBefore(credential, revokedAt),
+          (err: unknown) => asError(err),
+        )
+      : revokedBefore(credential, answer)
+  } catch (err) {
+    return asError(err)
+  }
 }
 
 function revokedBefore(credential: Credential, revokedAt: number | undefined): boolean {
   // Same-millisecond ties count as revoked; `iat` has second precision, so a token minted in the
   // same second as the logout is refused too (the safe side of the ambiguity).
-  return revokedAt !== undefined && credential.issuedAt <= revokedAt
+  return revokedAt !== undefined && credential.issuedAt <= revokedAt + credential.slack
+}
+
+/** The first revoked credential; throws the store's error when none is known revoked and one failed. */
+function firstRevoked(credentials: Credential[], answers: Answer[]): Credential | undefined {
+  const hit = answers.findIndex((a) => a === true)
+  if (hit !== -1) return credentials[hit]
+  const failure = answers.find((a): a is Error => a instanceof Error)
+  if (failure) throw failure
+  return undefined
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err))
 }
 
 /** Ends this browser's session the way a logout would, but clears only the session cookie. */
 async function endRevokedSession(config: Config, ctx: RequestContext, res: ServerResponse): Promise<void> {
   debug('destroying a session of a revoked sid')
   const ended = await endBrowserSession(config, ctx, res, { clear: 'session' })
-  if (ended.sessionStoreError) throw ended.sessionStoreError
-  for (const e of ended.errors) config.logger.warn(`sso-logout: guard: ${e.code}: ${e.message}`)
+  const errors = ended.sessionStoreError ? [...ended.errors, ended.sessionStoreError] : ended.errors
+  for (const e of errors) config.logger.warn(`sso-logout: guard: ${e.code}: ${e.message}`)
+}
+
+/** The store (or the keys) could not tell: `503`, or through with `failOpen`. */
+function unavailable(
+  config: Config,
+  req: IncomingMessage,
+  res: ServerResponse,
+  next: Next,
+  err: unknown,
+): void {
+  const error = asLogoutError('ERR_STORE', 'The revocation list could not be read', err)
+  config.logger.warn(`sso-logout: guard: ${error.code}: ${error.message}`)
+  if (config.guard.failOpen) return next()
+  noStore(res)
+  const message = 'Session state is temporarily unavailable; try again shortly'
+  sendError(req, res, new LogoutError(error.code, message, { cause: error }))
 }
 
 function refuse(req: IncomingMessage, res: ServerResponse): void {

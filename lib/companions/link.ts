@@ -5,9 +5,8 @@ import { invalidArg, subjectArg } from '../options/check.js'
 import type { Config } from '../options/config.js'
 import { contextOf } from '../request/context.js'
 import type { RequestContext } from '../request/context.js'
-import { verifyRequestToken } from '../request/identity.js'
 import type { Session, SessionLink } from '../request/session.js'
-import { LINK_FIELD } from '../request/session.js'
+import { CHECKED_FIELD, LINK_FIELD } from '../request/session.js'
 import type { VerifiedToken } from '../tokens/access-token.js'
 
 const debug = createDebug('sso-logout:link')
@@ -35,33 +34,79 @@ export function createLink(config: Config) {
 }
 
 /**
- * Links the request's session to its verified token when it is not linked yet. Called on every
- * request by the middleware, so it does nothing (and costs nothing) for sessions already linked
- * or requests that carry no token.
+ * Links the request's session to its verified token. Called on every request by the middleware, so
+ * it costs nothing for requests without a token and for sessions already linked with the token they
+ * carry: the token itself is compared with the one that made the link (its signature tail, kept in
+ * the session), and only a new token is verified. A new token of another `sid`/`sub` (a re-login or
+ * an account switch that kept the session) moves the link, so the next logout of either IdP
+ * session ends the right local one.
  */
 export async function linkRequest(config: Config, ctx: RequestContext, force = false): Promise<boolean> {
   const session = ctx.session
   const sessionId = ctx.sessionIdOnRequest
-  if (!session || sessionId === undefined) return false
-  const existing = ctx.link
-  if (existing && !force) return false
+  const jwt = firstToken(config, ctx)
+  if (!session || sessionId === undefined || jwt === undefined) return false
+  const print = fingerprint(jwt)
+  if (!force && (ctx.link?.tok === print || session[CHECKED_FIELD] === print)) return false
   // express-session gives every request a session and stores it only when the app changes it
   // (saveUninitialized: false). Linking a fresh one here would store a session for every
-  // bearer-only API request; it is linked when the app saves it instead.
-  const fresh = !force && ctx.storedSessionId === undefined
-  const token = (await verifyRequestToken(config, ctx))?.token
-  if (!token || token.expired || (token.sid === undefined && token.sub === undefined)) return false
-  if (existing && sameSession(existing, token)) return false
+  // bearer-only API request, and verifying its token would be wasted: it is linked when saved.
+  if (!force && ctx.storedSessionId === undefined) return linkOnSave(config, ctx, session, sessionId, jwt)
+  return linkWith(config, ctx, session, sessionId, jwt)
+}
+
+/** Verifies `jwt` (once per request) and links or re-links the session to it; `true` when the store was written. */
+async function linkWith(
+  config: Config,
+  ctx: RequestContext,
+  session: Session,
+  sessionId: string,
+  jwt: string,
+): Promise<boolean> {
+  const print = fingerprint(jwt)
+  const token = (await ctx.verify(config.verifier, jwt)).token
+  if (!token || token.expired || (token.sid === undefined && token.sub === undefined)) {
+    // Remembered, so a token that cannot link is not verified again on every request.
+    session[CHECKED_FIELD] = print
+    return false
+  }
+  const existing = ctx.link
+  if (existing && sameSession(existing, token)) {
+    session[LINK_FIELD] = { ...existing, tok: print }
+    return false
+  }
   // A session is only as fresh as the token that proves it. Dated by the token's `iat`, a session
   // made from a token issued before a logout is refused by guard and taken by the next logout, even
   // when it is linked after that logout. Without `iat` a token cannot show it came after one.
   const at = Math.min(Date.now(), (token.iat ?? 0) * 1000)
-  const record: SessionLink = { iss: token.iss, sid: token.sid, sub: token.sub, at }
-  if (fresh) return linkOnSave(config, session, record, sessionId)
-  await config.store.link({ ...record, sessionId }, config.retention)
+  const record: SessionLink = { iss: token.iss, sid: token.sid, sub: token.sub, at, tok: print }
+  // `link` replaces the session's earlier link in the index, so the old sid no longer names it.
+  await config.store.link(
+    { iss: record.iss, sid: record.sid, sub: record.sub, at, sessionId },
+    config.retention,
+  )
   session[LINK_FIELD] = record
-  debug('linked a session')
+  Reflect.deleteProperty(session, CHECKED_FIELD)
+  debug(existing ? 're-linked a session to another IdP session' : 'linked a session')
   return true
+}
+
+/** The first token of `accessToken.from`, unverified: enough to tell whether it changed. */
+function firstToken(config: Config, ctx: RequestContext): string | undefined {
+  if (!config.verifier.enabled) return undefined
+  for (const source of config.tokenSources) {
+    const jwt = ctx.read(source)
+    if (jwt !== undefined) return jwt
+  }
+  return undefined
+}
+
+/**
+ * The last 22 characters of a token: for a JWS, the tail of its signature, which differs between
+ * any two tokens an IdP signs. It only decides whether to verify again; it proves nothing.
+ */
+function fingerprint(jwt: string): string {
+  return jwt.slice(-22)
 }
 
 type SaveCallback = (err?: unknown) => void
@@ -69,9 +114,16 @@ type SaveCallback = (err?: unknown) => void
 /**
  * Links a session express-session has not stored yet when the app saves it: express-session calls
  * `req.session.save()` at the end of a request that changed the session. A session the app never
- * saves is never linked. The wrapper is non-enumerable, so it is neither hashed nor stored.
+ * saves is never linked, and its token never verified for it. The wrapper is non-enumerable, so it
+ * is neither hashed nor stored.
  */
-function linkOnSave(config: Config, session: Session, record: SessionLink, sessionId: string): false {
+function linkOnSave(
+  config: Config,
+  ctx: RequestContext,
+  session: Session,
+  sessionId: string,
+  jwt: string,
+): false {
   const save = session.save
   if (typeof save !== 'function' || save.name === saveLinked.name) return false
   const original = save as (this: Session, callback?: SaveCallback) => void
@@ -82,8 +134,7 @@ function linkOnSave(config: Config, session: Session, record: SessionLink, sessi
 
   function saveLinked(callback?: SaveCallback): void {
     define(original)
-    session[LINK_FIELD] = record
-    Promise.resolve(config.store.link({ ...record, sessionId }, config.retention)).then(
+    linkWith(config, ctx, session, sessionId, jwt).then(
       () => original.call(session, callback),
       (err: unknown) => {
         // Not remembered, so the next request tries again; the session itself is saved anyway.

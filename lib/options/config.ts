@@ -21,6 +21,7 @@ const OPTION_KEYS = [
   'provider',
   'path',
   'methods',
+  'allowUnverifiedGet',
   'baseURL',
   'accessToken',
   'returnTo',
@@ -41,6 +42,8 @@ const OPTION_KEYS = [
 export interface Config {
   path: string
   methods: ReadonlySet<string>
+  /** Let a GET logout through without proof it came from the app's pages (logout CSRF risk). */
+  allowUnverifiedGet: boolean
   baseURL?: URL
   trustedOrigins: ReadonlySet<string>
   provider?: Provider
@@ -90,6 +93,7 @@ export function resolveConfig(input: LogoutOptions | undefined): Config {
   return {
     path,
     methods: values.methodsOption(o.methods),
+    allowUnverifiedGet: v.booleanOption(o.allowUnverifiedGet, 'options.allowUnverifiedGet', false),
     baseURL,
     trustedOrigins: new Set(baseURL ? [baseURL.origin] : []),
     provider,
@@ -107,7 +111,7 @@ export function resolveConfig(input: LogoutOptions | undefined): Config {
     onLogout: v.functionOption(o.onLogout, 'options.onLogout'),
     everywhere: v.booleanOption(o.everywhere, 'options.everywhere', false),
     retention: v.numberOption(o.retention, 'options.retention', 14 * 86400, 1),
-    guard: values.guardOption(o.guard),
+    guard: values.guardOption(o.guard, verifierConfig.clockTolerance),
     logger: values.loggerOption(o.logger),
     bodyLimit: 16 * 1024,
   }

@@ -111,6 +111,15 @@ export interface GuardOptions {
    * when it returns an object, `guard` does not verify the token again.
    */
   claims?: (req: IncomingMessage) => JWTPayload | undefined
+  /**
+   * Most seconds of the identity provider's clock running ahead of the app's that guard allows
+   * for. With the IdP's clock ahead, a token issued just before a logout carries a later `iat` and
+   * would pass; guard measures the lead from the `iat` of the tokens it verifies and refuses tokens
+   * within that lead after a logout, up to this bound. The cost, only while the IdP's clock is
+   * ahead: with an IdP that reuses `sid` values, a token issued within the lead after a logout is
+   * refused too, until the next one. 0 to 600. Defaults to `accessToken.clockTolerance` (60).
+   */
+  clockTolerance?: number
 }
 
 /** Where log lines go. Messages never contain tokens or session ids. Defaults to `console`. */
@@ -145,6 +154,14 @@ export interface LogoutOptions {
   path?: string
   /** Methods accepted on `path`. Defaults to `['GET', 'POST']`. */
   methods?: Array<'GET' | 'POST'>
+  /**
+   * Let a GET logout through when nothing shows it came from the app's own pages: no
+   * `Sec-Fetch-Site` (browsers older than Fetch Metadata, non-browser clients) and no `Referer` of
+   * the app. Such a GET is otherwise answered `403` with a one-button page that confirms with a
+   * POST. Turning this on lets another site's `<img>` log those browsers' users out (logout CSRF).
+   * Defaults to `false`.
+   */
+  allowUnverifiedGet?: boolean
   /** The app's public origin; relative `returnTo` values resolve against it, never against `Host`. */
   baseURL?: string
   accessToken?: AccessTokenOptions

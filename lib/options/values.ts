@@ -82,13 +82,20 @@ export function storeOption(value: unknown): Store {
 export interface GuardConfig {
   failOpen: boolean
   claims?: GuardOptions['claims']
+  /** Largest lead of the IdP's clock over ours allowed for when `iat` is compared with a logout, ms. */
+  clockTolerance: number
 }
 
-export function guardOption(value: unknown): GuardConfig {
-  const o = v.objectOption(value, 'options.guard', ['failOpen', 'claims']) ?? {}
+/** `options.guard`; its clock tolerance defaults to `accessToken.clockTolerance` (seconds). */
+export function guardOption(value: unknown, tokenClockTolerance: number): GuardConfig {
+  const o = v.objectOption(value, 'options.guard', ['failOpen', 'claims', 'clockTolerance']) ?? {}
+  const tolerance = v.numberOption(o.clockTolerance, 'options.guard.clockTolerance', tokenClockTolerance)
+  if (tolerance > 600)
+    throw v.invalidArg('options.guard.clockTolerance', 'a number between 0 and 600', tolerance)
   return {
     failOpen: v.booleanOption(o.failOpen, 'options.guard.failOpen', false),
     claims: v.functionOption(o.claims, 'options.guard.claims'),
+    clockTolerance: tolerance * 1000,
   }
 }
 

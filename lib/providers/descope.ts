@@ -92,14 +92,12 @@ async function callLogout(
       purpose: PURPOSE,
     })
     if (inbound.status < 200 || inbound.status > 299) {
-      return new LogoutError('ERR_PROVIDER_RESPONSE', `${PURPOSE} answered HTTP ${inbound.status}`, {
-        status: 502,
-      })
+      return new LogoutError('ERR_PROVIDER_RESPONSE', `${PURPOSE} answered HTTP ${inbound.status}`)
     }
     jsonObject(inbound, PURPOSE)
     return undefined
   } catch (cause) {
     if (cause instanceof LogoutError) return cause
-    return new LogoutError('ERR_PROVIDER_REQUEST', `${PURPOSE} failed`, { cause, status: 502 })
+    return new LogoutError('ERR_PROVIDER_REQUEST', `${PURPOSE} failed`, { cause })
   }
 }

@@ -70,7 +70,6 @@ function discoveryError(issuer: string, cause: unknown): LogoutError {
   const detail = cause instanceof Error ? `: ${cause.message}` : ''
   return new LogoutError('ERR_PROVIDER_DISCOVERY', `OIDC discovery of ${issuer} failed${detail}`, {
     cause,
-    status: 502,
   })
 }
 
@@ -79,24 +78,17 @@ function parse(inbound: { status: number; body: string }, issuer: string): Disco
     throw new LogoutError(
       'ERR_PROVIDER_DISCOVERY',
       `OIDC discovery of ${issuer} answered HTTP ${inbound.status}`,
-      {
-        status: 502,
-      },
     )
   }
   const doc = jsonObject(inbound, 'OIDC discovery')
   // Discovery §4.3: the issuer in the document MUST be identical to the one it was fetched for.
   if (doc.issuer !== issuer) {
-    throw new LogoutError('ERR_PROVIDER_DISCOVERY', `OIDC discovery issuer mismatch: expected ${issuer}`, {
-      status: 502,
-    })
+    throw new LogoutError('ERR_PROVIDER_DISCOVERY', `OIDC discovery issuer mismatch: expected ${issuer}`)
   }
   for (const key of ['jwks_uri', 'end_session_endpoint', 'revocation_endpoint'] as const) {
     const value = doc[key]
     if (value !== undefined && !isEndpoint(value)) {
-      throw new LogoutError('ERR_PROVIDER_DISCOVERY', `OIDC discovery ${key} must be an https URL`, {
-        status: 502,
-      })
+      throw new LogoutError('ERR_PROVIDER_DISCOVERY', `OIDC discovery ${key} must be an https URL`)
     }
   }
   return {

@@ -37,9 +37,7 @@ async function revokeOne(client: RevocationClient, token: string, hint: Revocabl
   // RFC 7009 §2: the client MUST verify that the endpoint is https; checked again per call because
   // discovery may have supplied it.
   if (!isSecureOrLoopback(client.endpoint)) {
-    return new LogoutError('ERR_PROVIDER_REQUEST', 'revocation endpoint is not https: token not sent', {
-      status: 502,
-    })
+    return new LogoutError('ERR_PROVIDER_REQUEST', 'revocation endpoint is not https: token not sent')
   }
   const form = new URLSearchParams({ token, token_type_hint: hint })
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' }
@@ -64,13 +62,11 @@ async function revokeOne(client: RevocationClient, token: string, hint: Revocabl
     return new LogoutError(
       'ERR_PROVIDER_RESPONSE',
       `${purpose} answered HTTP ${inbound.status}${detail(inbound.body)}`,
-      {
-        status: 502,
-      },
+      {},
     )
   } catch (cause) {
     if (cause instanceof LogoutError) return cause
-    return new LogoutError('ERR_PROVIDER_REQUEST', `${purpose} failed`, { cause, status: 502 })
+    return new LogoutError('ERR_PROVIDER_REQUEST', `${purpose} failed`, { cause })
   }
 }
 

@@ -75,7 +75,6 @@ function readStream(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(
         new LogoutError('ERR_BODY_INVALID', 'The request body could not be read', {
           cause: err,
-          status: 400,
         }),
       ),
     )
@@ -90,11 +89,10 @@ function parseJson(text: string): Fields {
   } catch (err) {
     throw new LogoutError('ERR_BODY_INVALID', 'The request body is not valid JSON', {
       cause: err,
-      status: 400,
     })
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new LogoutError('ERR_BODY_INVALID', 'The JSON body must be an object', { status: 400 })
+    throw new LogoutError('ERR_BODY_INVALID', 'The JSON body must be an object')
   }
   return fieldsOf(value as Record<string, unknown>)
 }
@@ -113,7 +111,5 @@ function fieldsOf(source: URLSearchParams | Record<string, unknown>): Fields {
 }
 
 function tooLarge(limit: number): LogoutError {
-  return new LogoutError('ERR_BODY_TOO_LARGE', `The request body is larger than ${limit} bytes`, {
-    status: 413,
-  })
+  return new LogoutError('ERR_BODY_TOO_LARGE', `The request body is larger than ${limit} bytes`)
 }

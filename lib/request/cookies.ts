@@ -1,5 +1,6 @@
 /** Cookies: the `Cookie` header parsed, and `Set-Cookie` deletions with the attributes they were set with. */
 import type { ServerResponse } from 'node:http'
+import { parse, serialize } from 'cookie'
 
 /** A cookie to clear, described with the attributes it was set with (RFC 6265bis §3.1). */
 export interface CookieSpec {
@@ -11,14 +12,16 @@ export interface CookieSpec {
   secure?: boolean
   httpOnly?: boolean
   sameSite?: 'strict' | 'lax' | 'none'
-  /** `true` for cookies set with the `Partitioned` attribute (CHIPS). */
+  /**
+   * `true` for cookies set with the `Partitioned` attribute (CHIPS): a partitioned cookie lives in
+   * its own jar, and a deletion without `Partitioned` does not reach it.
+   */
   partitioned?: boolean
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/
 const ATTRIBUTE_VALUE = /^[\x21-\x3A\x3C-\x7E]+$/
-const EPOCH = 'Thu, 01 Jan 1970 00:00:00 GMT'
+const EPOCH = new Date(0)
 
 /** `true` when `name` is a valid cookie name (an RFC 7230 token). */
 export function isCookieName(name: string): boolean {
@@ -41,23 +44,30 @@ export function withPrefixRules(spec: CookieSpec): CookieSpec {
   return spec
 }
 
-/** Serialises one `Set-Cookie` value. Callers pass validated names and attributes only. */
+/**
+ * Serialises one `Set-Cookie` value with the `cookie` package (the serialiser Express and
+ * express-session use). Callers pass validated names and attributes only; the value must be a
+ * cookie-octet string, which the package checks.
+ */
 export function serializeCookie(
   spec: CookieSpec,
   value: string,
   lifetime: { maxAge: number } | 'expired',
 ): string {
-  if (!COOKIE_VALUE.test(value)) throw new TypeError(`cookie value for "${spec.name}" has invalid characters`)
   const s = withPrefixRules(spec)
-  const parts = [`${s.name}=${value}`, `Path=${s.path ?? '/'}`]
-  if (s.domain) parts.push(`Domain=${s.domain}`)
-  if (lifetime === 'expired') parts.push(`Expires=${EPOCH}`, 'Max-Age=0')
-  else parts.push(`Max-Age=${Math.floor(lifetime.maxAge)}`)
-  if (s.httpOnly) parts.push('HttpOnly')
-  if (s.secure || s.sameSite === 'none') parts.push('Secure')
-  if (s.sameSite) parts.push(`SameSite=${s.sameSite[0]!.toUpperCase()}${s.sameSite.slice(1)}`)
-  if (s.partitioned) parts.push('Partitioned')
-  return parts.join('; ')
+  return serialize(s.name, value, {
+    path: s.path ?? '/',
+    domain: s.domain,
+    ...(lifetime === 'expired' ? { expires: EPOCH, maxAge: 0 } : { maxAge: Math.floor(lifetime.maxAge) }),
+    httpOnly: s.httpOnly,
+    // Browsers drop `SameSite=None` without `Secure` (RFC 6265bis §5.6.7), and a partitioned cookie
+    // must be `Secure` (CHIPS).
+    secure: s.secure || s.sameSite === 'none' || s.partitioned,
+    sameSite: s.sameSite,
+    partitioned: s.partitioned,
+    // The value is written as given: callers pass empty strings or base64url state values.
+    encode: (v) => v,
+  })
 }
 
 /** Adds `Set-Cookie` values to a response, keeping any the app already set. */
@@ -70,25 +80,8 @@ export function appendSetCookie(res: ServerResponse, values: string[]): void {
 
 /** Parses a `Cookie` request header into a name -> value map (first occurrence wins). */
 export function parseCookieHeader(header: string | undefined): Map<string, string> {
-  const cookies = new Map<string, string>()
-  if (!header) return cookies
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=')
-    if (eq <= 0) continue
-    const name = pair.slice(0, eq).trim()
-    if (cookies.has(name)) continue
-    let value = pair.slice(eq + 1).trim()
-    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1)
-    cookies.set(name, safeDecode(value))
-  }
-  return cookies
-}
-
-function safeDecode(value: string): string {
-  if (!value.includes('%')) return value
-  try {
-    return decodeURIComponent(value)
-  } catch {
-    return value
-  }
+  if (!header) return new Map()
+  // `cookie.parse` keeps the first of repeated names, strips quotes and URI-decodes values (a value
+  // that is not valid percent-encoding is kept as it is).
+  return new Map(Object.entries(parse(header)).filter((e): e is [string, string] => e[1] !== undefined))
 }

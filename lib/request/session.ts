@@ -9,11 +9,15 @@ import { isCookieName } from './cookies.js'
 
 /** The field of `req.session` where the link to the IdP session is remembered. */
 export const LINK_FIELD = 'ssoLogout'
+/** The field of `req.session` naming a token that was checked and could not link (so it is not checked again). */
+export const CHECKED_FIELD = 'ssoLogoutChecked'
 
 /** What is remembered in the session once it is linked (so the token is not re-verified each request). */
 export interface SessionLink extends Subject {
   /** Link time, ms. */
   at: number
+  /** The fingerprint of the token that made the link: a different token is verified again. */
+  tok?: string
 }
 
 /** An express-session session, as far as sso-logout uses it. */
@@ -107,6 +111,8 @@ export function sessionCookie(ctx: RequestContext): CookieSpec | undefined {
     secure: c.secure === true || (c.secure === 'auto' && isEncrypted(ctx.req)),
     httpOnly: c.httpOnly !== false,
     sameSite: sameSite === 'strict' || sameSite === 'lax' || sameSite === 'none' ? sameSite : undefined,
+    // express-session 1.18+ sets `Partitioned` (CHIPS) when `cookie.partitioned` is true.
+    partitioned: c.partitioned === true,
   }
 }
 

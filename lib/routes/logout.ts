@@ -9,9 +9,10 @@ import { endSessionAtProvider } from '../providers/call.js'
 import { readBody } from '../request/body.js'
 import type { Fields } from '../request/body.js'
 import type { RequestContext } from '../request/context.js'
-import { isCrossSite } from '../request/csrf.js'
+import { judgeRequest } from '../request/csrf.js'
 import { identify, subjectOf, verifyRequestToken } from '../request/identity.js'
 import { noStore, prefersJson, queryOf, redirect, sendError, sendJson } from '../request/respond.js'
+import { askToConfirm } from './confirm.js'
 import type { Next } from './route.js'
 
 /**
@@ -22,13 +23,12 @@ export function createLogoutRoute(config: Config) {
   return async function handleLogout(ctx: RequestContext, res: ServerResponse, next: Next): Promise<void> {
     const { req } = ctx
     noStore(res)
-    if (isCrossSite(req, config.trustedOrigins)) {
-      return sendError(
-        req,
-        res,
-        new LogoutError('ERR_CROSS_SITE_REQUEST', 'Cross-site logout requests are refused'),
-      )
+    const verdict = judgeRequest(req, config.trustedOrigins)
+    if (verdict === 'cross-site') {
+      const refused = new LogoutError('ERR_CROSS_SITE_REQUEST', 'Cross-site logout requests are refused')
+      return sendError(req, res, refused)
     }
+    if (verdict === 'unproven' && !config.allowUnverifiedGet) return askToConfirm(req, res)
     if (req.method === 'POST') ctx.body = (await readBody(req, config.bodyLimit)).fields
     const returnTo = config.returnTo.resolve(returnToValue(ctx, ctx.body))
     if (!returnTo.ok)

@@ -5,6 +5,7 @@ import { KeyObject as NodeKeyObject } from 'node:crypto'
 import { LogoutError } from '../errors.js'
 import type { Provider } from '../providers/contract.js'
 import type { Subject } from '../stores/contract.js'
+import { createClockLead } from './clock.js'
 import { joseFailure, keysUnavailable } from './jose-errors.js'
 import { remoteJwks } from './jwks.js'
 
@@ -72,6 +73,8 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
   }
   const issuer = config.issuer ?? provider?.issuer
   const enabled = config.key !== undefined || config.jwks !== undefined || provider !== undefined
+  // Learnt from every token this verifier accepts; guard allows for it when it compares `iat`.
+  const clock = createClockLead()
 
   async function verify(jwt: string): Promise<Verification> {
     // `length` counts UTF-16 units, never more than bytes: the cheap test first, the exact one after.
@@ -90,11 +93,13 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
       return { error: keysUnavailable('The verification keys could not be loaded', err) }
     }
     if (!keys) return { error: new LogoutError('ERR_TOKEN_INVALID', 'No verification key is configured') }
-    return verifyWith(jwt, keys, config, issuer)
+    const verification = await verifyWith(jwt, keys, config, issuer)
+    if (verification.token && !verification.token.expired) clock.observe(verification.token.iat)
+    return verification
   }
 
   // `keys` lets the back-channel receiver verify logout tokens with the same (once-created) key source.
-  return { verify, issuer, enabled, sidClaim: config.sidClaim, keys: loadKeys }
+  return { verify, issuer, enabled, sidClaim: config.sidClaim, keys: loadKeys, clock }
 }
 
 export type Verifier = ReturnType<typeof createVerifier>

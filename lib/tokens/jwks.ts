@@ -46,9 +46,7 @@ export function cappedFetch(maxBytes: number, fetchImpl: typeof fetch = fetch): 
 
 function tooLarge(maxBytes: number): LogoutError {
   debug('JWKS answer over %d bytes refused', maxBytes)
-  return new LogoutError('ERR_JWKS_UNAVAILABLE', `The JWKS response is larger than ${maxBytes} bytes`, {
-    status: 503,
-  })
+  return new LogoutError('ERR_JWKS_UNAVAILABLE', `The JWKS response is larger than ${maxBytes} bytes`)
 }
 
 const remoteSets = new Map<string, JWTVerifyGetKey>()
