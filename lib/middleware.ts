@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import { createGuard } from './companions/guard.js'
 import { createLink, linkRequest } from './companions/link.js'
-import type { LinkInput } from './companions/link.js'
+import type { LinkInput, LinkOptions } from './companions/link.js'
 import { createRevoke } from './companions/revoke.js'
 import type { RevokeInput } from './companions/revoke.js'
 import { protectFromWriteBack } from './ending/write-back.js'
@@ -31,7 +31,7 @@ export interface LogoutMiddleware {
   /** Programmatic logout; resolves to the number of local sessions destroyed. */
   revoke: (input: RevokeInput) => Promise<number>
   /** Records that a local session belongs to an IdP session (from a request, or explicitly). */
-  link: (target: IncomingMessage | LinkInput) => Promise<boolean>
+  link: (target: IncomingMessage | LinkInput, options?: LinkOptions) => Promise<boolean>
   /** The store in use (the default `memoryStore()` when none was given). */
   readonly store: Store
 }

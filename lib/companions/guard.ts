@@ -49,6 +49,13 @@ export function createGuard(config: Config) {
       const link = ctx.link
       if (link) credentials.push(linkCredential(link))
       const answers = credentials.map((c) => isRevoked(config, c))
+      // A session a logout took from the index is buried, however it was linked (explicit link()
+      // at login, opaque tokens): refused here even before its owner destroyed it.
+      const sessionId = ctx.storedSessionId
+      if (sessionId !== undefined) {
+        credentials.push(buriedCredential(link))
+        answers.push(isBuried(config, sessionId))
+      }
       const settled = answers.some((a) => a instanceof Promise) ? await Promise.all(answers) : answers
       revoked = firstRevoked(credentials, settled as Answer[])
     } catch (err) {
@@ -104,6 +111,21 @@ function linkCredential(link: SessionLink): Credential {
   const subject = { iss: link.iss, sid: link.sid, sub: link.sub }
   // Links are dated by our clock (or by an `iat` no later than it), so they need no slack.
   return { subject, issuedAt: link.at, slack: 0, fromSession: true }
+}
+
+/** Stands for the session's own tombstone: its subject is the link's, when there is one. */
+function buriedCredential(link: SessionLink | undefined): Credential {
+  const subject = link ? { iss: link.iss, sid: link.sid, sub: link.sub } : { iss: '' }
+  return { subject, issuedAt: 0, slack: 0, fromSession: true }
+}
+
+function isBuried(config: Config, sessionId: string): Answer | Promise<Answer> {
+  try {
+    const answer = config.store.isBuried(sessionId)
+    return answer instanceof Promise ? answer.catch((err: unknown) => asError(err)) : answer
+  } catch (err) {
+    return asError(err)
+  }
 }
 
 function sameSubject(link: SessionLink, subject: Subject): boolean {

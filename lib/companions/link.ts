@@ -1,34 +1,42 @@
 /** `link()`: records which local session belongs to which IdP session, at login or on the first request. */
 import type { IncomingMessage } from 'node:http'
 import createDebug from 'debug'
-import { invalidArg, subjectArg } from '../options/check.js'
 import type { Config } from '../options/config.js'
 import { contextOf } from '../request/context.js'
 import type { RequestContext } from '../request/context.js'
 import type { Session, SessionLink } from '../request/session.js'
 import { CHECKED_FIELD, LINK_FIELD } from '../request/session.js'
 import type { VerifiedToken } from '../tokens/access-token.js'
+import { checkLinkInput, keepIdToken } from './link-input.js'
+import type { LinkInput, LinkOptions } from './link-input.js'
+
+export type { LinkInput, LinkOptions } from './link-input.js'
 
 const debug = createDebug('sso-logout:link')
 
-/** `link({ sid, sub?, iss?, sessionId })`: record a link made elsewhere (for example at login). */
-export interface LinkInput {
-  sid?: string
-  sub?: string
-  iss?: string
-  sessionId: string
-}
-
 /**
- * Builds `link()`. With a request it verifies the request's token and links the request's
- * express-session session to the token's `sid`/`sub`, remembering it in the session so later
- * requests do not verify again. Resolves to `true` when a link was recorded.
+ * Builds `link()`: `link(req, { idToken? })` verifies the request's token and links the request's
+ * session to its `sid`/`sub`; `link({ sid?, sub?, iss?, sessionId | req, idToken? })` records a
+ * link made elsewhere (at login, or for opaque access tokens). With `req`, the link is also
+ * remembered in the session, so every route and `guard` see it, and `idToken` is kept where the
+ * provider reads it for `id_token_hint`. Resolves to `true` when a link was recorded.
  */
 export function createLink(config: Config) {
-  return async function link(target: IncomingMessage | LinkInput): Promise<boolean> {
-    if (isRequest(target)) return linkRequest(config, contextOf(target), true)
-    const input = checkInput(target, config.verifier.issuer)
-    await config.store.link({ ...input, at: Date.now() }, config.retention)
+  return async function link(target: IncomingMessage | LinkInput, options?: LinkOptions): Promise<boolean> {
+    if (isRequest(target)) {
+      const ctx = contextOf(target)
+      keepIdToken(config, ctx.session, options?.idToken, 'options.idToken')
+      return linkRequest(config, ctx, true)
+    }
+    const input = checkLinkInput(target, config.verifier.issuer)
+    const session = input.req ? contextOf(input.req).session : undefined
+    keepIdToken(config, session, target.idToken, 'input.idToken')
+    const at = Date.now()
+    const { iss, sid, sub, sessionId } = input
+    await config.store.link({ iss, sid, sub, sessionId, at }, config.retention)
+    if (session && input.req && contextOf(input.req).sessionIdOnRequest === sessionId) {
+      session[LINK_FIELD] = { iss, sid, sub, at } satisfies SessionLink
+    }
     return true
   }
 }
@@ -159,15 +167,4 @@ function isRequest(value: unknown): value is IncomingMessage {
     'headers' in value &&
     typeof (value as IncomingMessage).headers === 'object'
   )
-}
-
-function checkInput(
-  input: LinkInput,
-  defaultIssuer: string | undefined,
-): Required<Omit<LinkInput, 'sid' | 'sub'>> & LinkInput {
-  if (typeof input !== 'object' || input === null)
-    throw invalidArg('link(input)', 'a request or { sid, sub?, iss?, sessionId }', input)
-  if (typeof input.sessionId !== 'string' || input.sessionId.length === 0)
-    throw invalidArg('input.sessionId', 'a non-empty string', input.sessionId)
-  return { ...subjectArg(input, defaultIssuer), sessionId: input.sessionId }
 }

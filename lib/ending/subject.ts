@@ -6,7 +6,7 @@ import type { Config } from '../options/config.js'
 import type { SessionStoreLike } from '../options/types.js'
 import { destroyIds } from '../request/session.js'
 import type { Subject } from '../stores/contract.js'
-import { bury } from './tombstones.js'
+import { TOMBSTONE_TTL, bury } from './tombstones.js'
 
 const debug = createDebug('sso-logout:invalidate')
 
@@ -56,9 +56,11 @@ export async function invalidate(
     takeAll(config, revoked, options.linkedBefore, errors),
   ])
   const others = ids.filter((id) => id !== options.ownSessionId)
+  // Tombstones first: requests of these sessions still in flight must not write them back, and a
+  // session this process cannot destroy (no session store here) is refused by `guard` wherever it
+  // shows up next, for as long as a link could have named it.
+  await bury(config, others, errors, options.sessionStore ? TOMBSTONE_TTL : config.retention)
   if (others.length > 0 && options.sessionStore) {
-    // Tombstones first: requests of these sessions still in flight must not write them back.
-    await bury(config, others, errors)
     try {
       await destroyIds(options.sessionStore, others)
     } catch (err) {

@@ -3,7 +3,10 @@ import { asLogoutError } from '../errors.js'
 import type { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 
-/** Seconds a tombstone is kept: far longer than any request that was in flight at the logout. */
+/**
+ * Seconds a tombstone of a destroyed session is kept: far longer than any request that was in
+ * flight at the logout. A session that could not be destroyed here is buried for `retention`.
+ */
 export const TOMBSTONE_TTL = 86400
 
 /**
@@ -22,10 +25,11 @@ export async function bury(
   config: Config,
   sessionIds: readonly string[],
   errors: LogoutError[],
+  ttl = TOMBSTONE_TTL,
 ): Promise<void> {
   if (sessionIds.length === 0) return
   try {
-    await config.store.bury(sessionIds, TOMBSTONE_TTL)
+    await config.store.bury(sessionIds, ttl)
   } catch (err) {
     errors.push(asLogoutError('ERR_STORE', 'Recording the logged-out session ids failed', err))
   }

@@ -30,7 +30,7 @@ export interface BackchannelConfig {
   issuer: string
   /** Expected `aud`: the app's client id at the provider. */
   audience: string
-  /** Pinned algorithms; `undefined` means "the provider's ID-token algorithms, else RS256". */
+  /** Pinned algorithms; `undefined` means "the provider's `idTokenSigningAlg`, else RS256". */
   algorithms?: string[]
   maxAge: number
   clockTolerance: number
@@ -76,7 +76,7 @@ export function resolveBackchannel(value: unknown, ctx: ChannelContext): Backcha
     clockTolerance,
     decryptionKey: decryptionKeyOption(o.decryptionKey),
     bodyLimit: bounded(o.bodyLimit, 'bodyLimit', 16 * 1024, 1024, 1024 * 1024),
-    // `iat` may be up to `clockTolerance` ahead and `maxAge + clockTolerance` behind (BCL §2.6 step 7).
+    // `iat` may be up to `clockTolerance` ahead and `maxAge + clockTolerance` behind (Back-Channel Logout 1.0 §2.6 step 7).
     replayTtl: Math.ceil(maxAge + 2 * clockTolerance),
   }
 }
@@ -112,7 +112,7 @@ export function resolveFrontchannel(
     issuer,
     // Front-Channel Logout 1.0 §2: the OP renders this page in an iframe; nobody else may frame it.
     frameAncestors: `frame-ancestors ${new URL(issuer).origin}`,
-    requireSession: v.booleanOption(o.requireSession, `${F}.requireSession`, true),
+    requireSession: v.booleanOption(o.requireSession, `${F}.requireSession`, false),
   }
 }
 

@@ -66,8 +66,9 @@ export interface BackchannelOptions {
   /** Route that receives `POST logout_token=...` (the client's `backchannel_logout_uri`). */
   path: string
   /**
-   * Pinned logout-token algorithms (asymmetric JWS only). Defaults to the provider's
-   * `id_token_signing_alg_values_supported` (asymmetric ones), else `['RS256']`.
+   * Pinned logout-token algorithms (asymmetric JWS only). Defaults to the client's ID-token
+   * algorithm: the provider's `idTokenSigningAlg` (`oidc({ idTokenSigningAlg })`), else `['RS256']`
+   * (Back-Channel Logout 1.0 §2.6 step 2, OpenID Connect Core 1.0 §3.1.3.7).
    */
   algorithms?: string[]
   /**
@@ -79,7 +80,7 @@ export interface BackchannelOptions {
   clockTolerance?: number
   /**
    * Key to decrypt encrypted (JWE) logout tokens: a private `KeyObject`, a private JWK, or a secret.
-   * When set, unencrypted tokens are refused (BCL §2.6 step 1). Defaults to none: JWE refused.
+   * When set, unencrypted tokens are refused (Back-Channel Logout 1.0 §2.6 step 1). Defaults to none: JWE refused.
    */
   decryptionKey?: KeyObject | JWK | Uint8Array
   /** Largest request body read, in bytes (1024 to 1 MiB); larger ones get `413`. Defaults to `16384`. */
@@ -94,10 +95,13 @@ export interface FrontchannelOptions {
   /** Route the IdP loads in an iframe: `GET path?iss=...&sid=...` (the `frontchannel_logout_uri`). */
   path: string
   /**
-   * Act on `iss`+`sid` only when the browser's own session is linked to them (FCL §2 lets the RP
-   * ignore a mismatch). The request is unauthenticated, so without this anyone who learns a `sid`
-   * could end its sessions everywhere. Set `false` to fan out even when the iframe carries no
-   * session (third-party cookies blocked, FCL §4.1), accepting that risk. Defaults to `true`.
+   * Act on `iss`+`sid` only when the browser's own session is linked to them. The OP loads this
+   * page in a cross-site iframe, where a default `SameSite=Lax` session cookie is not sent
+   * (Front-Channel Logout 1.0 §4 notes that browsers may withhold the RP's cookies there), so with
+   * this on an OP-initiated logout ends nothing unless the session cookie is `SameSite=None`.
+   * Off (the default), the request ends every session linked to `iss`+`sid`: the `sid` is a
+   * per-session value only the OP, the RP and the user's own tokens carry, so knowing it is what
+   * it takes, and at worst someone who learnt one logs that session out. Defaults to `false`.
    */
   requireSession?: boolean
 }

@@ -54,6 +54,7 @@ export function auth0(options: Auth0Options): Provider {
     name: 'auth0',
     issuer: atPath(origin, '/').href,
     clientId,
+    idTokenSource: endpoint === 'oidc' ? (idToken ?? 'session:idToken') : undefined,
     needsAbsoluteReturnTo: true,
     metadata: () => ({ jwksUri }),
     endSession: end,

@@ -9,7 +9,11 @@ import type { Awaitable } from '../stores/contract.js'
 export interface ProviderMetadata {
   /** JWKS URL for access tokens and logout tokens. */
   jwksUri?: string
-  /** `id_token_signing_alg_values_supported` from discovery: pins the logout-token algorithm. */
+  /**
+   * `id_token_signing_alg_values_supported` from discovery: what the OP can sign with. Informational:
+   * logout tokens are pinned to the client's own ID-token algorithm ({@link Provider.idTokenSigningAlg}),
+   * never to this list.
+   */
   idTokenSigningAlgValues?: string[]
 }
 
@@ -68,6 +72,14 @@ export interface Provider {
   readonly issuer?: string
   /** The app's client id at the IdP: the audience of logout tokens. */
   readonly clientId?: string
+  /**
+   * The client's registered ID-token algorithm (`id_token_signed_response_alg`): logout tokens are
+   * validated as ID tokens are (Back-Channel Logout 1.0 §2.6 step 2), so this is the one algorithm
+   * they may use. OpenID Connect Core 1.0 §3.1.3.7 makes `RS256` the default. Defaults to `'RS256'`.
+   */
+  readonly idTokenSigningAlg?: string
+  /** Where the ID token for `id_token_hint` is kept (`'session:FIELD'` or `'cookie:NAME'`), so `link()` can keep it there. */
+  readonly idTokenSource?: string
   /** Cookies the provider's SDK sets, cleared on logout (Descope's `DS` and `DSR`). */
   readonly cookies?: readonly CookieSpec[]
   /** Whether `endSession` needs an absolute `returnTo` (then `baseURL` is required). */

@@ -1,4 +1,5 @@
 /** The OpenID Provider adapter behind `oidc()` and every preset: revocation, then RP-Initiated Logout. */
+import createDebug from 'debug'
 import type { LogoutError } from '../errors.js'
 import type { EndSessionContext, EndSessionResult, Provider, ProviderMetadata } from './contract.js'
 import { createDiscovery } from './discovery.js'
@@ -32,7 +33,11 @@ export interface OidcPlan {
   sendClientId: boolean
   /** Without an ID token, do not redirect at all (Okta shows an error page instead of logging out). */
   requireIdTokenHint?: string
+  /** The client's registered ID-token algorithm. */
+  idTokenSigningAlg: string
 }
+
+const debug = createDebug('sso-logout:oidc')
 
 const ACCESS_TOKEN_SOURCES = ['header', 'cookie:access_token', 'session:accessToken']
 
@@ -65,6 +70,14 @@ export function oidcProvider(plan: OidcPlan): Provider {
       notes.push(plan.requireIdTokenHint)
       return { errors, notes }
     }
+    if (!idTokenHint) {
+      // RP-Initiated Logout 1.0 §2 recommends id_token_hint; without it the OP may ask the user to
+      // confirm, or refuse. Keep the ID token at login: link(req, { idToken }).
+      debug('no ID token in %s: id_token_hint not sent', plan.idToken)
+      notes.push(
+        `no ID token in ${plan.idToken}: id_token_hint was not sent, so the OP may ask the user to confirm`,
+      )
+    }
     const redirect = rpLogoutUrl(endpoint, context, {
       idTokenHint,
       clientId: plan.sendClientId ? plan.clientId : undefined,
@@ -79,6 +92,8 @@ export function oidcProvider(plan: OidcPlan): Provider {
     name: plan.name,
     issuer: plan.issuer,
     clientId: plan.clientId,
+    idTokenSigningAlg: plan.idTokenSigningAlg,
+    idTokenSource: plan.idToken,
     needsAbsoluteReturnTo: plan.postLogoutRedirect,
     metadata,
     endSession,

@@ -1,5 +1,6 @@
 /** `oidc()`: any OpenID Provider, found by discovery; and the options every OIDC preset shares. */
-import { optionError } from '../options/check.js'
+import { invalidArg, optionError } from '../options/check.js'
+import { ASYMMETRIC_ALGORITHMS } from '../tokens/access-token.js'
 import type { Provider } from './contract.js'
 import { optionalBoolean, optionalSource, optionalString, optionalTimeout } from './check.js'
 import { optionsRecord, requiredString } from './check.js'
@@ -28,6 +29,12 @@ export interface OidcCommonOptions {
   logoutHint?: string
   /** Milliseconds for discovery and revocation calls. Defaults to `5000`. */
   timeout?: number
+  /**
+   * The client's registered ID-token algorithm (`id_token_signed_response_alg`), which pins the
+   * logout-token algorithm (Back-Channel Logout 1.0 §2.6 step 2). An asymmetric JWS algorithm.
+   * Defaults to `'RS256'`, the default of OpenID Connect Core 1.0 §3.1.3.7.
+   */
+  idTokenSigningAlg?: string
 }
 
 /** Options of {@link oidc}. */
@@ -53,6 +60,7 @@ export const COMMON_KEYS = [
   'uiLocales',
   'logoutHint',
   'timeout',
+  'idTokenSigningAlg',
 ] as const
 const KEYS = ['issuer', 'clientId', 'endSessionEndpoint', 'revocationEndpoint', ...COMMON_KEYS] as const
 
@@ -105,6 +113,7 @@ type CommonPlan = Pick<
   | 'uiLocales'
   | 'logoutHint'
   | 'timeout'
+  | 'idTokenSigningAlg'
 >
 
 /** Validates and resolves the {@link OidcCommonOptions} of the adapter `name`. */
@@ -121,7 +130,18 @@ export function commonPlan(name: string, o: Record<string, unknown>): CommonPlan
     uiLocales: optionalString(name, o, 'uiLocales'),
     logoutHint,
     timeout: optionalTimeout(name, o, 'timeout') ?? 5000,
+    idTokenSigningAlg: signingAlg(name, o.idTokenSigningAlg),
   }
+}
+
+function signingAlg(name: string, value: unknown): string {
+  if (value === undefined) return 'RS256'
+  if (typeof value === 'string' && ASYMMETRIC_ALGORITHMS.includes(value)) return value
+  throw invalidArg(
+    `${name}.idTokenSigningAlg`,
+    `an asymmetric JWS algorithm: ${ASYMMETRIC_ALGORITHMS.join(', ')}`,
+    value,
+  )
 }
 
 function revokeList(name: string, value: unknown): RevocableToken[] {

@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { LogoutError } from '../errors.js'
 
-/** Every logout, back-channel and front-channel response must not be cached (BCL §2.8, FCL §2). */
+/** Every logout, back-channel and front-channel response must not be cached (Back-Channel Logout 1.0 §2.8, Front-Channel Logout 1.0 §2). */
 export function noStore(res: ServerResponse): void {
   res.setHeader('Cache-Control', 'no-store')
   res.setHeader('Pragma', 'no-cache')
