@@ -87,8 +87,8 @@ function ping(port: number): Promise<boolean> {
   })
 }
 
-async function launch(binary: string, port: number): Promise<ChildProcess> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no']
+async function launch(binary: string, port: number, extra: readonly string[]): Promise<ChildProcess> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra]
   const child = spawn(binary, [...args, '--dir', tmpdir(), '--daemonize', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -114,15 +114,18 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }
 
-/** Starts an empty, non-persistent `redis-server` on a free port; retries if the port was taken. */
-export async function startRedisServer(): Promise<RedisServer> {
+/**
+ * Starts an empty, non-persistent `redis-server` on a free port; retries if the port was taken.
+ * `extra` is passed on the command line, e.g. `['--maxmemory-policy', 'noeviction']`, on every start.
+ */
+export async function startRedisServer(extra: readonly string[] = []): Promise<RedisServer> {
   const binary = findRedisServer()
   if (binary === undefined) throw new Error(`redis-server is not on PATH: run \`${INSTALL}\``)
   let lastError: unknown
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort()
     try {
-      let child: ChildProcess | undefined = await launch(binary, port)
+      let child: ChildProcess | undefined = await launch(binary, port, extra)
       return {
         port,
         url: `redis://127.0.0.1:${port}`,
@@ -135,7 +138,7 @@ export async function startRedisServer(): Promise<RedisServer> {
         },
         async start() {
           if (child) return
-          child = await launch(binary, port)
+          child = await launch(binary, port, extra)
         },
       }
     } catch (error) {

@@ -4,7 +4,8 @@
  * An open redirect on a logout route is a phishing primitive (OWASP "Unvalidated Redirects and Forwards";
  * RFC 9700 §4.11 for the OAuth flavour), so the policy is an exact allow-list, not a blocklist: a raw value
  * is parsed strictly, normalised with WHATWG `URL`, and accepted only when it equals an allowed entry (or
- * sits under a `/*` prefix entry). Anything ambiguous is refused before normalisation gets a say.
+ * sits under a `/*` prefix entry with no dot segment in any encoding). Anything ambiguous is refused
+ * before normalisation gets a say.
  */
 import { optionError } from '../options/check.js'
 
@@ -38,6 +39,21 @@ const ENCODED_SLASH = /%(?:2f|5c)/i
 /** Host names and IPv4 literals as typed, with an optional port: no userinfo, no `[v6]`, no `%`. */
 const AUTHORITY = /^[a-z0-9.-]+(?::[0-9]{1,5})?$/i
 const ABSOLUTE = /^(https?):\/\/([^/?#]*)/
+/** One percent-encoded octet (RFC 3986 §2.1); a `%` left over by a decoding round is kept as is. */
+const ESCAPE = /%([0-9a-f]{2})/gi
+/**
+ * How many times a path under a prefix entry may change when percent-decoded again. RFC 3986 §2.4
+ * forbids decoding a string twice, but proxies, frameworks and apps that do exist, and each layer of
+ * `%25` hides the next; no real link needs more than a few. A path that still changes after this many
+ * rounds is refused, whatever it would end up as.
+ */
+const MAX_DECODE_ROUNDS = 8
+/**
+ * A dot segment (RFC 3986 §3.3) once fully decoded, with or without `;params` after it: Servlet
+ * containers strip path parameters before resolving `..` (the `..;/` trick of Orange Tsai's
+ * "Breaking Parser Logic", Black Hat USA 2018), so `..;x` is a `..` to them.
+ */
+const DOT_SEGMENT = /^\.\.?(?:;|$)/
 const SHAPE_MESSAGE = 'must be an absolute http(s) URL or a path starting with "/"'
 
 /** A value after strict parsing: `key` is what allow-list entries are compared on. */
@@ -84,7 +100,7 @@ export function compileReturnTo(input: ReturnToInput, optionPath = 'options.retu
     resolve(raw) {
       if (raw === undefined) return accepted(compiled.fallback)
       const candidate = typeof raw === 'string' ? parseValue(raw, base) : undefined
-      if (candidate && isAllowed(compiled, candidate)) return accepted(candidate)
+      if (candidate && isAllowed(compiled, candidate, raw)) return accepted(candidate)
       return { ok: false, message: `returnTo ${describe(raw)} is not allowed` }
     },
   }
@@ -126,10 +142,44 @@ function addEntry(compiled: Compiled, entry: unknown, base: URL | undefined, nam
   compiled.prefixes.set(parsed.origin, list)
 }
 
-function isAllowed(compiled: Compiled, candidate: Candidate): boolean {
+function isAllowed(compiled: Compiled, candidate: Candidate, raw: string): boolean {
   if (compiled.exact.has(candidate.key)) return true
   const prefixes = compiled.prefixes.get(candidate.origin)
-  return prefixes !== undefined && prefixes.some((prefix) => candidate.pathname.startsWith(prefix))
+  if (prefixes === undefined || !prefixes.some((prefix) => candidate.pathname.startsWith(prefix))) {
+    return false
+  }
+  // An exact entry names the one path it allows; a prefix admits paths nobody reviewed, so it only
+  // admits those that mean the same to every server behind it. WHATWG `URL` resolves `..` and `%2e`
+  // (RFC 3986 §5.2.4) but leaves `..;` and `%252e%252e` as they are, and a backend that strips path
+  // parameters or decodes again would walk out of the prefix. The raw path is checked as well as the
+  // normalised one: normalisation resolves a plain `/docs/x/../y` before the prefix sees it.
+  return !hasDotSegment(rawPath(raw)) && !hasDotSegment(candidate.pathname)
+}
+
+/** The path of a value that passed {@link parseValue}: what follows the authority, up to the query. */
+function rawPath(raw: string): string {
+  const start = raw.startsWith('/') ? 0 : (ABSOLUTE.exec(raw)?.[0].length ?? raw.length)
+  const queryAt = raw.indexOf('?', start)
+  return raw.slice(start, queryAt === -1 ? undefined : queryAt)
+}
+
+/**
+ * Whether any segment of `path` is a dot segment once percent-decoding no longer changes it, or
+ * `path` is still changing after {@link MAX_DECODE_ROUNDS}. Octets are decoded one by one, not as
+ * UTF-8: a dot is one ASCII octet, and a strict UTF-8 decoder would throw on what a lenient server
+ * accepts. Segments are split after decoding, so an encoded `/` (`%252f`) that a server decodes
+ * into a separator separates here too.
+ */
+function hasDotSegment(path: string): boolean {
+  let decoded = path
+  for (let round = 0; ; round++) {
+    const next = decoded.replace(ESCAPE, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
+    if (next === decoded) break
+    if (round === MAX_DECODE_ROUNDS) return true
+    decoded = next
+  }
+  // `\` is a separator to WHATWG parsers and to Windows servers alike.
+  return decoded.split(/[/\\]/).some((segment) => DOT_SEGMENT.test(segment))
 }
 
 /**

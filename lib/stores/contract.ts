@@ -78,4 +78,13 @@ export interface Store {
   unlink(sessionId: string): Awaitable<void>
   /** Releases timers and subscriptions. Optional. */
   close?(): Awaitable<void>
+  /**
+   * Looks for settings of the backing service that would lose records this contract promises to
+   * keep, such as a Redis that may evict keys before their TTL (a lost revocation lets a logged-out
+   * token through `guard` again). Optional; meant to be called once at start-up.
+   *
+   * @returns problems found, as sentences for a log; never rejects. An empty array means nothing
+   *   was found; a setting that cannot be read is itself reported as a problem.
+   */
+  checkConfiguration?(): Promise<string[]>
 }

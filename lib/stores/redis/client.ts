@@ -1,6 +1,9 @@
 /** The Redis clients the store accepts (node-redis v5, ioredis), recognised by shape, and script calls. */
 import type { RedisScript } from './scripts.js'
 
+/** Sends one command, its name first (`['INFO', 'memory']`), and resolves with the raw reply. */
+export type CommandSender = (args: readonly string[]) => Promise<unknown>
+
 /** Runs one script in one round trip: EVALSHA, then EVAL when the server does not know the script yet. */
 export type ScriptRunner = (
   script: RedisScript,
@@ -31,7 +34,7 @@ function has(client: object, name: string, type: 'function' | 'boolean' | 'strin
  *   apart by `getSlotMaster()` and refused.
  * - ioredis: `call(command, ...args)` and a string `status` (both `Redis` and `Cluster`).
  */
-export function scriptRunner(client: unknown): ScriptRunner {
+export function commandSender(client: unknown): CommandSender {
   if (typeof client !== 'object' || client === null) {
     throw new TypeError('"options.client" must be a node-redis v5 or ioredis client')
   }
@@ -40,18 +43,21 @@ export function scriptRunner(client: unknown): ScriptRunner {
       throw new TypeError('"options.client" must be a standalone node-redis client, not a node-redis cluster')
     }
     const redis = client as NodeRedisShape
-    return withFallback((args) => redis.sendCommand(args))
+    // `async`, so a client that throws instead of rejecting still only rejects; a copy, because
+    // `sendCommand` is typed to take (and may keep) a mutable array.
+    return async (args) => redis.sendCommand([...args])
   }
   if (has(client, 'call', 'function') && has(client, 'status', 'string')) {
     const redis = client as IoredisShape
-    return withFallback(([command, ...args]) => redis.call(command!, ...args))
+    return async ([command, ...args]) => redis.call(command!, ...args)
   }
   throw new TypeError(
     '"options.client" must be a node-redis v5 client (with sendCommand() and isOpen) or an ioredis client (with call() and status)',
   )
 }
 
-function withFallback(send: (args: string[]) => Promise<unknown>): ScriptRunner {
+/** Scripts go through the same {@link commandSender} as plain commands. */
+export function scriptRunner(send: CommandSender): ScriptRunner {
   return async function runScript(script, keys, args) {
     const tail = [String(keys.length), ...keys, ...args]
     try {

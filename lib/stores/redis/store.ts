@@ -1,7 +1,7 @@
 /** The shared store: the `Store` contract in Redis, for many instances and services. */
 import { asLogoutError } from '../../errors.js'
 import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
-import { scriptRunner } from './client.js'
+import { commandSender, scriptRunner, type CommandSender } from './client.js'
 import { redisKeys } from './keys.js'
 import { scripts, type RedisScript } from './scripts.js'
 
@@ -32,6 +32,12 @@ export interface RedisStoreOptions {
  * - `P t:<sessionId>`: a tombstone (a logged-out session that must not be written back).
  * Session records carry no issuer in their name because {@link Store.unlink} only knows the session
  * id; the issuer is in the index keys they point to. Every key has a TTL.
+ *
+ * Redis must run with `maxmemory-policy noeviction` and a `maxmemory` with room for every record:
+ * because every key has a TTL, `volatile-*` policies may evict revocations and `allkeys-*` policies
+ * any key, while under `noeviction` a full Redis refuses writes and the store rejects with
+ * `ERR_STORE`. {@link Store.checkConfiguration} reads the policy from `INFO memory` and says when
+ * it is another one.
  *
  * Memory, measured on Redis 7.0 (64-bit, jemalloc) with 32-character session ids and an https
  * issuer, as the growth of `used_memory` over 5,000 records: about 780 bytes per linked session
@@ -73,7 +79,8 @@ export function redisStore(options: RedisStoreOptions): Store {
   if (typeof options !== 'object' || options === null) throw new TypeError('"options" must be an object')
   const prefix = options.prefix === undefined ? 'sso-logout:' : options.prefix
   if (typeof prefix !== 'string') throw new TypeError('"options.prefix" must be a string')
-  const run = scriptRunner(options.client)
+  const send = commandSender(options.client)
+  const run = scriptRunner(send)
   const keys = redisKeys(prefix)
 
   async function exec(script: RedisScript, keyList: string[], args: string[]): Promise<unknown> {
@@ -146,7 +153,49 @@ export function redisStore(options: RedisStoreOptions): Store {
     async unlink(sessionId: string) {
       await exec(scripts.unlink, [keys.session(sessionId)], [sessionId])
     },
+
+    checkConfiguration: () => checkEvictionPolicy(send),
   }
+}
+
+/**
+ * Every key this store writes has a TTL, so under a `volatile-*` policy Redis may evict a
+ * revocation once memory reaches `maxmemory`, and under an `allkeys-*` policy any key: the
+ * logged-out tokens of that `sid` then pass `guard` again. With `noeviction` a full Redis refuses
+ * writes instead, which the store reports as `ERR_STORE`, so logout and guard fail loudly.
+ *
+ * The policy is read from `INFO memory` (`maxmemory_policy`) rather than `CONFIG GET`, which
+ * managed Redis services commonly disable; a policy that cannot be read is reported too.
+ */
+async function checkEvictionPolicy(send: CommandSender): Promise<string[]> {
+  const advice = 'set "maxmemory-policy noeviction" so that revocations are never evicted before their TTL'
+  let reply: unknown
+  try {
+    reply = await send(['INFO', 'memory'])
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    return [
+      `Redis store: could not read the Redis eviction policy (INFO memory failed: ${reason}); ${advice}.`,
+    ]
+  }
+  const policy = infoField(reply, 'maxmemory_policy')
+  if (policy === undefined) {
+    return [`Redis store: INFO memory did not name the Redis eviction policy (maxmemory_policy); ${advice}.`]
+  }
+  if (policy === 'noeviction') return []
+  return [
+    `Redis store: Redis runs with maxmemory-policy "${policy}", which lets it evict sso-logout's keys (revocations included) when memory is full; ${advice}.`,
+  ]
+}
+
+/** The value of one `name:value` line of an INFO reply, or `undefined`. */
+function infoField(reply: unknown, name: string): string | undefined {
+  // A string in RESP2; node-redis hands a RESP3 verbatim string over as a `String` object.
+  if (typeof reply !== 'string' && !(reply instanceof String)) return undefined
+  for (const line of reply.valueOf().split(/\r?\n/)) {
+    if (line.startsWith(`${name}:`)) return line.slice(name.length + 1).trim()
+  }
+  return undefined
 }
 
 /** Lua compares numbers it parses from strings, so only finite numbers may cross. */
