@@ -54,6 +54,7 @@ export interface LogoutMiddleware {
 export function logout(options?: LogoutOptions): LogoutMiddleware {
   const config = resolveConfig(options)
   const routes = buildRoutes(config)
+  checkStoreOnce(config)
 
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const ctx = contextOf(req)
@@ -114,6 +115,27 @@ async function runRoute(route: Route, ctx: RequestContext, res: ServerResponse, 
     if (err instanceof LogoutError && err.status < 500 && !res.headersSent) return sendError(req, res, err)
     throw err
   }
+}
+
+const checkedStores = new WeakSet<Store>()
+
+/**
+ * Asks the store, once per store object, whether it is configured so that nothing it holds can be
+ * lost (a Redis that may evict keys would forget revocations), and logs what it finds. Start-up is
+ * never held or failed by it: the answer arrives in the log.
+ */
+function checkStoreOnce(config: Config): void {
+  const { store } = config
+  if (!store.checkConfiguration || checkedStores.has(store)) return
+  checkedStores.add(store)
+  Promise.resolve()
+    .then(() => store.checkConfiguration?.())
+    .then(
+      (problems) => {
+        for (const problem of problems ?? []) config.logger.warn(`sso-logout: store: ${problem}`)
+      },
+      (err: unknown) => debug('store configuration check failed: %O', err),
+    )
 }
 
 /** Off the logout route: link the session to its token once, then hand over untouched. */

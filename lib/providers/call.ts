@@ -1,4 +1,5 @@
 /** The logout route's call into the provider: the context it gets, and what its answer may be. */
+import { optionError } from '../options/check.js'
 import type { ServerResponse } from 'node:http'
 import { LogoutError, asLogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
@@ -51,7 +52,7 @@ function providerContext({ ctx, res, who, snapshot, returnTo }: CallInput): EndS
       return ctx.read(parsed, snapshot)
     },
     setCookie(name, value, spec = {}) {
-      if (!isCookieName(name)) throw new TypeError(`"${name}" is not a valid cookie name`)
+      if (!isCookieName(name)) throw optionError(`"${name}" is not a valid cookie name`)
       const { maxAge, ...attributes } = spec
       appendSetCookie(res, [serializeCookie({ ...attributes, name }, value, { maxAge: maxAge ?? 600 })])
     },

@@ -1,4 +1,5 @@
 /** The Redis clients the store accepts (node-redis v5, ioredis), recognised by shape, and script calls. */
+import { optionError } from '../../options/check.js'
 import type { RedisScript } from './scripts.js'
 
 /** Sends one command, its name first (`['INFO', 'memory']`), and resolves with the raw reply. */
@@ -36,11 +37,11 @@ function has(client: object, name: string, type: 'function' | 'boolean' | 'strin
  */
 export function commandSender(client: unknown): CommandSender {
   if (typeof client !== 'object' || client === null) {
-    throw new TypeError('"options.client" must be a node-redis v5 or ioredis client')
+    throw optionError('"options.client" must be a node-redis v5 or ioredis client')
   }
   if (has(client, 'sendCommand', 'function') && has(client, 'isOpen', 'boolean')) {
     if (has(client, 'getSlotMaster', 'function')) {
-      throw new TypeError('"options.client" must be a standalone node-redis client, not a node-redis cluster')
+      throw optionError('"options.client" must be a standalone node-redis client, not a node-redis cluster')
     }
     const redis = client as NodeRedisShape
     // `async`, so a client that throws instead of rejecting still only rejects; a copy, because
@@ -51,7 +52,7 @@ export function commandSender(client: unknown): CommandSender {
     const redis = client as IoredisShape
     return async ([command, ...args]) => redis.call(command!, ...args)
   }
-  throw new TypeError(
+  throw optionError(
     '"options.client" must be a node-redis v5 client (with sendCommand() and isOpen) or an ioredis client (with call() and status)',
   )
 }

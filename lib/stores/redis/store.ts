@@ -1,4 +1,5 @@
 /** The shared store: the `Store` contract in Redis, for many instances and services. */
+import { optionError } from '../../options/check.js'
 import { asLogoutError } from '../../errors.js'
 import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
 import { commandSender, scriptRunner, type CommandSender } from './client.js'
@@ -76,9 +77,9 @@ export interface RedisStoreOptions {
  * ```
  */
 export function redisStore(options: RedisStoreOptions): Store {
-  if (typeof options !== 'object' || options === null) throw new TypeError('"options" must be an object')
+  if (typeof options !== 'object' || options === null) throw optionError('"options" must be an object')
   const prefix = options.prefix === undefined ? 'sso-logout:' : options.prefix
-  if (typeof prefix !== 'string') throw new TypeError('"options.prefix" must be a string')
+  if (typeof prefix !== 'string') throw optionError('"options.prefix" must be a string')
   const send = commandSender(options.client)
   const run = scriptRunner(send)
   const keys = redisKeys(prefix)
@@ -200,13 +201,13 @@ function infoField(reply: unknown, name: string): string | undefined {
 
 /** Lua compares numbers it parses from strings, so only finite numbers may cross. */
 function number(value: number, name: string): string {
-  if (!Number.isFinite(value)) throw new TypeError(`"${name}" must be a finite number`)
+  if (!Number.isFinite(value)) throw optionError(`"${name}" must be a finite number`)
   return String(value)
 }
 
 /** Redis expiries are whole milliseconds; rounding up never expires a record early. */
 function milliseconds(ttl: number): string {
-  if (!Number.isFinite(ttl)) throw new TypeError('"ttl" must be a finite number of seconds')
+  if (!Number.isFinite(ttl)) throw optionError('"ttl" must be a finite number of seconds')
   return String(Math.ceil(ttl * 1000))
 }
 
