@@ -6,6 +6,7 @@ import { createLink, linkRequest } from './companions/link.js'
 import type { LinkInput, LinkOptions } from './companions/link.js'
 import { createRevoke } from './companions/revoke.js'
 import type { RevokeInput } from './companions/revoke.js'
+import { completePending } from './ending/pending.js'
 import { protectFromWriteBack } from './ending/write-back.js'
 import { LogoutError } from './errors.js'
 import { resolveConfig } from './options/config.js'
@@ -140,6 +141,13 @@ function checkStoreOnce(config: Config): void {
 
 /** Off the logout route: link the session to its token once, then hand over untouched. */
 async function autoLink(config: Config, ctx: RequestContext, next: Next): Promise<void> {
+  try {
+    await completePending(config, ctx)
+  } catch (err) {
+    config.logger.warn(
+      `sso-logout: finishing a logout on return from the OP failed: ${err instanceof Error ? err.message : String(err)}`,
+    )
+  }
   try {
     await linkRequest(config, ctx)
   } catch (err) {

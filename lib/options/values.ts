@@ -18,6 +18,8 @@ const STORE_METHODS = [
   'isBuried',
   'claimJti',
   'releaseJti',
+  'putPending',
+  'takePending',
   'unlink',
 ] as const
 

@@ -8,6 +8,7 @@ import { appendSetCookie, isCookieName, serializeCookie } from '../request/cooki
 import type { Identity } from '../request/identity.js'
 import { parseSource } from '../request/sources.js'
 import type { EndSessionContext } from './contract.js'
+import { STATE_COOKIE } from './state.js'
 
 export interface ProviderOutcome {
   redirect?: URL
@@ -15,6 +16,8 @@ export interface ProviderOutcome {
   notes: string[]
   /** A failure that must answer with its status (after the local logout), e.g. discovery down: 502. */
   failure?: LogoutError
+  /** Work the provider left for the browser's return, and the `state` it returns with. */
+  pending?: { state: string; value: string }
 }
 
 interface CallInput {
@@ -29,20 +32,28 @@ interface CallInput {
 export async function endSessionAtProvider(config: Config, input: CallInput): Promise<ProviderOutcome> {
   const provider = config.provider
   if (!provider) return { errors: [], notes: [] }
+  const issued: { state?: string } = {}
   try {
-    const result = await provider.endSession(providerContext(input))
+    const result = await provider.endSession(providerContext(input, issued))
     const redirect = result.redirect
     if (redirect !== undefined && !(redirect instanceof URL && /^https?:$/.test(redirect.protocol))) {
       throw new LogoutError('ERR_PROVIDER_RESPONSE', `Provider ${provider.name} returned an invalid redirect`)
     }
-    return { redirect, errors: [...(result.errors ?? [])], notes: [...(result.notes ?? [])] }
+    const pending =
+      result.pending !== undefined && issued.state !== undefined
+        ? { state: issued.state, value: result.pending }
+        : undefined
+    return { redirect, errors: [...(result.errors ?? [])], notes: [...(result.notes ?? [])], pending }
   } catch (err) {
     const failure = asLogoutError('ERR_PROVIDER_REQUEST', `Provider ${provider.name} failed`, err)
     return { errors: [failure], notes: [], failure }
   }
 }
 
-function providerContext({ ctx, res, who, snapshot, returnTo }: CallInput): EndSessionContext {
+function providerContext(
+  { ctx, res, who, snapshot, returnTo }: CallInput,
+  issued: { state?: string },
+): EndSessionContext {
   return {
     claims: who.token?.claims,
     sid: who.sid,
@@ -53,6 +64,8 @@ function providerContext({ ctx, res, who, snapshot, returnTo }: CallInput): EndS
     },
     setCookie(name, value, spec = {}) {
       if (!isCookieName(name)) throw optionError(`"${name}" is not a valid cookie name`)
+      // The logout `state` is remembered: pending work is kept under it for the browser's return.
+      if (name === STATE_COOKIE) issued.state = value
       const { maxAge, ...attributes } = spec
       appendSetCookie(res, [serializeCookie({ ...attributes, name }, value, { maxAge: maxAge ?? 600 })])
     },

@@ -44,6 +44,18 @@ export interface EndSessionResult {
   errors?: LogoutError[]
   /** Plain-language notes for `onLogout` (for example "no sid: IdP session not ended"). */
   notes?: string[]
+  /**
+   * Work to finish when the browser comes back from the IdP with the `state` this logout issued
+   * (an opaque string, kept server-side in the store for the `state` cookie's life and handed to
+   * {@link Provider.completeLogout}). Ignored when no `state` was issued.
+   */
+  pending?: string
+}
+
+/** What finishing a logout on the browser's return did. */
+export interface CompleteLogoutResult {
+  errors?: LogoutError[]
+  notes?: string[]
 }
 
 /**
@@ -88,4 +100,11 @@ export interface Provider {
   metadata(): Awaitable<ProviderMetadata>
   /** Ends the IdP session: returns the URL to send the browser to, or calls the IdP itself. */
   endSession(context: EndSessionContext): Awaitable<EndSessionResult>
+  /**
+   * Finishes what `endSession` left `pending`, once the browser is back with the verified `state`
+   * (RP-Initiated Logout 1.0 §3): for `oidc()`, the RFC 7009 revocations held back so that revoking
+   * a refresh token (which ends the SSO session at Keycloak, for one) cannot stop the OP from
+   * ending its session and notifying the other apps.
+   */
+  completeLogout?(pending: string): Awaitable<CompleteLogoutResult>
 }

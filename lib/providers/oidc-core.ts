@@ -1,11 +1,15 @@
 /** The OpenID Provider adapter behind `oidc()` and every preset: revocation, then RP-Initiated Logout. */
 import createDebug from 'debug'
-import type { LogoutError } from '../errors.js'
-import type { EndSessionContext, EndSessionResult, Provider, ProviderMetadata } from './contract.js'
+import type {
+  CompleteLogoutResult,
+  EndSessionContext,
+  EndSessionResult,
+  Provider,
+  ProviderMetadata,
+} from './contract.js'
 import { createDiscovery } from './discovery.js'
-import type { DiscoveryDocument } from './discovery.js'
-import { revokeTokens } from './revocation.js'
 import type { RevocableToken } from './revocation.js'
+import { holdBack, parseHeld, revokeAtOp, tokensToRevoke } from './oidc-revocation.js'
 import { rpLogoutUrl } from './rp-logout.js'
 
 /** Everything an OpenID Provider adapter needs, resolved: the generic `oidc()` and every preset build one. */
@@ -39,9 +43,10 @@ export interface OidcPlan {
 
 const debug = createDebug('sso-logout:oidc')
 
-const ACCESS_TOKEN_SOURCES = ['header', 'cookie:access_token', 'session:accessToken']
-
-/** The {@link Provider} for a resolved {@link OidcPlan}: RFC 7009 revocation, then RP-Initiated Logout. */
+/**
+ * The {@link Provider} for a resolved {@link OidcPlan}: RP-Initiated Logout, with RFC 7009
+ * revocation ordered so that it never keeps the OP from ending its session (see `holdBack`).
+ */
 export function oidcProvider(plan: OidcPlan): Provider {
   const discovery = createDiscovery(plan.issuer, plan.timeout)
   const needsDiscovery =
@@ -57,18 +62,18 @@ export function oidcProvider(plan: OidcPlan): Provider {
     // A discovery outage throws (502 after the local logout): the IdP session cannot be ended.
     const doc = needsDiscovery ? await discovery.get() : undefined
     const notes: string[] = []
-    const errors = await revoke(plan, context, doc, notes)
+    const tokens = tokensToRevoke(plan, context, notes)
     const endpoint = plan.endSessionEndpoint ?? optionalUrl(doc?.end_session_endpoint)
     if (!endpoint) {
       notes.push(
         `${plan.name}: the OP has no end_session_endpoint; tokens revoked where possible, the IdP session was not ended`,
       )
-      return { errors, notes }
+      return { errors: await revokeAtOp(plan, doc, tokens, notes), notes }
     }
     const idTokenHint = context.read(plan.idToken)
     if (!idTokenHint && plan.requireIdTokenHint) {
       notes.push(plan.requireIdTokenHint)
-      return { errors, notes }
+      return { errors: await revokeAtOp(plan, doc, tokens, notes), notes }
     }
     if (!idTokenHint) {
       // RP-Initiated Logout 1.0 §2 recommends id_token_hint; without it the OP may ask the user to
@@ -85,7 +90,17 @@ export function oidcProvider(plan: OidcPlan): Provider {
       uiLocales: plan.uiLocales,
       postLogoutRedirect: plan.postLogoutRedirect,
     })
-    return { redirect, errors, notes }
+    const held = holdBack(plan, tokens, redirect.searchParams.has('state'), notes)
+    const errors = await revokeAtOp(plan, doc, held.now, notes)
+    return { redirect, errors, notes, pending: held.later }
+  }
+
+  /** The revocations held back until the browser came back through the verified `state`. */
+  async function completeLogout(pending: string): Promise<CompleteLogoutResult> {
+    const notes: string[] = []
+    const tokens = parseHeld(pending)
+    const doc = plan.revocationEndpoint === undefined ? await discovery.get() : undefined
+    return { errors: await revokeAtOp(plan, doc, tokens, notes), notes }
   }
 
   return {
@@ -97,57 +112,8 @@ export function oidcProvider(plan: OidcPlan): Provider {
     needsAbsoluteReturnTo: plan.postLogoutRedirect,
     metadata,
     endSession,
+    completeLogout,
   }
-}
-
-async function revoke(
-  plan: OidcPlan,
-  context: EndSessionContext,
-  doc: DiscoveryDocument | undefined,
-  notes: string[],
-): Promise<LogoutError[]> {
-  if (plan.revoke.length === 0) return []
-  const endpoint = plan.revocationEndpoint ?? optionalUrl(doc?.revocation_endpoint)
-  if (!endpoint) {
-    notes.push(`${plan.name}: the OP has no revocation_endpoint; tokens were not revoked`)
-    return []
-  }
-  const tokens: Array<{ token: string; hint: RevocableToken }> = []
-  for (const hint of plan.revoke) {
-    const sources =
-      hint === 'refresh_token'
-        ? [plan.refreshToken]
-        : plan.accessToken
-          ? [plan.accessToken]
-          : ACCESS_TOKEN_SOURCES
-    const token = firstRead(context, sources)
-    if (token) tokens.push({ token, hint })
-    else notes.push(`no ${hint} found in ${sources.join(', ')}: not revoked`)
-  }
-  const methods = doc?.revocation_endpoint_auth_methods_supported
-  // RFC 8414 §2: the default is client_secret_basic; use post only when the server offers nothing else.
-  const postOnly =
-    methods !== undefined &&
-    !methods.includes('client_secret_basic') &&
-    methods.includes('client_secret_post')
-  return revokeTokens(
-    {
-      endpoint,
-      clientId: plan.clientId,
-      clientSecret: plan.clientSecret,
-      authMethod: postOnly ? 'client_secret_post' : 'client_secret_basic',
-      timeout: plan.timeout,
-    },
-    tokens,
-  )
-}
-
-function firstRead(context: EndSessionContext, sources: string[]): string | undefined {
-  for (const source of sources) {
-    const value = context.read(source)
-    if (value) return value
-  }
-  return undefined
 }
 
 function optionalUrl(value: string | undefined): URL | undefined {

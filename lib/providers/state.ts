@@ -8,7 +8,7 @@ import type { EndSessionContext } from './contract.js'
 /** Cookie that carries the logout `state` across the round trip through the IdP. */
 export const STATE_COOKIE = 'sso_logout_state'
 /** Ten minutes: long enough for a confirmation page at the IdP, short enough to be useless later. */
-const STATE_MAX_AGE = 600
+export const STATE_MAX_AGE = 600
 
 /**
  * Creates a random `state` for an RP-Initiated Logout request and remembers it in a short-lived
@@ -49,6 +49,11 @@ export function checkLogoutState(req: IncomingMessage, res?: ServerResponse): bo
     const spec: CookieSpec = { name: STATE_COOKIE, path: '/', httpOnly: true, sameSite: 'lax' }
     appendSetCookie(res, [serializeCookie(spec, '', 'expired')])
   }
+  return statesMatch(expected, received ?? undefined)
+}
+
+/** `true` when both are present and equal, compared in constant time. */
+export function statesMatch(expected: string | undefined, received: string | undefined): boolean {
   if (!expected || !received) return false
   const a = Buffer.from(expected)
   const b = Buffer.from(received)

@@ -2,6 +2,7 @@
 import type { ServerResponse } from 'node:http'
 import { emit } from '../ending/event.js'
 import { endBrowserSession } from '../ending/browser.js'
+import { keepPending } from '../ending/pending.js'
 import { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 import type { LogoutEvent } from '../options/types.js'
@@ -42,6 +43,7 @@ export function createLogoutRoute(config: Config) {
       clear: 'all',
     })
     const provider = await endSessionAtProvider(config, { ctx, res, who, snapshot, returnTo: returnTo.url })
+    if (provider.pending) await keepPending(config, provider.pending, provider.errors)
     const event: LogoutEvent = {
       reason: 'user',
       iss: who.iss,

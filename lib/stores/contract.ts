@@ -37,6 +37,7 @@ export interface TakeQuery {
  * | revocation | {@link Store.revoke} | `iss`+`sid`, `iss`+`sub` | `retention` |
  * | tombstone | {@link Store.bury} | `sessionId` | one day |
  * | replay entry | {@link Store.claimJti} | `iss`+`jti` | the logout token's acceptance window |
+ * | pending work | {@link Store.putPending} | a hash of a logout's `state` | ten minutes (the `state` cookie's life) |
  *
  * Revocations are created only for subjects of verified credentials, tombstones for any stored
  * session that logs out. A bounded store must therefore never evict a revocation to make room for a
@@ -74,6 +75,14 @@ export interface Store {
    * may retry).
    */
   releaseJti(iss: string, jti: string): Awaitable<void>
+  /**
+   * Keeps what a logout must still do when the browser comes back from the OP (RFC 7009
+   * revocations held back so the OP can still end its session and notify the other apps), under
+   * `key`, for `ttl` seconds. The value may hold tokens: keep it no longer than asked.
+   */
+  putPending(key: string, value: string, ttl: number): Awaitable<void>
+  /** Removes and returns the pending value of `key`, in one step (so it is done once), or `undefined`. */
+  takePending(key: string): Awaitable<string | undefined>
   /** Forgets one local session's links (it was destroyed by other means). */
   unlink(sessionId: string): Awaitable<void>
   /** Releases timers and subscriptions. Optional. */

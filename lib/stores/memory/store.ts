@@ -21,6 +21,9 @@ interface LinkEntry extends LinkRecord, Expiring {}
 interface RevocationEntry extends Expiring {
   at: number
 }
+interface PendingEntry extends Expiring {
+  value: string
+}
 
 /** Issuers are few; a caller passing endless made-up ones must not grow the intern table. */
 const MAX_INTERNED_ISSUERS = 1000
@@ -54,8 +57,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const revocations = new Map<string, RevocationEntry>()
   const tombstones = new Map<string, Expiring>()
   const jtis = new Map<string, Expiring>()
+  const pending = new Map<string, PendingEntry>()
 
-  const timer = setInterval(() => sweep([links, revocations, tombstones, jtis], unlinkEntry), sweepEvery)
+  const timer = setInterval(
+    () => sweep([links, revocations, tombstones, jtis, pending], unlinkEntry),
+    sweepEvery,
+  )
   timer.unref()
 
   function unlinkEntry(sessionId: string, entry: LinkEntry): void {
@@ -159,6 +166,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
       else bounded(jtis, maxEntries)
       jtis.set(key, { expiresAt: Date.now() + ttl * 1000 })
       return true
+    },
+
+    putPending(key, value, ttl) {
+      if (!pending.delete(key)) bounded(pending, maxEntries)
+      pending.set(key, { value, expiresAt: Date.now() + ttl * 1000 })
+    },
+
+    takePending(key) {
+      const entry = pending.get(key)
+      pending.delete(key)
+      return entry && entry.expiresAt > Date.now() ? entry.value : undefined
     },
 
     releaseJti(iss, jti) {

@@ -7,6 +7,7 @@ export interface RedisKeys {
   sessionPrefix: string
   session(sessionId: string): string
   tombstone(sessionId: string): string
+  pending(key: string): string
   index(iss: string, kind: 'sid' | 'sub', value: string): string
   revocations(subject: Subject): string[]
   jti(iss: string, jti: string): string
@@ -15,7 +16,7 @@ export interface RedisKeys {
 /**
  * The issuer is URI-encoded so it contains no `:`, which makes every name unambiguous even though
  * the trailing `sid`, `sub`, `jti` or session id is kept raw. Session records (`s:`) and issuer
- * records (`i:`) and tombstones (`t:`) never share a name because their first segment differs.
+ * records (`i:`) tombstones (`t:`) and pending work (`p:`) never share a name because their first segment differs.
  */
 export function redisKeys(prefix: string): RedisKeys {
   const issuer = (iss: string): string => `${prefix}i:${encodeURIComponent(iss)}:`
@@ -24,6 +25,7 @@ export function redisKeys(prefix: string): RedisKeys {
     sessionPrefix,
     session: (sessionId) => `${sessionPrefix}${sessionId}`,
     tombstone: (sessionId) => `${prefix}t:${sessionId}`,
+    pending: (key) => `${prefix}p:${key}`,
     index: (iss, kind, value) => `${issuer(iss)}${kind}:${value}`,
     revocations(subject) {
       const keys: string[] = []

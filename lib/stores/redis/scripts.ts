@@ -124,6 +124,19 @@ const IS_BURIED = `
 return redis.call('EXISTS', KEYS[1])
 `
 
+/** KEYS: one pending record. ARGV: value, ttl ms. */
+const PUT_PENDING = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`
+
+/** KEYS: one pending record. Its value, deleted in the same step, or nil. */
+const TAKE_PENDING = `
+local value = redis.call('GET', KEYS[1])
+if value then redis.call('DEL', KEYS[1]) end
+return value
+`
+
 const RELEASE_JTI = `
 redis.call('DEL', KEYS[1])
 return 1
@@ -144,5 +157,7 @@ export const scripts = {
   bury: script('bury', BURY),
   isBuried: script('isBuried', IS_BURIED),
   claimJti: script('claimJti', CLAIM_JTI),
+  putPending: script('putPending', PUT_PENDING),
+  takePending: script('takePending', TAKE_PENDING),
   releaseJti: script('releaseJti', RELEASE_JTI),
 } as const

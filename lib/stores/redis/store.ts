@@ -30,7 +30,8 @@ export interface RedisStoreOptions {
  *   every write and expiring with their longest-lived member;
  * - `P i:I:rsid:<sid>`, `P i:I:rsub:<sub>`: revocation time in ms;
  * - `P i:I:jti:<jti>`: a claimed logout-token id;
- * - `P t:<sessionId>`: a tombstone (a logged-out session that must not be written back).
+ * - `P t:<sessionId>`: a tombstone (a logged-out session that must not be written back);
+ * - `P p:<key>`: work a logout left for the browser's return (held-back revocations).
  * Session records carry no issuer in their name because {@link Store.unlink} only knows the session
  * id; the issuer is in the index keys they point to. Every key has a TTL.
  *
@@ -141,6 +142,15 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     async isBuried(sessionId: string) {
       return (await exec(scripts.isBuried, [keys.tombstone(sessionId)], [])) === 1
+    },
+
+    async putPending(key: string, value: string, ttl: number) {
+      await exec(scripts.putPending, [keys.pending(key)], [value, milliseconds(ttl)])
+    },
+
+    async takePending(key: string) {
+      const value = await exec(scripts.takePending, [keys.pending(key)], [])
+      return typeof value === 'string' ? value : undefined
     },
 
     async claimJti(iss: string, jti: string, ttl: number) {
