@@ -1,7 +1,7 @@
 import { descope } from '../../lib/providers/descope'
 import { refusedHost, startStandIn } from '../support/stand-ins'
 import type { StandIn } from '../support/stand-ins'
-import { makeContext } from './context'
+import { makeContext } from '../support/provider-context'
 
 const PROJECT = 'P2test'
 const REFRESH = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJVMSJ9.cmVmcmVzaA'

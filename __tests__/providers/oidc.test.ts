@@ -6,7 +6,7 @@ import { STATE_COOKIE, checkLogoutState } from '../../lib/providers/state'
 import { followLogout, hasOpSession, login, startOp, tokenRequest } from '../support/op'
 import type { Op } from '../support/op'
 import { refusedHost, startMiniOp } from '../support/stand-ins'
-import { endpointOf, makeContext, queryOf } from './context'
+import { endpointOf, makeContext, queryOf } from '../support/provider-context'
 
 const RETURN_TO = 'https://app.example.test/goodbye'
 const CLIENT = { clientId: 'app', clientSecret: 'app-secret', redirectUri: 'https://app.example.test/cb' }

@@ -1,8 +1,8 @@
 import { ServerResponse } from 'node:http'
 import session from 'express-session'
 import request from 'supertest'
-import { LogoutError } from '../lib/errors.js'
-import type { TestKey } from './support/app.js'
+import { LogoutError } from '../../lib/errors.js'
+import type { TestKey } from '../support/app.js'
 import {
   BASE_URL,
   FLAVOURS,
@@ -12,7 +12,7 @@ import {
   generateKey,
   localOptions,
   signWith,
-} from './support/app.js'
+} from '../support/app.js'
 
 /** An express-session store whose `destroy` fails for the ids in `failing` (or for all when empty). */
 class FailingStore extends session.MemoryStore {

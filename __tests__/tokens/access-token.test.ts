@@ -1,8 +1,8 @@
 import { createPublicKey, randomBytes } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import request from 'supertest'
-import type { LogoutOptions } from '../lib/options/types.js'
-import type { TestAlg, TestApp, TestKey } from './support/app.js'
+import type { LogoutOptions } from '../../lib/options/types.js'
+import type { TestAlg, TestApp, TestKey } from '../support/app.js'
 import {
   FLAVOURS,
   ISSUER,
@@ -13,7 +13,7 @@ import {
   mintToken,
   signWith,
   startJwksServer,
-} from './support/app.js'
+} from '../support/app.js'
 
 const AUDIENCE = 'https://api.test'
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')

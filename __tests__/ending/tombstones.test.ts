@@ -4,12 +4,12 @@ import { RedisStore } from 'connect-redis'
 import express from 'express'
 import session from 'express-session'
 import type { JWK } from 'jose'
-import { logout } from '../lib/index'
-import type { LogoutMiddleware } from '../lib/index'
-import { makeKey, mint } from './properties/harness'
-import type { TestKey } from './properties/harness'
-import { describeRedis, nodeRedisClient, startRedisServer } from './support/redis-server'
-import type { RedisServer } from './support/redis-server'
+import { logout } from '../../lib/index'
+import type { LogoutMiddleware } from '../../lib/index'
+import { makeKey, mint } from '../properties/harness'
+import type { TestKey } from '../properties/harness'
+import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server'
+import type { RedisServer } from '../support/redis-server'
 
 /**
  * A request that was in flight when the logout happened ends after the session was destroyed;

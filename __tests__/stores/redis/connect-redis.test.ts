@@ -1,13 +1,21 @@
 import { RedisStore } from 'connect-redis'
 import type { createClient } from 'redis'
 import request from 'supertest'
-import type { LogoutEvent, LogoutOptions } from '../lib/options/types'
-import { redisStore } from '../lib/stores/redis/store'
-import { FLAVOURS, ISSUER, closeApps, createApp, generateKey, localOptions, signWith } from './support/app'
-import type { Flavour, TestApp, TestKey } from './support/app'
-import { postLogoutToken, signLogoutToken, testProvider } from './support/logout-token'
-import { describeRedis, nodeRedisClient, startRedisServer } from './support/redis-server'
-import type { RedisServer } from './support/redis-server'
+import type { LogoutEvent, LogoutOptions } from '../../../lib/options/types'
+import { redisStore } from '../../../lib/stores/redis/store'
+import {
+  FLAVOURS,
+  ISSUER,
+  closeApps,
+  createApp,
+  generateKey,
+  localOptions,
+  signWith,
+} from '../../support/app'
+import type { Flavour, TestApp, TestKey } from '../../support/app'
+import { postLogoutToken, signLogoutToken, testProvider } from '../../support/logout-token'
+import { describeRedis, nodeRedisClient, startRedisServer } from '../../support/redis-server'
+import type { RedisServer } from '../../support/redis-server'
 
 type NodeRedis = ReturnType<typeof createClient>
 const SESS = 'sess:'

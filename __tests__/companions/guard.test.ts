@@ -1,7 +1,7 @@
 import request from 'supertest'
-import type { Store } from '../lib/stores/contract.js'
-import { memoryStore } from '../lib/stores/memory/store.js'
-import type { TestKey } from './support/app.js'
+import type { Store } from '../../lib/stores/contract.js'
+import { memoryStore } from '../../lib/stores/memory/store.js'
+import type { TestKey } from '../support/app.js'
 import {
   FLAVOURS,
   ISSUER,
@@ -13,7 +13,7 @@ import {
   mintToken,
   signWith,
   startJwksServer,
-} from './support/app.js'
+} from '../support/app.js'
 
 let key: TestKey
 beforeAll(async () => {

@@ -1,15 +1,15 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
-import { memoryStore } from '../lib/stores/memory/store'
-import { redisStore } from '../lib/stores/redis/store'
-import type { Store } from '../lib/stores/contract'
+import { memoryStore } from '../../lib/stores/memory/store'
+import { redisStore } from '../../lib/stores/redis/store'
+import type { Store } from '../../lib/stores/contract'
 import {
   findRedisServer,
   ioredisClient,
   nodeRedisClient,
   startRedisServer,
   type RedisServer,
-} from './support/redis-server'
+} from '../support/redis-server'
 
 const ISS = 'https://idp.example.com/'
 const OTHER_ISS = 'https://other.example.com/'
@@ -27,7 +27,7 @@ if (redisMissing && process.env.CI === 'true') {
 }
 if (redisMissing) {
   console.warn(
-    '\n!!! SKIPPED the Redis stores of stores.test.ts: install `apt-get install -y redis-server` !!!\n',
+    '\n!!! SKIPPED the Redis stores of stores/contract.test.ts: install `apt-get install -y redis-server` !!!\n',
   )
 }
 

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http'
 import request from 'supertest'
-import type { Flavour, TestApp, TestKey } from './support/app.js'
+import type { Flavour, TestApp, TestKey } from '../support/app.js'
 import {
   BASE_URL,
   FLAVOURS,
@@ -10,7 +10,7 @@ import {
   generateKey,
   localOptions,
   signWith,
-} from './support/app.js'
+} from '../support/app.js'
 
 let key: TestKey
 beforeAll(async () => {

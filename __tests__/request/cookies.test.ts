@@ -1,5 +1,5 @@
 import request from 'supertest'
-import type { TestKey } from './support/app.js'
+import type { TestKey } from '../support/app.js'
 import {
   FLAVOURS,
   closeApps,
@@ -8,7 +8,7 @@ import {
   generateKey,
   localOptions,
   setCookies,
-} from './support/app.js'
+} from '../support/app.js'
 
 let key: TestKey
 beforeAll(async () => {

@@ -1,6 +1,14 @@
 import request from 'supertest'
-import type { TestKey } from './support/app.js'
-import { FLAVOURS, ISSUER, closeApps, createApp, generateKey, localOptions, signWith } from './support/app.js'
+import type { TestKey } from '../support/app.js'
+import {
+  FLAVOURS,
+  ISSUER,
+  closeApps,
+  createApp,
+  generateKey,
+  localOptions,
+  signWith,
+} from '../support/app.js'
 
 let key: TestKey
 beforeAll(async () => {

@@ -1,15 +1,15 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
-import { LogoutError } from '../lib/errors'
-import type { Store } from '../lib/stores/contract'
-import { redisStore } from '../lib/stores/redis/store'
+import { LogoutError } from '../../../lib/errors'
+import type { Store } from '../../../lib/stores/contract'
+import { redisStore } from '../../../lib/stores/redis/store'
 import {
   describeRedis,
   ioredisClient,
   nodeRedisClient,
   startRedisServer,
   type RedisServer,
-} from './support/redis-server'
+} from '../../support/redis-server'
 
 const ISS = 'https://idp.example.com/'
 const TIMEOUT = 500

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 
 // The published artefact, not the source: pack the built package, install the tarball into a
 // throwaway consumer, and load it the four ways users do (CJS, ESM, and TypeScript for each).
-const root = resolve(__dirname, '..')
+const root = resolve(__dirname, '..', '..')
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 let consumer: string
 

@@ -1,8 +1,8 @@
 import request from 'supertest'
-import type { LogoutEvent } from '../lib/options/types.js'
-import type { Store } from '../lib/stores/contract.js'
-import { memoryStore } from '../lib/stores/memory/store.js'
-import type { Flavour, TestKey } from './support/app.js'
+import type { LogoutEvent } from '../../lib/options/types.js'
+import type { Store } from '../../lib/stores/contract.js'
+import { memoryStore } from '../../lib/stores/memory/store.js'
+import type { Flavour, TestKey } from '../support/app.js'
 import {
   FLAVOURS,
   ISSUER,
@@ -12,7 +12,7 @@ import {
   localOptions,
   signWith,
   startJwksServer,
-} from './support/app.js'
+} from '../support/app.js'
 
 let key: TestKey
 beforeAll(async () => {

@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { ISSUER, generateKey, signWith } from './support/app'
-import type { TestKey } from './support/app'
-import { CLIENT_ID, signLogoutToken } from './support/logout-token'
-import { describeRedis, nodeRedisClient, startRedisServer } from './support/redis-server'
-import type { RedisServer } from './support/redis-server'
-import { shuffle } from './support/shuffle'
+import { ISSUER, generateKey, signWith } from '../support/app'
+import type { TestKey } from '../support/app'
+import { CLIENT_ID, signLogoutToken } from '../support/logout-token'
+import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server'
+import type { RedisServer } from '../support/redis-server'
+import { shuffle } from '../support/shuffle'
 
 /** A service process (support/service.mjs) and what it printed. */
 interface Service {
@@ -19,8 +19,8 @@ interface Service {
   stop(): Promise<void>
 }
 
-const SERVICE = join(__dirname, 'support', 'service.mjs')
-const BUILT = join(__dirname, '..', 'dist', 'esm', 'index.js')
+const SERVICE = join(__dirname, '..', 'support', 'service.mjs')
+const BUILT = join(__dirname, '..', '..', 'dist', 'esm', 'index.js')
 
 /** Starts support/service.mjs; resolves once it printed its URL. */
 async function startService(config: Record<string, unknown>): Promise<Service> {

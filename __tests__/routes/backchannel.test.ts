@@ -6,13 +6,13 @@ import { CompactEncrypt, exportJWK, generateKeyPair } from 'jose'
 import type { CryptoKey, JWK } from 'jose'
 import request from 'supertest'
 import type { Response } from 'supertest'
-import { LogoutError } from '../lib/errors'
-import type { LogoutEvent, LogoutOptions } from '../lib/options/types'
-import type { Provider } from '../lib/providers/contract'
-import type { Store } from '../lib/stores/contract'
-import { memoryStore } from '../lib/stores/memory/store'
-import { ISSUER, closeApps, createApp, generateKey, localOptions, startJwksServer } from './support/app'
-import type { Flavour, TestApp, TestKey } from './support/app'
+import { LogoutError } from '../../lib/errors'
+import type { LogoutEvent, LogoutOptions } from '../../lib/options/types'
+import type { Provider } from '../../lib/providers/contract'
+import type { Store } from '../../lib/stores/contract'
+import { memoryStore } from '../../lib/stores/memory/store'
+import { ISSUER, closeApps, createApp, generateKey, localOptions, startJwksServer } from '../support/app'
+import type { Flavour, TestApp, TestKey } from '../support/app'
 import {
   BACKCHANNEL_EVENT,
   CLIENT_ID,
@@ -22,7 +22,7 @@ import {
   signLogoutToken,
   testProvider,
   unsecuredToken,
-} from './support/logout-token'
+} from '../support/logout-token'
 
 let rs: TestKey
 let es: TestKey

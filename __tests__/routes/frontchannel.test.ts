@@ -4,10 +4,10 @@ import express from 'express'
 import session from 'express-session'
 import request from 'supertest'
 import type { Response } from 'supertest'
-import { logout } from '../lib/middleware'
-import type { LogoutEvent, LogoutOptions } from '../lib/options/types'
-import type { Store } from '../lib/stores/contract'
-import { memoryStore } from '../lib/stores/memory/store'
+import { logout } from '../../lib/middleware'
+import type { LogoutEvent, LogoutOptions } from '../../lib/options/types'
+import type { Store } from '../../lib/stores/contract'
+import { memoryStore } from '../../lib/stores/memory/store'
 import {
   ISSUER,
   SECRET,
@@ -17,9 +17,9 @@ import {
   generateKey,
   localOptions,
   signWith,
-} from './support/app'
-import type { Flavour, TestApp, TestKey } from './support/app'
-import { linkedSession, testProvider } from './support/logout-token'
+} from '../support/app'
+import type { Flavour, TestApp, TestKey } from '../support/app'
+import { linkedSession, testProvider } from '../support/logout-token'
 
 let rs: TestKey
 beforeAll(async () => {

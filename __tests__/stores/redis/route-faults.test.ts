@@ -4,10 +4,10 @@ import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
 import request from 'supertest'
 import type { Response } from 'supertest'
-import { LogoutError } from '../lib/errors'
-import type { LogoutEvent, LogoutOptions } from '../lib/options/types'
-import { auth0 } from '../lib/providers/auth0'
-import { redisStore } from '../lib/stores/redis/store'
+import { LogoutError } from '../../../lib/errors'
+import type { LogoutEvent, LogoutOptions } from '../../../lib/options/types'
+import { auth0 } from '../../../lib/providers/auth0'
+import { redisStore } from '../../../lib/stores/redis/store'
 import {
   ISSUER,
   closeApps,
@@ -16,11 +16,11 @@ import {
   generateKey,
   localOptions,
   signWith,
-} from './support/app'
-import type { TestApp, TestKey } from './support/app'
-import { CLIENT_ID, postLogoutToken, signLogoutToken } from './support/logout-token'
-import { describeRedis, ioredisClient, nodeRedisClient, startRedisServer } from './support/redis-server'
-import type { RedisServer } from './support/redis-server'
+} from '../../support/app'
+import type { TestApp, TestKey } from '../../support/app'
+import { CLIENT_ID, postLogoutToken, signLogoutToken } from '../../support/logout-token'
+import { describeRedis, ioredisClient, nodeRedisClient, startRedisServer } from '../../support/redis-server'
+import type { RedisServer } from '../../support/redis-server'
 
 /** The clients' command timeout (ms); every request must be answered well within 3x of it. */
 const TIMEOUT = 400

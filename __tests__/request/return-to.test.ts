@@ -1,4 +1,4 @@
-import { compileReturnTo, type ReturnToPolicy } from '../lib/request/return-to.js'
+import { compileReturnTo, type ReturnToPolicy } from '../../lib/request/return-to.js'
 
 const BASE = new URL('https://app.example.com')
 const ALLOWED = [
