@@ -1,27 +1,14 @@
 import request from 'supertest'
-import type { Store } from '../../lib/stores/contract.js'
-import { memoryStore } from '../../lib/stores/memory/store.js'
-import type { TestKey } from '../support/app.js'
-import {
-  FLAVOURS,
-  ISSUER,
-  closeApps,
-  createApp,
-  expectClearedCookie,
-  generateKey,
-  localOptions,
-  mintToken,
-  signWith,
-  startJwksServer,
-} from '../support/app.js'
+import { memoryStore } from '../../lib/index.js'
+import type { Store } from '../../lib/index.js'
+import { FLAVOURS, ISSUER, closeApps, createApp, expectClearedCookie, localOptions } from '../support/app.js'
+import { mint, nowSeconds, startJwksServer, useTestKey } from '../support/jwt.js'
 
-let key: TestKey
-beforeAll(async () => {
-  key = await generateKey('RS256')
-})
+const key = useTestKey('RS256')
+const stranger = useTestKey('RS256')
 afterEach(closeApps)
 
-const token = (sid: string, extra = {}) => signWith(key, { iss: ISSUER, sid, sub: 'alice', ...extra })
+const token = (sid: string, extra = {}) => mint(key, { iss: ISSUER, sid, sub: 'alice', ...extra })
 const bearer = (t: string) => ({ Authorization: `Bearer ${t}` })
 const quiet = { warn: () => undefined, error: () => undefined }
 
@@ -50,10 +37,7 @@ describe.each(FLAVOURS)('%s: guard', (flavour) => {
 
   it('refuses a token of a logged-out sid that does not say when it was issued', async () => {
     const app = await createApp(flavour, localOptions([key]))
-    const t = await mintToken(
-      { iss: ISSUER, sid: 'no-iat', sub: 'alice' },
-      { alg: 'RS256', key: key.privateKey, kid: key.kid, omitIat: true },
-    )
+    const t = await mint(key, { iss: ISSUER, sid: 'no-iat', sub: 'alice', iat: undefined })
     expect((await request(app.url).get('/api').set(bearer(t))).text).toBe('api ok')
     await request(app.url).post('/logout').set(bearer(t))
     expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'no-iat' })).toEqual(expect.any(Number))
@@ -96,11 +80,10 @@ describe.each(FLAVOURS)('%s: guard', (flavour) => {
 
   it('passes requests with no token, an unverifiable token, or an unlinked session', async () => {
     const app = await createApp(flavour, localOptions([key]))
-    const stranger = await generateKey('RS256')
     await request(app.url)
       .post('/logout')
       .set(bearer(await token('forged')))
-    const forged = await signWith(stranger, { iss: ISSUER, sid: 'forged' })
+    const forged = await mint(stranger, { iss: ISSUER, sid: 'forged' })
     const plain = await app.login()
     for (const headers of [{}, bearer(forged), { Cookie: plain.cookie }]) {
       expect((await request(app.url).get('/api').set(headers)).text).toBe('api ok')
@@ -114,7 +97,7 @@ describe.each(FLAVOURS)('%s: guard', (flavour) => {
     }
     const app = await createApp(flavour, localOptions([key], { guard: { claims } }))
     await app.mw.revoke({ sid: 'upstream' })
-    const iat = Math.floor(Date.now() / 1000) - 10
+    const iat = nowSeconds() - 10
     const stale = JSON.stringify({ iss: ISSUER, sid: 'upstream', iat })
     const fresh = JSON.stringify({ iss: ISSUER, sid: 'upstream', iat: iat + 20 })
     expect((await request(app.url).get('/api').set('X-Verified-Claims', stale)).status).toBe(401)
@@ -141,10 +124,7 @@ describe.each(FLAVOURS)('%s: guard', (flavour) => {
     const jwks = await startJwksServer([key])
     await jwks.close()
     const app = await createApp(flavour, localOptions([], { accessToken: { jwks: jwks.url }, logger: quiet }))
-    const t = await mintToken(
-      { iss: ISSUER, sid: 'nokeys' },
-      { alg: 'RS256', key: key.privateKey, kid: key.kid },
-    )
+    const t = await mint(key, { iss: ISSUER, sid: 'nokeys' })
     const res = await request(app.url).get('/api').set(bearer(t)).set('Accept', 'application/json')
     expect(res.status).toBe(503)
     expect(res.body.error).toBe('ERR_JWKS_UNAVAILABLE')

@@ -1,23 +1,12 @@
 import request from 'supertest'
-import type { LogoutEvent } from '../../lib/options/types.js'
-import type { Store } from '../../lib/stores/contract.js'
-import { memoryStore } from '../../lib/stores/memory/store.js'
-import type { Flavour, TestKey } from '../support/app.js'
-import {
-  FLAVOURS,
-  ISSUER,
-  closeApps,
-  createApp,
-  generateKey,
-  localOptions,
-  signWith,
-  startJwksServer,
-} from '../support/app.js'
+import { memoryStore } from '../../lib/index.js'
+import type { LogoutEvent, Store } from '../../lib/index.js'
+import type { Flavour } from '../support/app.js'
+import { FLAVOURS, ISSUER, closeApps, createApp, localOptions } from '../support/app.js'
+import { mint, startJwksServer, useTestKey } from '../support/jwt.js'
 
-let key: TestKey
-beforeAll(async () => {
-  key = await generateKey('ES256')
-})
+const key = useTestKey('ES256')
+const stranger = useTestKey('ES256')
 afterEach(async () => {
   jest.restoreAllMocks()
   await closeApps()
@@ -34,7 +23,7 @@ function countingStore(): Store & { links: number } {
   return store
 }
 
-const token = (sid: string, sub = 'alice') => signWith(key, { iss: ISSUER, sid, sub })
+const token = (sid: string, sub = 'alice') => mint(key, { iss: ISSUER, sid, sub })
 
 async function events(flavour: Flavour, extra = {}) {
   const seen: LogoutEvent[] = []
@@ -157,10 +146,9 @@ describe.each(FLAVOURS)('%s: linking', (flavour) => {
   })
 
   it('does not link a session to a token that fails verification', async () => {
-    const stranger = await generateKey('ES256')
     const store = countingStore()
     const app = await createApp(flavour, localOptions([key], { store }))
-    await app.login(await signWith(stranger, { iss: ISSUER, sid: 'forged' }))
+    await app.login(await mint(stranger, { iss: ISSUER, sid: 'forged' }))
     expect(store.links).toBe(0)
   })
 

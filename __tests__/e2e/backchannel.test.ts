@@ -1,22 +1,20 @@
-import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import express from 'express'
 import session from 'express-session'
 import { decodeJwt } from 'jose'
-import { logout } from '../../lib/middleware'
-import type { LogoutMiddleware } from '../../lib/middleware'
-import type { LogoutEvent } from '../../lib/options/types'
-import { oidc } from '../../lib/providers/oidc'
-import { SECRET } from '../support/app'
-import { followLogout, hasOpSession, login, startOp } from '../support/op'
-import type { LoginResult, Op } from '../support/op'
+import { logout, oidc } from '../../lib/index.js'
+import type { LogoutEvent, LogoutMiddleware } from '../../lib/index.js'
+import { SECRET, sessionIds } from '../support/app.js'
+import { followLogout, hasOpSession, login, startOp } from '../support/op.js'
+import type { LoginResult, Op } from '../support/op.js'
+import { listen } from '../support/serve.js'
+import type { Listening } from '../support/serve.js'
 
 const CLIENT = { clientId: 'notes', clientSecret: 'notes-secret-0123456789' }
 
 interface RunningApp {
   url: string
-  server: Server
+  server: Listening
   mw: LogoutMiddleware
   sessionStore: session.MemoryStore
   events: LogoutEvent[]
@@ -24,14 +22,7 @@ interface RunningApp {
   received: Array<{ contentType?: string; status: number; token?: string }>
 }
 
-/** Listens first, so the OP can be told the app's back-channel URL before the app is built. */
-async function listen(): Promise<{ server: Server; url: string }> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }
-}
-
-function mountApp(server: Server, url: string, op: Op): RunningApp {
+function mountApp(server: Listening, url: string, op: Op): RunningApp {
   const sessionStore = new session.MemoryStore()
   const events: LogoutEvent[] = []
   const received: RunningApp['received'] = []
@@ -62,7 +53,7 @@ function mountApp(server: Server, url: string, op: Op): RunningApp {
   app.get('/whoami', (req, res) => {
     res.json({ user: (req.session as unknown as Record<string, unknown>).user ?? null })
   })
-  server.on('request', app)
+  server.server.on('request', app)
   return { url, server, mw, sessionStore, events, received }
 }
 
@@ -71,15 +62,11 @@ async function whoami(app: RunningApp, cookie: string): Promise<unknown> {
   return ((await res.json()) as { user: unknown }).user
 }
 
-function sessionIds(store: session.MemoryStore): Promise<string[]> {
-  return new Promise((resolve, reject) =>
-    store.all((err, all) => (err ? reject(err) : resolve(Object.keys(all ?? {})))),
-  )
-}
-
 /** An OP whose one client is the app, and the app, each knowing the other's URL. */
 async function startPair(sessionRequired: boolean): Promise<{ op: Op; app: RunningApp }> {
-  const { server, url } = await listen()
+  // Listening first, so the OP can be told the app's back-channel URL before the app is built.
+  const server = await listen()
+  const url = server.url
   const op = await startOp({
     clients: [
       {
@@ -98,8 +85,7 @@ async function startPair(sessionRequired: boolean): Promise<{ op: Op; app: Runni
 
 async function stopPair(op: Op | undefined, app: RunningApp | undefined): Promise<void> {
   await op?.stop()
-  app?.server.closeAllConnections()
-  await new Promise((resolve) => app?.server.close(resolve))
+  await app?.server.close()
 }
 
 /** Logs `sub` in at the OP, then signs in to the app with the access token (linked automatically). */

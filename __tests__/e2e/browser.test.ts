@@ -9,7 +9,7 @@ import {
   crossSitePage,
   startExample,
   type RunningExample,
-} from '../support/browser'
+} from '../support/browser.js'
 
 // The example app, driven in real Chromium: single sign-on, RP-initiated logout through the OP's
 // end-session endpoint, back-channel logout of the other app, and a cross-site logout attempt.

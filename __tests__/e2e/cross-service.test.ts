@@ -4,12 +4,12 @@ import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { ISSUER, generateKey, signWith } from '../support/app'
-import type { TestKey } from '../support/app'
-import { CLIENT_ID, signLogoutToken } from '../support/logout-token'
-import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server'
-import type { RedisServer } from '../support/redis-server'
-import { shuffle } from '../support/shuffle'
+import { ISSUER } from '../support/app.js'
+import { CLIENT_ID, signLogoutToken } from '../support/logout-token.js'
+import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server.js'
+import type { RedisServer } from '../support/redis-server.js'
+import { shuffle } from '../support/shuffle.js'
+import { mint, useTestKey } from '../support/jwt.js'
 
 /** A service process (support/service.mjs) and what it printed. */
 interface Service {
@@ -79,7 +79,7 @@ async function sessions(service: Service): Promise<string[]> {
 
 describeRedis('many services sharing one Redis (separate processes, separate session stores)', () => {
   let server: RedisServer
-  let key: TestKey
+  const key = useTestKey('RS256')
   let a: Service
   let b: Service
   const prefix = `xs-${randomUUID().slice(0, 8)}:`
@@ -87,7 +87,6 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
   beforeAll(async () => {
     if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run \`npm run build\` first`)
     server = await startRedisServer()
-    key = await generateKey('RS256')
     const common = { redisUrl: server.url, prefix, jwk: key.jwk, issuer: ISSUER, clientId: CLIENT_ID }
     ;[a, b] = await Promise.all([
       startService({ ...common, name: 'A' }),
@@ -100,7 +99,7 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
     await server?.stop()
   })
 
-  const token = (sid: string, sub = `user-${sid}`) => signWith(key, { iss: ISSUER, sid, sub })
+  const token = (sid: string, sub = `user-${sid}`) => mint(key, { iss: ISSUER, sid, sub })
 
   /** The user of `sid` has a session at A and at B (both linked through the same token), and at B a bystander does too. */
   async function signedInEverywhere(sid: string) {

@@ -2,19 +2,15 @@ import cookieParser from 'cookie-parser'
 import express from 'express'
 import session from 'express-session'
 import request from 'supertest'
-import { logout } from '../../lib/middleware'
-import type { LogoutEvent, LogoutOptions } from '../../lib/options/types'
-import { auth0 } from '../../lib/providers/auth0'
-import { descope } from '../../lib/providers/descope'
-import { oidc } from '../../lib/providers/oidc'
-import { STATE_COOKIE, checkLogoutState } from '../../lib/providers/state'
-import { workos } from '../../lib/providers/workos'
-import { generateKey, signWith } from '../support/app'
-import type { TestKey } from '../support/app'
-import { followLogout, hasOpSession, login, startOp, tokenRequest } from '../support/op'
-import type { Op } from '../support/op'
-import { refusedHost, startStandIn } from '../support/stand-ins'
-import type { StandIn } from '../support/stand-ins'
+import { auth0, descope, logout, oidc, workos } from '../../lib/index.js'
+import type { LogoutEvent, LogoutOptions } from '../../lib/index.js'
+import { STATE_COOKIE, checkLogoutState } from '../../lib/providers/state.js'
+import { followLogout, hasOpSession, login, startOp, tokenRequest } from '../support/op.js'
+import type { Op } from '../support/op.js'
+import { refusedHost } from '../support/serve.js'
+import { startStandIn } from '../support/stand-ins.js'
+import type { StandIn } from '../support/stand-ins.js'
+import { mint, useTestKey } from '../support/jwt.js'
 
 const BASE_URL = 'https://app.example.com'
 const RETURN_TO = 'https://app.example.com/'
@@ -56,10 +52,7 @@ function cookieCleared(setCookie: string[] | undefined, name: string): boolean {
   return (setCookie ?? []).some((c) => c.startsWith(`${name}=;`) && /Max-Age=0/.test(c))
 }
 
-let key: TestKey
-beforeAll(async () => {
-  key = await generateKey('RS256')
-})
+const key = useTestKey('RS256')
 
 describe('auth0 v2 through the logout route', () => {
   let idp: StandIn
@@ -72,7 +65,7 @@ describe('auth0 v2 through the logout route', () => {
     const provider = auth0({ domain: idp.host, clientId: 'abc123' })
     const app = appWith({ provider, accessToken: { jwks: { keys: [key.jwk] } } })
     await app.agent.post('/session').send({ user: 'u1' }).expect(200)
-    const token = await signWith(key, { iss: provider.issuer, sub: 'auth0|u1', sid: 'a0-sid' })
+    const token = await mint(key, { iss: provider.issuer, sub: 'auth0|u1', sid: 'a0-sid' })
     const response = await app.agent.get('/logout').set('authorization', `Bearer ${token}`).expect(302)
     const location = new URL(response.headers.location!)
     expect(`${location.origin}${location.pathname}`).toBe(`${idp.origin}/v2/logout`)
@@ -102,7 +95,7 @@ describe('workos through the logout route', () => {
   it('sends the verified sid to WorkOS', async () => {
     const provider = workos({ clientId: 'client_1', apiHostname: idp.host, issuer: 'https://api.workos.com' })
     const app = appWith({ provider, accessToken: { jwks: { keys: [key.jwk] } } })
-    const token = await signWith(key, { iss: 'https://api.workos.com', sub: 'user_1', sid: 'session_01' })
+    const token = await mint(key, { iss: 'https://api.workos.com', sub: 'user_1', sid: 'session_01' })
     const response = await app.agent.get('/logout').set('authorization', `Bearer ${token}`).expect(302)
     const location = new URL(response.headers.location!)
     expect(`${location.origin}${location.pathname}`).toBe(`${idp.origin}/user_management/sessions/logout`)

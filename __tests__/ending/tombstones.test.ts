@@ -1,15 +1,14 @@
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { RedisStore } from 'connect-redis'
 import express from 'express'
 import session from 'express-session'
 import type { JWK } from 'jose'
-import { logout } from '../../lib/index'
-import type { LogoutMiddleware } from '../../lib/index'
-import { makeKey, mint } from '../properties/harness'
-import type { TestKey } from '../properties/harness'
-import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server'
-import type { RedisServer } from '../support/redis-server'
+import { logout } from '../../lib/index.js'
+import type { LogoutMiddleware } from '../../lib/index.js'
+import { sessionIds } from '../support/app.js'
+import { mint, nowSeconds, useTestKey } from '../support/jwt.js'
+import { listen } from '../support/serve.js'
+import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server.js'
+import type { RedisServer } from '../support/redis-server.js'
 
 /**
  * A request that was in flight when the logout happened ends after the session was destroyed;
@@ -19,11 +18,7 @@ import type { RedisServer } from '../support/redis-server'
  */
 
 const ISSUER = 'https://idp.example.com/'
-let key: TestKey
-
-beforeAll(async () => {
-  key = await makeKey('ES256')
-})
+const key = useTestKey('ES256')
 
 interface Harness {
   url: string
@@ -57,20 +52,16 @@ async function start(store: session.Store, resave: boolean, jwk: JWK): Promise<H
   app.get('/me', (req, res) => {
     res.json({ user: (req.session as unknown as Record<string, unknown> | undefined)?.user ?? null })
   })
-  const server: Server = app.listen(0, '127.0.0.1')
-  await new Promise((resolve) => server.once('listening', resolve))
+  const { url, close } = await listen(app)
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     store,
     middleware,
     release() {
       release()
       gate = new Promise<void>((resolve) => (release = resolve))
     },
-    async close() {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
-    },
+    close,
   }
 }
 
@@ -80,12 +71,6 @@ async function login(h: Harness, token?: string): Promise<string> {
   const cookie = res.headers.get('set-cookie')?.split(';')[0]
   if (!cookie) throw new Error('no session cookie')
   return cookie
-}
-
-function storedIds(store: session.Store): Promise<string[]> {
-  return new Promise((resolve, reject) =>
-    store.all!((err, all) => (err ? reject(err) : resolve(Object.keys(all ?? {})))),
-  )
 }
 
 async function user(h: Harness, cookie: string): Promise<unknown> {
@@ -131,14 +116,13 @@ function scenarios(
     expect(out.status).toBe(303)
     h.release()
     expect(await slow.status).toBe(200)
-    expect(await storedIds(h.store)).toEqual([])
+    expect(await sessionIds(h.store)).toEqual([])
     expect(await user(h, cookie)).toBeNull()
   })
 
   it('logout elsewhere: a linked session with a request in flight stays destroyed', async () => {
     const h = await harness(false)
-    const now = Math.floor(Date.now() / 1000)
-    const token = await mint(key, { iss: ISSUER, sid: 'idp-1', sub: 'alice', iat: now, exp: now + 600 })
+    const token = await mint(key, { iss: ISSUER, sid: 'idp-1', sub: 'alice', exp: nowSeconds() + 600 })
     const laptop = await login(h, token)
     const phone = await login(h, token)
     const slow = await inFlight(h, phone)
@@ -150,21 +134,20 @@ function scenarios(
     expect(out.status).toBe(303)
     h.release()
     expect(await slow.status).toBe(200)
-    expect(await storedIds(h.store)).toEqual([])
+    expect(await sessionIds(h.store)).toEqual([])
     expect(await user(h, phone)).toBeNull()
   })
 
   it('revoke(): a linked session with a request in flight stays destroyed', async () => {
     const h = await harness(false)
-    const now = Math.floor(Date.now() / 1000)
-    const token = await mint(key, { iss: ISSUER, sid: 'idp-2', sub: 'bob', iat: now, exp: now + 600 })
+    const token = await mint(key, { iss: ISSUER, sid: 'idp-2', sub: 'bob', exp: nowSeconds() + 600 })
     const phone = await login(h, token)
     const slow = await inFlight(h, phone)
     // revoke() has no request: it reaches the store through the one the middleware has seen.
     expect(await h.middleware.revoke({ sid: 'idp-2' })).toBe(1)
     h.release()
     expect(await slow.status).toBe(200)
-    expect(await storedIds(h.store)).toEqual([])
+    expect(await sessionIds(h.store)).toEqual([])
   })
 
   it('a session created after the logout is untouched', async () => {
@@ -173,7 +156,7 @@ function scenarios(
     await fetch(`${h.url}/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' })
     const fresh = await login(h)
     expect(await user(h, fresh)).toBe('alice')
-    expect(await storedIds(h.store)).toHaveLength(1)
+    expect(await sessionIds(h.store)).toHaveLength(1)
   })
 }
 
@@ -207,7 +190,7 @@ describe('a logout that lands while the in-flight write is under way', () => {
       expect(out.status).toBe(303)
       expect(await slow.status).toBe(200)
       await new Promise((resolve) => setTimeout(resolve, 50))
-      expect(await storedIds(h.store)).toEqual([])
+      expect(await sessionIds(h.store)).toEqual([])
     } finally {
       await h.close()
     }
@@ -224,7 +207,7 @@ describe('a logout that lands while the in-flight write is under way', () => {
         const slow = await inFlight(h, cookie)
         h.release()
         expect(await slow.status).toBe(200)
-        expect(await storedIds(h.store)).toHaveLength(1)
+        expect(await sessionIds(h.store)).toHaveLength(1)
       } finally {
         store.revokedAt = revokedAt
       }

@@ -1,45 +1,36 @@
-import type { Server } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import express from 'express'
 import session from 'express-session'
 import fc from 'fast-check'
-import { auth0, logout, memoryStore, oidc } from '../../lib/index'
-import type { LogoutMiddleware, LogoutOptions, Provider, Store } from '../../lib/index'
-import { makeKey, mint, propertyParams, serve, startServer } from '../properties/harness'
-import type { LocalServer, TestKey } from '../properties/harness'
+import { auth0, logout, memoryStore, oidc } from '../../lib/index.js'
+import type { LogoutMiddleware, LogoutOptions, Provider, Store } from '../../lib/index.js'
+import { mint, nowSeconds as now, useTestKey } from '../support/jwt.js'
+import { BACKCHANNEL_EVENT, testProvider } from '../support/logout-token.js'
+import { propertyParams } from '../support/properties.js'
+import { listen, serveApp } from '../support/serve.js'
+import type { Listening } from '../support/serve.js'
 
 const ISSUER = 'https://idp.example.com/'
 const BASE = 'https://app.example.com'
-const EVENT = 'http://schemas.openid.net/event/backchannel-logout'
-const now = (): number => Math.floor(Date.now() / 1000)
 
-let key: TestKey
-const servers: Server[] = []
+const key = useTestKey('ES256')
+const servers: Listening[] = []
 
-beforeAll(async () => {
-  key = await makeKey('ES256')
-})
-afterAll(() => {
-  for (const s of servers) {
-    s.closeAllConnections()
-    s.close()
-  }
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()))
 })
 
-const testProvider: Provider = {
-  name: 'test-idp',
-  issuer: ISSUER,
-  clientId: 'app',
-  metadata: () => ({ idTokenSigningAlgValues: ['ES256'] }),
-  endSession: () => ({}),
-}
+const idp: Provider = testProvider(
+  { idTokenSigningAlgValues: ['ES256'] },
+  { issuer: ISSUER, clientId: 'app' },
+)
 
 interface App {
   url: string
   middleware: LogoutMiddleware
 }
 
-async function listen(options: LogoutOptions): Promise<App> {
+async function startApp(options: LogoutOptions): Promise<App> {
   const middleware = logout(options)
   const app = express()
   app.use(session({ secret: 'hygiene-secret', resave: false, saveUninitialized: false }))
@@ -49,14 +40,14 @@ async function listen(options: LogoutOptions): Promise<App> {
     res.end('ok')
   })
   app.get('/api', middleware.guard, (_req, res) => res.end('api ok'))
-  const { server, url } = await serve(app)
+  const server = await serveApp(app)
   servers.push(server)
-  return { url, middleware }
+  return { url: server.url, middleware }
 }
 
 function fullOptions(extra: LogoutOptions = {}): LogoutOptions {
   return {
-    provider: testProvider,
+    provider: idp,
     baseURL: BASE,
     accessToken: { jwks: { keys: [key.jwk] } },
     returnTo: { allowed: ['/bye'] },
@@ -69,7 +60,7 @@ function fullOptions(extra: LogoutOptions = {}): LogoutOptions {
 
 function logoutToken(claims: Record<string, unknown> = {}): Promise<string> {
   const base = { iss: ISSUER, aud: 'app', iat: now(), exp: now() + 120, jti: randomUUID(), sid: 's-1' }
-  return mint(key, { ...base, events: { [EVENT]: {} }, ...claims }, { typ: 'logout+jwt' })
+  return mint(key, { ...base, events: { [BACKCHANNEL_EVENT]: {} }, ...claims }, { typ: 'logout+jwt' })
 }
 
 describe('Cache-Control: no-store on every logout, back-channel, front-channel and guard answer', () => {
@@ -119,7 +110,7 @@ describe('Cache-Control: no-store on every logout, back-channel, front-channel a
       },
     ],
   ])('%s answers %d with no-store', async (_, status, call) => {
-    const app = await listen(fullOptions())
+    const app = await startApp(fullOptions())
     const res = await call(app)
     await res.arrayBuffer()
     expect(res.status).toBe(status)
@@ -129,7 +120,7 @@ describe('Cache-Control: no-store on every logout, back-channel, front-channel a
   it('guard answers 503 with no-store when the store is down', async () => {
     const store = memoryStore()
     store.revokedAt = () => Promise.reject(new Error('store down'))
-    const app = await listen(fullOptions({ store }))
+    const app = await startApp(fullOptions({ store }))
     const jwt = await mint(key, { iss: ISSUER, sid: 'x', iat: now(), exp: now() + 600 })
     const res = await fetch(`${app.url}/api`, { headers: { authorization: `Bearer ${jwt}` } })
     expect(res.status).toBe(503)
@@ -164,7 +155,7 @@ describe('no CR/LF (nor any control character) ever reaches a response header', 
       endpoint: 'oidc',
       idToken: 'cookie:id_token',
     })
-    const plain = await listen(fullOptions({ provider, backchannel: undefined, frontchannel: undefined }))
+    const plain = await startApp(fullOptions({ provider, backchannel: undefined, frontchannel: undefined }))
     const rp = oidc({
       issuer: 'http://127.0.0.1:9',
       clientId: 'app',
@@ -172,7 +163,9 @@ describe('no CR/LF (nor any control character) ever reaches a response header', 
       idToken: 'cookie:id_token',
       logoutHint: 'cookie:hint',
     })
-    const other = await listen(fullOptions({ provider: rp, backchannel: undefined, frontchannel: undefined }))
+    const other = await startApp(
+      fullOptions({ provider: rp, backchannel: undefined, frontchannel: undefined }),
+    )
     const property = fc.asyncProperty(
       fc.constantFrom(plain, other),
       hostile,
@@ -241,7 +234,7 @@ describe('logs at the default level carry no token, sid or session id', () => {
       revokedAt: (...a) => (failing ? Promise.reject(new Error('store down')) : inner.revokedAt(...a)),
       claimJti: (...a) => (failing ? Promise.reject(new Error('store down')) : inner.claimJti(...a)),
     }
-    const broken: LocalServer = await startServer((_req, res) => {
+    const broken = await listen((_req, res) => {
       res.writeHead(500)
       res.end('{"error":"down"}')
     })
@@ -253,7 +246,7 @@ describe('logs at the default level carry no token, sid or session id', () => {
         idToken: 'cookie:id_token',
         refreshToken: 'cookie:refresh',
       })
-      const app = await listen({
+      const app = await startApp({
         provider,
         baseURL: BASE,
         accessToken: { jwks: { keys: [key.jwk] }, issuer: ISSUER },

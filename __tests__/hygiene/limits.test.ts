@@ -1,30 +1,27 @@
 import { request as httpRequest } from 'node:http'
-import type { ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { RequestListener, ServerResponse } from 'node:http'
 import express from 'express'
 import session from 'express-session'
 import request from 'supertest'
-import { logout, oidc } from '../../lib/index'
-import { LogoutError } from '../../lib/errors'
-import { DEFAULT_JWKS_MAX_BYTES } from '../../lib/tokens/jwks'
-import { DEFAULT_MAX_LENGTH, resolveVerifierConfig } from '../../lib/options/access-token'
-import { createVerifier } from '../../lib/tokens/access-token'
-import { makeKey, mint, startServer } from '../properties/harness'
-import type { LocalServer, TestKey } from '../properties/harness'
+import { LogoutError, logout, oidc } from '../../lib/index.js'
+import { DEFAULT_JWKS_MAX_BYTES } from '../../lib/tokens/jwks.js'
+import { DEFAULT_MAX_LENGTH, resolveVerifierConfig } from '../../lib/options/access-token.js'
+import { createVerifier } from '../../lib/tokens/access-token.js'
+import { mint, useTestKey } from '../support/jwt.js'
+import { listen } from '../support/serve.js'
+import type { Listening } from '../support/serve.js'
 
 const ISSUER = 'https://idp.example.com/'
-let key: TestKey
-const servers: LocalServer[] = []
+// A short kid, so the smallest JWKS documents below stay under their 200 bytes.
+const key = useTestKey('ES256', 'k-ES256')
+const servers: Listening[] = []
 
-beforeAll(async () => {
-  key = await makeKey('ES256')
-})
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()))
 })
 
-async function serve(handler: Parameters<typeof startServer>[0]): Promise<LocalServer> {
-  const server = await startServer(handler)
+async function serve(handler: RequestListener): Promise<Listening> {
+  const server = await listen(handler)
   servers.push(server)
   return server
 }
@@ -250,10 +247,9 @@ describe('request body limit (16384 bytes)', () => {
     [16 * 1024, 303],
     [16 * 1024 + 1, 413],
   ])('streamed in chunks with no Content-Length: %d bytes answer %d', async (bytes, status) => {
-    const server = app.listen(0, '127.0.0.1')
-    await new Promise((resolve) => server.once('listening', resolve))
+    const server = await listen(app)
     try {
-      const { port } = server.address() as AddressInfo
+      const port = Number(new URL(server.url).port)
       const answer = await new Promise<{ status: number; cacheControl: unknown }>((resolve, reject) => {
         const req = httpRequest(
           { port, host: '127.0.0.1', method: 'POST', path: '/logout', headers: CHUNKED_FORM },
@@ -271,8 +267,7 @@ describe('request body limit (16384 bytes)', () => {
       })
       expect(answer).toEqual({ status, cacheControl: 'no-store' })
     } finally {
-      server.closeAllConnections()
-      server.close()
+      await server.close()
     }
   })
 })

@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { logout } from '../../lib/middleware.js'
-import type { LogoutOptions } from '../../lib/options/types.js'
-import { memoryStore } from '../../lib/stores/memory/store.js'
+import { logout, memoryStore } from '../../lib/index.js'
+import type { LogoutOptions } from '../../lib/index.js'
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
 const publicJwk = publicKey.export({ format: 'jwk' })

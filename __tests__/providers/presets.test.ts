@@ -1,7 +1,6 @@
-import { cognito } from '../../lib/providers/cognito'
-import { entra, keycloak, okta } from '../../lib/providers/presets'
-import { STATE_COOKIE } from '../../lib/providers/state'
-import { endpointOf, makeContext, queryOf } from '../support/provider-context'
+import { cognito, entra, keycloak, okta } from '../../lib/index.js'
+import { STATE_COOKIE } from '../../lib/providers/state.js'
+import { endpointOf, makeContext, queryOf } from '../support/provider-context.js'
 
 const RETURN_TO = 'https://app.example.com/goodbye?from=logout'
 const ID_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2ln'

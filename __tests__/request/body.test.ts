@@ -1,21 +1,10 @@
 import { request as httpRequest } from 'node:http'
 import request from 'supertest'
-import type { Flavour, TestApp, TestKey } from '../support/app.js'
-import {
-  BASE_URL,
-  FLAVOURS,
-  ISSUER,
-  closeApps,
-  createApp,
-  generateKey,
-  localOptions,
-  signWith,
-} from '../support/app.js'
+import type { Flavour, TestApp } from '../support/app.js'
+import { BASE_URL, FLAVOURS, ISSUER, closeApps, createApp, localOptions } from '../support/app.js'
+import { mint, useTestKey } from '../support/jwt.js'
 
-let key: TestKey
-beforeAll(async () => {
-  key = await generateKey('RS256')
-})
+const key = useTestKey('RS256')
 afterEach(closeApps)
 
 const ALLOWED = ['/bye', `${BASE_URL}/see-you`]
@@ -83,7 +72,7 @@ const HOSTILE: string[] = [
 
 async function linkedApp(flavour: Flavour, parsers: boolean) {
   const app = await createApp(flavour, localOptions([key], { returnTo: { allowed: ALLOWED } }), { parsers })
-  const token = await signWith(key, { iss: ISSUER, sid: 'rt-sid', sub: 'u1' })
+  const token = await mint(key, { iss: ISSUER, sid: 'rt-sid', sub: 'u1' })
   const current = await app.login(token)
   const other = await app.login(token)
   return { app, token, current, ids: [current.id, other.id].sort() }
@@ -195,7 +184,7 @@ describe.each(FLAVOURS.filter((f) => f !== 'connect'))('%s with express.json() a
         parsers: 'json',
       },
     )
-    const token = await signWith(key, { iss: ISSUER, sid: 'form-sid' })
+    const token = await mint(key, { iss: ISSUER, sid: 'form-sid' })
     const linked = await app.login(token)
     const res = await request(app.url)
       .post('/logout')

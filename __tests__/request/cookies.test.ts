@@ -1,19 +1,15 @@
 import request from 'supertest'
-import type { TestKey } from '../support/app.js'
 import {
   FLAVOURS,
   closeApps,
   createApp,
   expectClearedCookie,
-  generateKey,
   localOptions,
   setCookies,
 } from '../support/app.js'
+import { useTestKey } from '../support/jwt.js'
 
-let key: TestKey
-beforeAll(async () => {
-  key = await generateKey('ES256')
-})
+const key = useTestKey('ES256')
 afterEach(closeApps)
 
 describe.each(FLAVOURS)('%s: cookies', (flavour) => {

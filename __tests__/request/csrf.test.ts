@@ -1,21 +1,10 @@
 import request from 'supertest'
 import type { Test } from 'supertest'
-import type { TestApp, TestKey } from '../support/app.js'
-import {
-  BASE_URL,
-  FLAVOURS,
-  ISSUER,
-  closeApps,
-  createApp,
-  generateKey,
-  localOptions,
-  signWith,
-} from '../support/app.js'
+import type { TestApp } from '../support/app.js'
+import { BASE_URL, FLAVOURS, ISSUER, closeApps, createApp, localOptions } from '../support/app.js'
+import { mint, useTestKey } from '../support/jwt.js'
 
-let key: TestKey
-beforeAll(async () => {
-  key = await generateKey('EdDSA')
-})
+const key = useTestKey('EdDSA')
 afterEach(closeApps)
 
 interface Fixture {
@@ -28,7 +17,7 @@ interface Fixture {
 /** Two sessions linked to one sid; requests carry the first one's cookie and the token. */
 async function fixture(flavour: (typeof FLAVOURS)[number]): Promise<Fixture> {
   const app = await createApp(flavour, localOptions([key]))
-  const token = await signWith(key, { iss: ISSUER, sid: 'csrf-sid', sub: 'u1' })
+  const token = await mint(key, { iss: ISSUER, sid: 'csrf-sid', sub: 'u1' })
   return { app, token, current: await app.login(token), other: await app.login(token) }
 }
 

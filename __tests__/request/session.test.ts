@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http'
-import { sessionCookie } from '../../lib/request/session'
-import type { SessionRequest } from '../../lib/request/session'
+import { sessionCookie } from '../../lib/request/session.js'
+import type { SessionRequest } from '../../lib/request/session.js'
 
 function requestWith(cookie: string, cookieOptions: Record<string, unknown> = {}): SessionRequest {
   const session = { destroy: () => undefined, cookie: { path: '/', httpOnly: true, ...cookieOptions } }

@@ -1,18 +1,13 @@
 import { KeyObject } from 'node:crypto'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import session from 'express-session'
 import { CompactEncrypt, exportJWK, generateKeyPair } from 'jose'
 import type { CryptoKey, JWK } from 'jose'
 import request from 'supertest'
 import type { Response } from 'supertest'
-import { LogoutError } from '../../lib/errors'
-import type { LogoutEvent, LogoutOptions } from '../../lib/options/types'
-import type { Provider } from '../../lib/providers/contract'
-import type { Store } from '../../lib/stores/contract'
-import { memoryStore } from '../../lib/stores/memory/store'
-import { ISSUER, closeApps, createApp, generateKey, localOptions, startJwksServer } from '../support/app'
-import type { Flavour, TestApp, TestKey } from '../support/app'
+import { LogoutError, memoryStore } from '../../lib/index.js'
+import type { LogoutEvent, LogoutOptions, Provider, Store } from '../../lib/index.js'
+import { ISSUER, closeApps, createApp, localOptions } from '../support/app.js'
+import type { Flavour, TestApp } from '../support/app.js'
 import {
   BACKCHANNEL_EVENT,
   CLIENT_ID,
@@ -22,17 +17,14 @@ import {
   signLogoutToken,
   testProvider,
   unsecuredToken,
-} from '../support/logout-token'
+} from '../support/logout-token.js'
+import { nowSeconds as now, startJwksServer, useTestKey } from '../support/jwt.js'
+import { listen, refusedHost } from '../support/serve.js'
 
-let rs: TestKey
-let es: TestKey
-let stranger: TestKey
-
-beforeAll(async () => {
-  rs = await generateKey('RS256', 'rs-1')
-  es = await generateKey('ES256', 'es-1')
-  stranger = await generateKey('RS256', 'rs-1')
-})
+const rs = useTestKey('RS256', 'rs-1')
+const es = useTestKey('ES256', 'es-1')
+// Another key published under the same kid: only the signature tells the two apart.
+const stranger = useTestKey('RS256', 'rs-1')
 afterEach(closeApps)
 
 interface Harness {
@@ -65,8 +57,6 @@ function expectInvalidRequest(res: Response, token?: string): void {
   // Descriptions never echo the token (it could be logged by the provider).
   for (const part of token?.split('.') ?? []) if (part.length >= 16) expect(res.text).not.toContain(part)
 }
-
-const now = () => Math.floor(Date.now() / 1000)
 
 type Case = [string, (app: TestApp) => Promise<Response>]
 
@@ -582,27 +572,6 @@ describe('back-channel receiver: outages answer so the provider retries', () => 
     expect(replay.body.error_description).toMatch(/already received/)
   })
 
-  async function closedPortUrl(): Promise<string> {
-    const server = createServer()
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as AddressInfo
-    await new Promise((resolve) => server.close(resolve))
-    return `http://127.0.0.1:${port}/jwks`
-  }
-
-  async function answering500(): Promise<{ url: string; close: () => Promise<void> }> {
-    const server = createServer((_req, res) => {
-      res.statusCode = 500
-      res.end('oops')
-    })
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-    const { port } = server.address() as AddressInfo
-    return {
-      url: `http://127.0.0.1:${port}/jwks`,
-      close: () => new Promise((resolve) => server.close(() => resolve())),
-    }
-  }
-
   async function remoteHarness(provider: Provider) {
     const warnings: string[] = []
     const app = await createApp('express5', {
@@ -627,14 +596,19 @@ describe('back-channel receiver: outages answer so the provider retries', () => 
   }
 
   it('the JWKS URL points at a closed port: 503', async () => {
-    const { app, warnings } = await remoteHarness(testProvider({ jwksUri: await closedPortUrl() }))
+    const { app, warnings } = await remoteHarness(
+      testProvider({ jwksUri: `http://${await refusedHost()}/jwks` }),
+    )
     await expectUnavailable(app, warnings)
   })
 
   it('the JWKS endpoint answers 500: 503', async () => {
-    const jwks = await answering500()
+    const jwks = await listen((_req, res) => {
+      res.statusCode = 500
+      res.end('oops')
+    })
     try {
-      const { app, warnings } = await remoteHarness(testProvider({ jwksUri: jwks.url }))
+      const { app, warnings } = await remoteHarness(testProvider({ jwksUri: `${jwks.url}/jwks` }))
       await expectUnavailable(app, warnings)
     } finally {
       await jwks.close()

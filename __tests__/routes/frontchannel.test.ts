@@ -1,30 +1,16 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import express from 'express'
 import session from 'express-session'
 import request from 'supertest'
 import type { Response } from 'supertest'
-import { logout } from '../../lib/middleware'
-import type { LogoutEvent, LogoutOptions } from '../../lib/options/types'
-import type { Store } from '../../lib/stores/contract'
-import { memoryStore } from '../../lib/stores/memory/store'
-import {
-  ISSUER,
-  SECRET,
-  closeApps,
-  createApp,
-  expectClearedCookie,
-  generateKey,
-  localOptions,
-  signWith,
-} from '../support/app'
-import type { Flavour, TestApp, TestKey } from '../support/app'
-import { linkedSession, testProvider } from '../support/logout-token'
+import { logout, memoryStore } from '../../lib/index.js'
+import type { LogoutEvent, LogoutOptions, Store } from '../../lib/index.js'
+import { ISSUER, SECRET, closeApps, createApp, expectClearedCookie, localOptions } from '../support/app.js'
+import type { Flavour, TestApp } from '../support/app.js'
+import { linkedSession, testProvider } from '../support/logout-token.js'
+import { mint, useTestKey } from '../support/jwt.js'
+import { listen } from '../support/serve.js'
 
-let rs: TestKey
-beforeAll(async () => {
-  rs = await generateKey('RS256')
-})
+const rs = useTestKey('RS256')
 afterEach(closeApps)
 
 const OTHER_ISSUER = 'https://other-idp.test/'
@@ -57,7 +43,7 @@ const q = (params: Record<string, string>) => `?${new URLSearchParams(params).to
 
 /** A browser whose session the middleware linked from its own access token (so it carries the link). */
 async function browserOf(app: TestApp, sid: string, sub = 'u') {
-  return app.login(await signWith(rs, { iss: ISSUER, sid, sub }))
+  return app.login(await mint(rs, { iss: ISSUER, sid, sub }))
 }
 
 describe('front-channel receiver', () => {
@@ -134,7 +120,7 @@ describe('front-channel receiver', () => {
 
   it('a session linked by its own access token reports its sid and sub in the event', async () => {
     const { app, events } = await harness()
-    const browser = await app.login(await signWith(rs, { iss: ISSUER, sid: 'X', sub: 'u' }))
+    const browser = await app.login(await mint(rs, { iss: ISSUER, sid: 'X', sub: 'u' }))
     const res = await frontchannel(app, q({ iss: ISSUER, sid: 'X' }), browser.cookie)
     expect(res.status).toBe(200)
     expect(await app.sessionIds()).not.toContain(browser.id)
@@ -222,18 +208,15 @@ describe('front-channel framing', () => {
     app.use(session({ secret: SECRET, resave: false, saveUninitialized: false }))
     app.use(logout(localOptions([rs], { provider: testProvider(), frontchannel: { path: '/fc' } })))
     app.use((_req, res) => void res.send('app'))
-    const server = createServer(app)
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { url, close } = await listen(app)
     try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
       const page = await fetch(`${url}/fc`)
       expect(page.status).toBe(200)
       expect(page.headers.get('x-frame-options')).toBeNull()
       expect(page.headers.get('content-security-policy')).toBe('frame-ancestors https://idp.test')
       expect((await fetch(`${url}/elsewhere`)).headers.get('x-frame-options')).toBe('DENY')
     } finally {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await close()
     }
   })
 })

@@ -1,18 +1,9 @@
 import { ServerResponse } from 'node:http'
 import session from 'express-session'
 import request from 'supertest'
-import { LogoutError } from '../../lib/errors.js'
-import type { TestKey } from '../support/app.js'
-import {
-  BASE_URL,
-  FLAVOURS,
-  ISSUER,
-  closeApps,
-  createApp,
-  generateKey,
-  localOptions,
-  signWith,
-} from '../support/app.js'
+import { LogoutError } from '../../lib/index.js'
+import { BASE_URL, FLAVOURS, ISSUER, closeApps, createApp, localOptions } from '../support/app.js'
+import { mint, useTestKey } from '../support/jwt.js'
 
 /** An express-session store whose `destroy` fails for the ids in `failing` (or for all when empty). */
 class FailingStore extends session.MemoryStore {
@@ -26,10 +17,7 @@ class FailingStore extends session.MemoryStore {
   }
 }
 
-let key: TestKey
-beforeAll(async () => {
-  key = await generateKey('ES256')
-})
+const key = useTestKey('ES256')
 afterEach(closeApps)
 
 describe.each(FLAVOURS)('%s: route matching', (flavour) => {
@@ -148,7 +136,7 @@ describe.each(FLAVOURS)('%s: responses', (flavour) => {
   it('passes a failing destroy of a linked session to next(err) as ERR_SESSION_STORE', async () => {
     const store = new FailingStore()
     const app = await createApp(flavour, localOptions([key]), { sessionStore: store })
-    const token = await signWith(key, { iss: ISSUER, sid: 'store-down', sub: 'u1' })
+    const token = await mint(key, { iss: ISSUER, sid: 'store-down', sub: 'u1' })
     const other = await app.login(token)
     store.failing.add(other.id)
     const res = await request(app.url).post('/logout').set('Authorization', `Bearer ${token}`)

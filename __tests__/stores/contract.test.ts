@@ -1,19 +1,18 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
-import { memoryStore } from '../../lib/stores/memory/store'
-import { redisStore } from '../../lib/stores/redis/store'
-import type { Store } from '../../lib/stores/contract'
+import { memoryStore, redisStore } from '../../lib/index.js'
+import type { Store } from '../../lib/index.js'
 import {
   findRedisServer,
   ioredisClient,
   nodeRedisClient,
   startRedisServer,
   type RedisServer,
-} from '../support/redis-server'
+} from '../support/redis-server.js'
+import { sleep } from '../support/sleep.js'
 
 const ISS = 'https://idp.example.com/'
 const OTHER_ISS = 'https://other.example.com/'
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const sorted = (ids: string[]): string[] => [...ids].sort()
 
 let server: RedisServer | undefined

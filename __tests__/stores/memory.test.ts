@@ -1,5 +1,5 @@
-import { memoryStore } from '../../lib/stores/memory/store.js'
-import type { Store } from '../../lib/stores/contract.js'
+import { memoryStore } from '../../lib/index.js'
+import type { Store } from '../../lib/index.js'
 
 const ISS = 'https://idp.test/'
 const link = (store: Store, sessionId: string, sid: string, ttl = 3600, sub?: string) =>

@@ -1,7 +1,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
 import type { JWTPayload } from 'jose'
-import type { EndSessionContext } from '../../lib/providers/contract'
+import type { EndSessionContext } from '../../lib/index.js'
 
 /** A cookie an adapter set through `context.setCookie`. */
 export interface SetCookieCall {

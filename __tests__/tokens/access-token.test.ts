@@ -1,35 +1,19 @@
 import { createPublicKey, randomBytes } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import request from 'supertest'
-import type { LogoutOptions } from '../../lib/options/types.js'
-import type { TestAlg, TestApp, TestKey } from '../support/app.js'
-import {
-  FLAVOURS,
-  ISSUER,
-  closeApps,
-  createApp,
-  generateKey,
-  localOptions,
-  mintToken,
-  signWith,
-  startJwksServer,
-} from '../support/app.js'
+import type { LogoutOptions } from '../../lib/index.js'
+import type { TestApp } from '../support/app.js'
+import { FLAVOURS, ISSUER, closeApps, createApp, localOptions } from '../support/app.js'
+import { mint, nowSeconds as now, rawSignature, startJwksServer, useTestKey } from '../support/jwt.js'
+import type { TestAlg } from '../support/jwt.js'
 
 const AUDIENCE = 'https://api.test'
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
 
-let rsa: TestKey
-let ec: TestKey
-let ed: TestKey
-let stranger: TestKey
-beforeAll(async () => {
-  ;[rsa, ec, ed, stranger] = await Promise.all([
-    generateKey('RS256'),
-    generateKey('ES256'),
-    generateKey('EdDSA'),
-    generateKey('RS256'),
-  ])
-})
+const rsa = useTestKey('RS256')
+const ec = useTestKey('ES256')
+const ed = useTestKey('EdDSA')
+const stranger = useTestKey('RS256')
 afterEach(async () => {
   jest.restoreAllMocks()
   await closeApps()
@@ -57,7 +41,7 @@ describe.each(FLAVOURS)('%s: where the token is found', (flavour) => {
 
   it('takes the first source in accessToken.from order', async () => {
     const app = await createApp(flavour, options())
-    const tokens = await Promise.all(['h', 'c', 's', 'b'].map((sid) => signWith(ec, { iss: ISSUER, sid })))
+    const tokens = await Promise.all(['h', 'c', 's', 'b'].map((sid) => mint(ec, { iss: ISSUER, sid })))
     const [header, cookie, inSession, body] = tokens as [string, string, string, string]
     const sessions = await Promise.all([header, cookie, body].map((t) => app.login(t)))
     const holder = await app.login(undefined, inSession)
@@ -83,7 +67,7 @@ describe.each(FLAVOURS)('%s: where the token is found', (flavour) => {
 
   it('reads the token kept in the session', async () => {
     const app = await createApp(flavour, options())
-    const token = await signWith(ec, { iss: ISSUER, sid: 'kept' })
+    const token = await mint(ec, { iss: ISSUER, sid: 'kept' })
     const other = await app.login(token)
     const holder = await app.login(undefined, token)
     await request(app.url).post('/logout').set('Cookie', holder.cookie)
@@ -93,7 +77,7 @@ describe.each(FLAVOURS)('%s: where the token is found', (flavour) => {
 
   it('reads the default access_token cookie when from is not set', async () => {
     const app = await createApp(flavour, localOptions([ec]))
-    const token = await signWith(ec, { iss: ISSUER, sid: 'cookie-sid' })
+    const token = await mint(ec, { iss: ISSUER, sid: 'cookie-sid' })
     await app.login(token)
     await request(app.url).post('/logout').set('Cookie', `access_token=${token}`)
     expect(await app.sessionIds()).toEqual([])
@@ -104,7 +88,7 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
   it.each<TestAlg>(['RS256', 'ES256', 'EdDSA'])('verifies %s against a local JWKS', async (alg) => {
     const app = await createApp(flavour, localOptions([rsa, ec, ed]))
     expect(
-      await counts(app, await signWith(keyOf(alg), { iss: ISSUER, sid: `local-${alg}` }), `local-${alg}`),
+      await counts(app, await mint(keyOf(alg), { iss: ISSUER, sid: `local-${alg}` }), `local-${alg}`),
     ).toBe(true)
   })
 
@@ -114,7 +98,7 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
       const jwks = await startJwksServer([rsa, ec, ed])
       try {
         const app = await createApp(flavour, localOptions([], { accessToken: { jwks: jwks.url } }))
-        const token = await signWith(keyOf(alg), { iss: ISSUER, sid: `remote-${alg}` })
+        const token = await mint(keyOf(alg), { iss: ISSUER, sid: `remote-${alg}` })
         expect(await counts(app, token, `remote-${alg}`)).toBe(true)
         expect(jwks.fetches).toBe(1)
       } finally {
@@ -127,13 +111,13 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
     const jwks = await startJwksServer([rsa])
     try {
       const app = await createApp(flavour, localOptions([], { accessToken: { jwks: jwks.url } }))
-      expect(await counts(app, await signWith(rsa, { iss: ISSUER, sid: 'before' }), 'before')).toBe(true)
+      expect(await counts(app, await mint(rsa, { iss: ISSUER, sid: 'before' }), 'before')).toBe(true)
       expect(jwks.fetches).toBe(1)
       jwks.keys = [rsa, ec]
-      const rotated = await signWith(ec, { iss: ISSUER, sid: 'rotated' })
+      const rotated = await mint(ec, { iss: ISSUER, sid: 'rotated' })
       // Within jose's 30 s cooldown an unknown kid does not refetch: a flood of made-up kids cannot
       // hammer the IdP.
-      const login = await signWith(rsa, { iss: ISSUER, sid: 'rotated' })
+      const login = await mint(rsa, { iss: ISSUER, sid: 'rotated' })
       expect(await counts(app, rotated, 'rotated', login)).toBe(false)
       expect(jwks.fetches).toBe(1)
       const now = Date.now()
@@ -153,19 +137,17 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
       baseURL: 'https://app.test',
       accessToken: { key: key(), issuer: ISSUER },
     })
-    expect(await counts(app, await signWith(rsa, { iss: ISSUER, sid: 'single' }), 'single')).toBe(true)
-    const forged = await signWith(stranger, { iss: ISSUER, sid: 'single2' })
-    expect(await counts(app, forged, 'single2', await signWith(rsa, { iss: ISSUER, sid: 'single2' }))).toBe(
-      false,
-    )
-    const confused = await mintToken(
-      { iss: ISSUER, sid: 'single2' },
+    expect(await counts(app, await mint(rsa, { iss: ISSUER, sid: 'single' }), 'single')).toBe(true)
+    const forged = await mint(stranger, { iss: ISSUER, sid: 'single2' })
+    expect(await counts(app, forged, 'single2', await mint(rsa, { iss: ISSUER, sid: 'single2' }))).toBe(false)
+    const confused = await mint(
       {
         alg: 'HS256',
-        key: new TextEncoder().encode(pem().export({ type: 'spki', format: 'pem' }) as string),
+        privateKey: new TextEncoder().encode(pem().export({ type: 'spki', format: 'pem' }) as string),
       },
+      { iss: ISSUER, sid: 'single2' },
     )
-    expect(await counts(app, confused, 'single2', await signWith(rsa, { iss: ISSUER, sid: 'single2' }))).toBe(
+    expect(await counts(app, confused, 'single2', await mint(rsa, { iss: ISSUER, sid: 'single2' }))).toBe(
       false,
     )
   })
@@ -173,15 +155,14 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
   it('verifies HS256 against a Uint8Array secret, and refuses asymmetric tokens then', async () => {
     const secret = new Uint8Array(randomBytes(32))
     const app = await createApp(flavour, { accessToken: { key: secret, issuer: ISSUER } })
-    const token = await mintToken({ iss: ISSUER, sid: 'hmac' }, { alg: 'HS256', key: secret })
+    const token = await mint({ alg: 'HS256', privateKey: secret }, { iss: ISSUER, sid: 'hmac' })
     expect(await counts(app, token, 'hmac')).toBe(true)
-    const login = await mintToken({ iss: ISSUER, sid: 'rsa' }, { alg: 'HS256', key: secret })
-    expect(await counts(app, await signWith(rsa, { iss: ISSUER, sid: 'rsa' }), 'rsa', login)).toBe(false)
+    const login = await mint({ alg: 'HS256', privateKey: secret }, { iss: ISSUER, sid: 'rsa' })
+    expect(await counts(app, await mint(rsa, { iss: ISSUER, sid: 'rsa' }), 'rsa', login)).toBe(false)
   })
 })
 
 const VICTIM = 'victim-sid'
-const now = () => Math.floor(Date.now() / 1000)
 const claims = (extra: Record<string, unknown> = {}) => ({
   iss: ISSUER,
   aud: AUDIENCE,
@@ -193,12 +174,7 @@ const claims = (extra: Record<string, unknown> = {}) => ({
 /** Signs with the RSA test key whatever the header says (jose refuses to sign an unknown `crit`). */
 async function signRaw(header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string> {
   const input = `${b64(header)}.${b64(payload)}`
-  const signature = await crypto.subtle.sign(
-    'RSASSA-PKCS1-v1_5',
-    rsa.privateKey,
-    new TextEncoder().encode(input),
-  )
-  return `${input}.${Buffer.from(signature).toString('base64url')}`
+  return `${input}.${await rawSignature(rsa, input)}`
 }
 
 /** Tokens that must never select the victim's sessions (issue 2 point 7). */
@@ -211,44 +187,46 @@ const HOSTILE: Array<[string, () => Promise<string>]> = [
   [
     'HS256 signed with the RSA public key PEM as secret',
     () =>
-      mintToken(claims(), {
-        alg: 'HS256',
-        kid: rsa.kid,
-        key: new TextEncoder().encode(pem().export({ type: 'spki', format: 'pem' }) as string),
-      }),
+      mint(
+        {
+          alg: 'HS256',
+          kid: rsa.kid,
+          privateKey: new TextEncoder().encode(pem().export({ type: 'spki', format: 'pem' }) as string),
+        },
+        claims(),
+      ),
   ],
   [
     'HS256 signed with the RSA public key DER as secret',
     () =>
-      mintToken(claims(), {
-        alg: 'HS256',
-        kid: rsa.kid,
-        key: new Uint8Array(pem().export({ type: 'spki', format: 'der' })),
-      }),
+      mint(
+        {
+          alg: 'HS256',
+          kid: rsa.kid,
+          privateKey: new Uint8Array(pem().export({ type: 'spki', format: 'der' })),
+        },
+        claims(),
+      ),
   ],
   [
     'HS256 signed with the JWK JSON as secret',
     () =>
-      mintToken(claims(), {
-        alg: 'HS256',
-        kid: rsa.kid,
-        key: new TextEncoder().encode(JSON.stringify(rsa.jwk)),
-      }),
+      mint(
+        { alg: 'HS256', kid: rsa.kid, privateKey: new TextEncoder().encode(JSON.stringify(rsa.jwk)) },
+        claims(),
+      ),
   ],
-  ['a wrong kid', () => mintToken(claims(), { alg: 'RS256', key: rsa.privateKey, kid: 'no-such-kid' })],
-  [
-    'an unknown key using the victim kid',
-    () => mintToken(claims(), { alg: 'RS256', key: stranger.privateKey, kid: rsa.kid }),
-  ],
-  ['an unknown key with its own kid', () => signWith(stranger, claims())],
-  ['a wrong issuer', () => signWith(rsa, claims({ iss: 'https://evil.test/' }))],
-  ['no issuer', () => signWith(rsa, claims({ iss: undefined }))],
-  ['a wrong audience', () => signWith(rsa, claims({ aud: 'https://other.test' }))],
-  ['no audience', () => signWith(rsa, claims({ aud: undefined }))],
-  ['a future nbf', () => signWith(rsa, claims({ nbf: now() + 3600 }))],
+  ['a wrong kid', () => mint(rsa, claims(), { kid: 'no-such-kid' })],
+  ['an unknown key using the victim kid', () => mint(stranger, claims(), { kid: rsa.kid })],
+  ['an unknown key with its own kid', () => mint(stranger, claims())],
+  ['a wrong issuer', () => mint(rsa, claims({ iss: 'https://evil.test/' }))],
+  ['no issuer', () => mint(rsa, claims({ iss: undefined }))],
+  ['a wrong audience', () => mint(rsa, claims({ aud: 'https://other.test' }))],
+  ['no audience', () => mint(rsa, claims({ aud: undefined }))],
+  ['a future nbf', () => mint(rsa, claims({ nbf: now() + 3600 }))],
   [
     'expired beyond expiredGrace',
-    () => signWith(rsa, claims({ iat: now() - 3 * 86400, exp: now() - 2 * 86400 })),
+    () => mint(rsa, claims({ iat: now() - 3 * 86400, exp: now() - 2 * 86400 })),
   ],
   [
     'an unknown crit header',
@@ -257,13 +235,13 @@ const HOSTILE: Array<[string, () => Promise<string>]> = [
   [
     'a tampered payload',
     async () => {
-      const [h, , s] = (await signWith(rsa, claims({ sid: 'attacker' }))).split('.')
+      const [h, , s] = (await mint(rsa, claims({ sid: 'attacker' }))).split('.')
       return `${h}.${b64(claims({ iat: now(), exp: now() + 3600 }))}.${s}`
     },
   ],
   ['garbage', async () => 'not.a.jwt'],
   ['a single segment', async () => 'abcdef'],
-  ['a 64 KB token', () => signWith(rsa, claims({ pad: 'x'.repeat(64 * 1024) }))],
+  ['a 64 KB token', () => mint(rsa, claims({ pad: 'x'.repeat(64 * 1024) }))],
 ]
 
 describe.each(FLAVOURS)('%s: hostile tokens', (flavour) => {
@@ -273,7 +251,7 @@ describe.each(FLAVOURS)('%s: hostile tokens', (flavour) => {
     const app = await createApp(flavour, localOptions([rsa], { accessToken: { audience: AUDIENCE, from } }), {
       parsers: true,
     })
-    const victimToken = await signWith(rsa, claims())
+    const victimToken = await mint(rsa, claims())
     const ids = [(await app.login(victimToken)).id, (await app.login(victimToken)).id].sort()
     return { app, victimToken, ids }
   }
@@ -296,7 +274,7 @@ describe.each(FLAVOURS)('%s: hostile tokens', (flavour) => {
 
   it('counts a token expired within expiredGrace', async () => {
     const { app, ids } = await victimApp()
-    const expired = await signWith(rsa, claims({ iat: now() - 7200, exp: now() - 3600 }))
+    const expired = await mint(rsa, claims({ iat: now() - 7200, exp: now() - 3600 }))
     expect(ids).toHaveLength(2)
     await request(app.url).post('/logout').set('Authorization', `Bearer ${expired}`)
     expect(await app.sessionIds()).toEqual([])
@@ -308,7 +286,7 @@ describe.each(FLAVOURS)('%s: hostile tokens', (flavour) => {
       flavour,
       localOptions([rsa], { accessToken: { audience: AUDIENCE, expiredGrace: 60 } }),
     )
-    const expired = await signWith(rsa, claims({ iat: now() - 7200, exp: now() - 3600 }))
-    expect(await counts(app, expired, VICTIM, await signWith(rsa, claims()))).toBe(false)
+    const expired = await mint(rsa, claims({ iat: now() - 7200, exp: now() - 3600 }))
+    expect(await counts(app, expired, VICTIM, await mint(rsa, claims()))).toBe(false)
   })
 })

@@ -1,15 +1,15 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
-import type { Store } from '../../../lib/stores/contract'
-import { redisStore } from '../../../lib/stores/redis/store'
+import { redisStore } from '../../../lib/index.js'
+import type { Store } from '../../../lib/index.js'
 import {
   describeRedis,
   ioredisClient,
   nodeRedisClient,
   startRedisServer,
   type RedisServer,
-} from '../../support/redis-server'
-import { shuffle } from '../../support/shuffle'
+} from '../../support/redis-server.js'
+import { shuffle } from '../../support/shuffle.js'
 
 type NodeRedis = ReturnType<typeof createClient>
 const ISS = 'https://idp.example.com/'

@@ -1,21 +1,15 @@
 import { RedisStore } from 'connect-redis'
 import type { createClient } from 'redis'
 import request from 'supertest'
-import type { LogoutEvent, LogoutOptions } from '../../../lib/options/types'
-import { redisStore } from '../../../lib/stores/redis/store'
-import {
-  FLAVOURS,
-  ISSUER,
-  closeApps,
-  createApp,
-  generateKey,
-  localOptions,
-  signWith,
-} from '../../support/app'
-import type { Flavour, TestApp, TestKey } from '../../support/app'
-import { postLogoutToken, signLogoutToken, testProvider } from '../../support/logout-token'
-import { describeRedis, nodeRedisClient, startRedisServer } from '../../support/redis-server'
-import type { RedisServer } from '../../support/redis-server'
+import { redisStore } from '../../../lib/index.js'
+import type { LogoutEvent, LogoutOptions } from '../../../lib/index.js'
+import { FLAVOURS, ISSUER, closeApps, createApp, localOptions } from '../../support/app.js'
+import type { Flavour, TestApp } from '../../support/app.js'
+import { postLogoutToken, signLogoutToken, testProvider } from '../../support/logout-token.js'
+import { describeRedis, nodeRedisClient, startRedisServer } from '../../support/redis-server.js'
+import type { RedisServer } from '../../support/redis-server.js'
+import { mint, useTestKey } from '../../support/jwt.js'
+import type { TestKey } from '../../support/jwt.js'
 
 type NodeRedis = ReturnType<typeof createClient>
 const SESS = 'sess:'
@@ -54,13 +48,12 @@ const triggers: Array<[string, Trigger]> = [
 
 describeRedis('connect-redis as the session store of every service, on the same Redis', () => {
   let server: RedisServer
-  let key: TestKey
+  const key = useTestKey('RS256')
   let admin: NodeRedis
   const clients: NodeRedis[] = []
 
   beforeAll(async () => {
     server = await startRedisServer()
-    key = await generateKey('RS256')
     admin = await nodeRedisClient(server)
   })
   afterEach(async () => {
@@ -94,12 +87,10 @@ describeRedis('connect-redis as the session store of every service, on the same 
         const events: LogoutEvent[] = []
         const [a, b] = [await service(flavour, events), await service(flavour, [])]
         const sid = `sid-${flavour}-${name}`.replace(/\W+/g, '-')
-        const jwt = await signWith(key, { iss: ISSUER, sid, sub: `user-${sid}` })
+        const jwt = await mint(key, { iss: ISSUER, sid, sub: `user-${sid}` })
         const atA = await a.login(jwt)
         const atB = await b.login(jwt)
-        const bystander = await b.login(
-          await signWith(key, { iss: ISSUER, sid: `${sid}-other`, sub: 'other' }),
-        )
+        const bystander = await b.login(await mint(key, { iss: ISSUER, sid: `${sid}-other`, sub: 'other' }))
         expect([await stored(atA.id), await stored(atB.id), await stored(bystander.id)]).toEqual([1, 1, 1])
 
         await trigger(a, { jwt, cookie: atA.cookie, sid }, key)

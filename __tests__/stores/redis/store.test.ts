@@ -1,20 +1,19 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
-import { LogoutError } from '../../../lib/errors'
-import type { Store } from '../../../lib/stores/contract'
-import { redisStore } from '../../../lib/stores/redis/store'
+import { LogoutError, redisStore } from '../../../lib/index.js'
+import type { Store } from '../../../lib/index.js'
 import {
   describeRedis,
   ioredisClient,
   nodeRedisClient,
   startRedisServer,
   type RedisServer,
-} from '../../support/redis-server'
+} from '../../support/redis-server.js'
+import { sleep } from '../../support/sleep.js'
 
 type NodeRedis = ReturnType<typeof createClient>
 const ISS = 'https://idp.example.com/'
 const ENC_ISS = encodeURIComponent(ISS)
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function rejection(promise: unknown): Promise<unknown> {
   try {
@@ -158,6 +157,7 @@ describeRedis('redisStore() against a real redis-server', () => {
     it('prunes expired members when the index is written', async () => {
       const index = `${prefix}i:${ENC_ISS}:sid:S`
       await store.link({ iss: ISS, sid: 'S', sessionId: 'gone', at: 1 }, 0.1)
+      // The member expires on the Redis server's clock, which no fake timer moves.
       await sleep(200)
       await store.link({ iss: ISS, sid: 'S', sessionId: 'kept', at: 1 }, 60)
       expect(await send('ZRANGE', index, '0', '-1')).toEqual(['kept'])
