@@ -386,51 +386,6 @@ describe('back-channel receiver: body parsers and frameworks', () => {
   })
 })
 
-describe('back-channel options', () => {
-  const construct =
-    (extra: Record<string, unknown>, provider = testProvider()) =>
-    () =>
-      createApp('express5', localOptions([rs], { provider, ...extra } as LogoutOptions))
-
-  it.each([
-    ['algorithms with HS256', { path: '/bc', algorithms: ['HS256'] }, 'options.backchannel.algorithms[0]'],
-    ['algorithms with none', { path: '/bc', algorithms: ['none'] }, 'options.backchannel.algorithms[0]'],
-    ['empty algorithms', { path: '/bc', algorithms: [] }, 'options.backchannel.algorithms'],
-    ['maxAge 0', { path: '/bc', maxAge: 0 }, 'options.backchannel.maxAge'],
-    ['maxAge a day and more', { path: '/bc', maxAge: 86401 }, 'options.backchannel.maxAge'],
-    ['clockTolerance negative', { path: '/bc', clockTolerance: -1 }, 'options.backchannel.clockTolerance'],
-    ['bodyLimit huge', { path: '/bc', bodyLimit: 1e9 }, 'options.backchannel.bodyLimit'],
-    [
-      'decryptionKey too short',
-      { path: '/bc', decryptionKey: new Uint8Array(8) },
-      'options.backchannel.decryptionKey',
-    ],
-    ['decryptionKey a string', { path: '/bc', decryptionKey: 'secret' }, 'options.backchannel.decryptionKey'],
-    ['path of the logout route', { path: '/logout' }, 'options.backchannel.path'],
-    ['no path', {}, 'options.backchannel.path'],
-    ['unknown key', { path: '/bc', maxage: 5 }, 'options.backchannel.maxage'],
-  ])('%s: TypeError naming the option', async (_name, backchannel, option) => {
-    await expect(construct({ backchannel })()).rejects.toMatchObject({
-      name: 'TypeError',
-      code: 'ERR_INVALID_ARG_VALUE',
-      message: expect.stringContaining(`"${option}`),
-    })
-  })
-
-  it('a public decryption key is refused', async () => {
-    const backchannel = { path: '/bc', decryptionKey: rs.jwk }
-    await expect(construct({ backchannel })()).rejects.toMatchObject({ code: 'ERR_INVALID_ARG_VALUE' })
-  })
-
-  it('a provider without clientId is refused (logout tokens are addressed to it)', async () => {
-    const provider = { ...testProvider(), clientId: undefined }
-    await expect(construct({ backchannel: { path: '/bc' } }, provider)()).rejects.toMatchObject({
-      code: 'ERR_INVALID_ARG_VALUE',
-      message: expect.stringContaining('"options.provider"'),
-    })
-  })
-})
-
 describe('back-channel receiver: encrypted logout tokens (BCL §2.6 step 1)', () => {
   let encryption: { publicKey: CryptoKey; privateKey: CryptoKey; privateJwk: JWK }
   let otherPublic: CryptoKey

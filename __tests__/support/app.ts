@@ -5,7 +5,7 @@ import express from 'express'
 import express4 from 'express4'
 import session from 'express-session'
 import { logout } from '../../lib/index.js'
-import type { LogoutMiddleware, LogoutOptions } from '../../lib/index.js'
+import type { LogoutEvent, LogoutMiddleware, LogoutOptions } from '../../lib/index.js'
 import type { TestKey } from './jwt.js'
 import { listen } from './serve.js'
 
@@ -170,6 +170,17 @@ export async function createApp(
   }
   open.push(testApp)
   return testApp
+}
+
+/** {@link createApp} with {@link localOptions} of `keys`, keeping every logout event it emits in `seen`. */
+export async function recordingApp(
+  flavour: Flavour,
+  keys: TestKey[],
+  extra: LogoutOptions = {},
+): Promise<{ app: TestApp; seen: LogoutEvent[] }> {
+  const seen: LogoutEvent[] = []
+  const app = await createApp(flavour, localOptions(keys, { onLogout: (e) => void seen.push(e), ...extra }))
+  return { app, seen }
 }
 
 /** Ids of the sessions an express-session store holds. */
