@@ -1,3 +1,4 @@
+import { EventEmitter, once } from 'node:events'
 import { RedisStore } from 'connect-redis'
 import express from 'express'
 import session from 'express-session'
@@ -24,6 +25,8 @@ interface Harness {
   url: string
   store: session.Store
   middleware: LogoutMiddleware
+  /** Emits `slow` when a request enters the `/slow` handler, its session already loaded. */
+  arrivals: EventEmitter
   /** Lets every request held at `/slow` finish. */
   release(): void
   close(): Promise<void>
@@ -32,6 +35,7 @@ interface Harness {
 async function start(store: session.Store, resave: boolean, jwk: JWK): Promise<Harness> {
   let release!: () => void
   let gate = new Promise<void>((resolve) => (release = resolve))
+  const arrivals = new EventEmitter()
   const middleware = logout({
     baseURL: 'https://app.example.com',
     accessToken: { jwks: { keys: [jwk] }, issuer: ISSUER },
@@ -45,6 +49,7 @@ async function start(store: session.Store, resave: boolean, jwk: JWK): Promise<H
     res.json({ ok: true })
   })
   app.get('/slow', async (req, res) => {
+    arrivals.emit('slow')
     await gate
     if (!resave) (req.session as unknown as Record<string, unknown>).visits = 1
     res.json({ done: true })
@@ -57,6 +62,7 @@ async function start(store: session.Store, resave: boolean, jwk: JWK): Promise<H
     url,
     store,
     middleware,
+    arrivals,
     release() {
       release()
       gate = new Promise<void>((resolve) => (release = resolve))
@@ -80,11 +86,17 @@ async function user(h: Harness, cookie: string): Promise<unknown> {
 
 /** Starts a request that waits at `/slow` until released; resolves once it has reached the handler. */
 async function inFlight(h: Harness, cookie: string): Promise<{ status: Promise<number> }> {
+  const held = once(h.arrivals, 'slow').then(() => true)
   const pending = fetch(`${h.url}/slow`, { headers: { cookie } }).then(async (res) => {
     await res.arrayBuffer()
     return res.status
   })
-  await new Promise((resolve) => setTimeout(resolve, 50))
+  // A request that ends without reaching the handler fails here, not at the test timeout.
+  const ended = pending.then(
+    () => false,
+    () => false,
+  )
+  if (!(await Promise.race([held, ended]))) throw new Error('the request to /slow ended before it was held')
   // Wrapped: an async function returning the bare promise would wait for the request to finish.
   return { status: pending }
 }
@@ -167,29 +179,47 @@ describe('in-flight requests and logout: express-session MemoryStore', () => {
   )
 })
 
-/** A MemoryStore whose writes take `delay` ms to land, to open the window between check and write. */
-class SlowWriteStore extends session.MemoryStore {
-  constructor(private readonly delay: number) {
-    super()
+/**
+ * A MemoryStore that can hold a write once it has started, to open the window between the guard's
+ * check and the write landing: the test logs out inside that window, then lets the write land.
+ */
+class HeldWriteStore extends session.MemoryStore {
+  private held: { started: () => void; landed: Promise<void> } | undefined
+
+  /** Holds the next write: `started` resolves once it has begun, `land()` lets it finish. */
+  holdNextWrite(): { started: Promise<void>; land: () => void } {
+    let started!: () => void
+    let land!: () => void
+    const begun = new Promise<void>((resolve) => (started = resolve))
+    this.held = { started, landed: new Promise<void>((resolve) => (land = resolve)) }
+    return { started: begun, land }
   }
+
   override set(sid: string, data: session.SessionData, callback?: (err?: unknown) => void): void {
-    setTimeout(() => super.set(sid, data, callback), this.delay)
+    const held = this.held
+    if (!held) return super.set(sid, data, callback)
+    this.held = undefined
+    held.started()
+    void held.landed.then(() => super.set(sid, data, callback))
   }
 }
 
 describe('a logout that lands while the in-flight write is under way', () => {
   it('undoes the write once it lands (the logout buried the id first)', async () => {
-    const h = await start(new SlowWriteStore(150), false, key.jwk)
+    const sessions = new HeldWriteStore()
+    const h = await start(sessions, false, key.jwk)
     try {
       const cookie = await login(h)
       const slow = await inFlight(h, cookie)
+      const write = sessions.holdNextWrite()
       h.release()
       // The write has passed its first check and is landing: now the logout happens.
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      await write.started
       const out = await fetch(`${h.url}/logout`, { method: 'POST', headers: { cookie }, redirect: 'manual' })
       expect(out.status).toBe(303)
+      write.land()
+      // express-session ends the response only once the write (and the undoing destroy) completed.
       expect(await slow.status).toBe(200)
-      await new Promise((resolve) => setTimeout(resolve, 50))
       expect(await sessionIds(h.store)).toEqual([])
     } finally {
       await h.close()
