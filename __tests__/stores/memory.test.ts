@@ -68,15 +68,15 @@ describe('memoryStore', () => {
   })
 
   it('expires links, revocations and token ids after their ttl', async () => {
+    jest.useFakeTimers()
     const store = track(memoryStore())
     const start = Date.now()
-    const clock = jest.spyOn(Date, 'now').mockReturnValue(start)
     await link(store, 's1', 'short', 10)
     await link(store, 's2', 'long', 1000)
     await store.revoke({ iss: ISS, sid: 'short' }, start, 10)
     expect(await store.claimJti(ISS, 'jti-1', 10)).toBe(true)
     expect(await store.claimJti(ISS, 'jti-1', 10)).toBe(false)
-    clock.mockReturnValue(start + 11_000)
+    await jest.advanceTimersByTimeAsync(11_000)
     expect(await take(store, 'short')).toEqual([])
     expect(await take(store, 'long')).toEqual(['s2'])
     expect(await store.revokedAt({ iss: ISS, sid: 'short' })).toBeUndefined()
