@@ -104,7 +104,7 @@ async function launch(binary: string, port: number): Promise<ChildProcess> {
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output}`)
     if (await ping(port)) return child
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
   }
   child.kill('SIGKILL')
   throw new Error(`redis-server did not answer on port ${port} within 10 s: ${output}`)
