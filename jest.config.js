@@ -2,7 +2,10 @@
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/__tests__'],
+  // Suites mirror lib (__tests__/<layer>/<module>.test.ts); properties/, e2e/ and hygiene/ stand apart.
   testMatch: ['**/*.test.ts'],
+  // Helpers are never suites, whatever they are named.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/__tests__/support/'],
   transform: {
     // jose is published as ESM only; ts-jest turns it (and our TS) into CommonJS for Jest's loader.
     '^.+\\.(t|j|mj)s$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: { warnOnly: false } }],

@@ -1,21 +1,21 @@
-import type { Server } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import express from 'express'
 import session from 'express-session'
 import fc from 'fast-check'
 import { base64url } from 'jose'
-import { logout } from '../../lib/index'
-import type { LogoutMiddleware, Provider } from '../../lib/index'
-import { makeKey, mint, propertyParams, serve } from './harness'
-import type { TestKey } from './harness'
+import { logout } from '../../lib/index.js'
+import type { LogoutMiddleware } from '../../lib/index.js'
+import { mint, nowSeconds as now, useTestKey } from '../support/jwt.js'
+import { BACKCHANNEL_EVENT, testProvider } from '../support/logout-token.js'
+import { propertyParams } from '../support/properties.js'
+import { serveApp } from '../support/serve.js'
+import type { Listening } from '../support/serve.js'
 
 // A thousand HTTP round trips per property: generous on a loaded 2-core CI machine.
 jest.setTimeout(240_000)
 
 const ISSUER = 'https://idp.example.com/'
 const CLIENT_ID = 'app'
-const EVENT = 'http://schemas.openid.net/event/backchannel-logout'
-const now = (): number => Math.floor(Date.now() / 1000)
 
 /** What the generated logout token is, and so whether it may end the linked session. */
 type TokenKind =
@@ -80,10 +80,11 @@ const specArb: fc.Arbitrary<Spec> = fc.record({
 })
 
 describe('back-channel route: generated bodies never 500, and only a valid fresh token ends a session', () => {
-  let key: TestKey
-  let attacker: TestKey
+  const key = useTestKey('ES256', 'k-ES256')
+  // Signs with the kid of the configured key: only the signature gives it away.
+  const attacker = useTestKey('ES256', 'k-ES256')
   let middleware: LogoutMiddleware
-  let server: Server
+  let server: Listening
   let url: string
   let counter = 0
   const sessions = new session.MemoryStore()
@@ -91,15 +92,10 @@ describe('back-channel route: generated bodies never 500, and only a valid fresh
   let spent: { jwt: string; sid: string } | undefined
 
   beforeAll(async () => {
-    key = await makeKey('ES256')
-    attacker = await makeKey('ES256', key.jwk.kid)
-    const provider: Provider = {
-      name: 'test-idp',
-      issuer: ISSUER,
-      clientId: CLIENT_ID,
-      metadata: () => ({ idTokenSigningAlgValues: ['ES256'] }),
-      endSession: () => ({}),
-    }
+    const provider = testProvider(
+      { idTokenSigningAlgValues: ['ES256'] },
+      { issuer: ISSUER, clientId: CLIENT_ID },
+    )
     middleware = logout({
       provider,
       accessToken: { jwks: { keys: [key.jwk] } },
@@ -109,13 +105,11 @@ describe('back-channel route: generated bodies never 500, and only a valid fresh
     })
     const app = express()
     app.use(middleware)
-    ;({ server, url } = await serve(app))
+    server = await serveApp(app)
+    url = server.url
   })
 
-  afterAll(() => {
-    server.closeAllConnections()
-    server.close()
-  })
+  afterAll(() => server.close())
 
   async function linkedSession(sid: string): Promise<string> {
     counter += 1
@@ -140,7 +134,7 @@ describe('back-channel route: generated bodies never 500, and only a valid fresh
       exp: now() + 120,
       jti: randomUUID(),
       sid,
-      events: { [EVENT]: {} },
+      events: { [BACKCHANNEL_EVENT]: {} },
     }
     const header = { typ: 'logout+jwt' }
     if (kind === 'stale') Object.assign(claims, { iat: now() - 3600, exp: now() + 60 })
@@ -148,7 +142,7 @@ describe('back-channel route: generated bodies never 500, and only a valid fresh
     if (kind === 'wrong-iss') claims.iss = 'https://evil.example/'
     if (kind === 'nonce') claims.nonce = 'n'
     if (kind === 'no-events') delete claims.events
-    if (kind === 'events-not-object') claims.events = { [EVENT]: 'yes' }
+    if (kind === 'events-not-object') claims.events = { [BACKCHANNEL_EVENT]: 'yes' }
     if (kind === 'no-sid-no-sub') delete claims.sid
     if (kind === 'sid-not-string') claims.sid = [sid]
     if (kind === 'garbage') return garbage

@@ -1,13 +1,14 @@
-import type { Server } from 'node:http'
 import express from 'express'
 import session from 'express-session'
 import fc from 'fast-check'
-import { auth0, logout, oidc, workos } from '../../lib/index'
-import type { Provider } from '../../lib/index'
-import { compileReturnTo } from '../../lib/request/return-to'
-import { makeKey, mint, propertyParams, serve } from './harness'
-import type { TestKey } from './harness'
-import { hostileReturnTo } from './hostile-urls'
+import { auth0, logout, oidc, workos } from '../../lib/index.js'
+import type { Provider } from '../../lib/index.js'
+import { compileReturnTo } from '../../lib/request/return-to.js'
+import { hostileReturnTo } from '../support/hostile-urls.js'
+import { mint, nowSeconds as now, useTestKey } from '../support/jwt.js'
+import { propertyParams } from '../support/properties.js'
+import { serveApp } from '../support/serve.js'
+import type { Listening } from '../support/serve.js'
 
 // A thousand HTTP round trips per property: generous on a loaded 2-core CI machine.
 jest.setTimeout(240_000)
@@ -128,20 +129,13 @@ const TARGETS: Target[] = [
 ]
 
 describe('logout route over HTTP: no Location (or IdP return parameter) leaves the allow-list, never a 500', () => {
-  let key: TestKey
+  const key = useTestKey('ES256')
   let token: string
   beforeAll(async () => {
-    key = await makeKey('ES256')
-    token = await mint(key, {
-      iss: ISSUER,
-      sid: 'idp-session',
-      sub: 'user',
-      iat: Math.floor(Date.now() / 1000),
-      exp: Math.floor(Date.now() / 1000) + 3600,
-    })
+    token = await mint(key, { iss: ISSUER, sid: 'idp-session', sub: 'user', iat: now(), exp: now() + 3600 })
   })
 
-  async function listen(target: Target): Promise<{ server: Server; url: string }> {
+  async function listen(target: Target): Promise<Listening> {
     const app = express()
     app.use(session({ secret: 'property-secret', resave: false, saveUninitialized: false }))
     app.use(
@@ -153,7 +147,7 @@ describe('logout route over HTTP: no Location (or IdP return parameter) leaves t
         logger: { warn: () => undefined, error: () => undefined },
       }),
     )
-    return serve(app)
+    return serveApp(app)
   }
 
   function checkLocation(target: Target, location: string): void {
@@ -170,7 +164,8 @@ describe('logout route over HTTP: no Location (or IdP return parameter) leaves t
   }
 
   it.each(TARGETS.map((t) => [t.name, t] as const))('%s', async (_, target) => {
-    const { server, url } = await listen(target)
+    const server = await listen(target)
+    const url = server.url
     try {
       const property = fc.asyncProperty(
         hostileReturnTo,
@@ -198,8 +193,7 @@ describe('logout route over HTTP: no Location (or IdP return parameter) leaves t
       )
       await fc.assert(property, propertyParams(1000))
     } finally {
-      server.closeAllConnections()
-      server.close()
+      await server.close()
     }
   })
 })

@@ -1,18 +1,19 @@
-import type { Server } from 'node:http'
 import express from 'express'
 import session from 'express-session'
 import fc from 'fast-check'
 import { base64url } from 'jose'
-import { logout } from '../../lib/index'
-import type { LogoutMiddleware } from '../../lib/index'
-import { jwksServer, makeKey, mint, propertyParams, serve, startServer } from './harness'
-import type { LocalServer, TestKey } from './harness'
+import { logout } from '../../lib/index.js'
+import type { LogoutMiddleware } from '../../lib/index.js'
+import { mint, nowSeconds as now, rawSignature, startJwksServer, useTestKey } from '../support/jwt.js'
+import type { JwksServer } from '../support/jwt.js'
+import { propertyParams } from '../support/properties.js'
+import { listen, serveApp } from '../support/serve.js'
+import type { Listening } from '../support/serve.js'
 
 // A thousand HTTP round trips per property: generous on a loaded 2-core CI machine.
 jest.setTimeout(240_000)
 
 const ISSUER = 'https://idp.example.com/'
-const now = (): number => Math.floor(Date.now() / 1000)
 
 /**
  * What a request carries, and whether it must end the linked session. Only a token signed by the
@@ -24,11 +25,12 @@ interface Case {
   via: 'header' | 'cookie' | 'body'
 }
 
-let key: TestKey
-let attacker: TestKey
-let jwks: LocalServer
+const key = useTestKey('ES256', 'k-ES256')
+/** The attacker's own key, published under the configured key's kid. */
+const attacker = useTestKey('ES256', 'k-ES256')
+let jwks: JwksServer
 /** Stands at every `jku` / `x5u` / `x5c`-ish URL the generated headers name: it must never be called. */
-let trap: LocalServer
+let trap: Listening
 
 const json = (value: unknown): string => base64url.encode(JSON.stringify(value))
 
@@ -56,7 +58,7 @@ function headerArb(): fc.Arbitrary<Record<string, unknown>> {
         fc.constant('../../etc/passwd'),
         fc.integer(),
       ),
-      jku: fc.constantFrom(`${trap.url}/jku.json`, `${jwks.url}/jwks?evil=1`, 'https://evil.example/jwks'),
+      jku: fc.constantFrom(`${trap.url}/jku.json`, `${jwks.url}?evil=1`, 'https://evil.example/jwks'),
       x5u: fc.constantFrom(`${trap.url}/x5u.pem`, 'https://evil.example/cert.pem'),
       jwk: fc.constant(attacker.jwk),
       crit: fc.oneof(
@@ -181,17 +183,7 @@ async function forgeSignature(kind: string, input: string): Promise<string> {
     )
   }
   // Signed, but by the attacker's own key (advertised through jwk/jku/kid in the header).
-  return signature(input, attacker)
-}
-
-/** ES256 over `input` (WebCrypto ECDSA output is JWS's r||s form): no header checks at all. */
-async function signature(input: string, signer: TestKey): Promise<string> {
-  const signed = await crypto.subtle.sign(
-    { name: 'ECDSA', hash: 'SHA-256' },
-    signer.privateKey,
-    new TextEncoder().encode(input),
-  )
-  return base64url.encode(new Uint8Array(signed))
+  return rawSignature(attacker, input)
 }
 
 async function build(spec: Spec, sid: string): Promise<Case> {
@@ -213,7 +205,7 @@ async function build(spec: Spec, sid: string): Promise<Case> {
     const header = json({ alg: 'ES256', kid: key.jwk.kid, ...spec.extra })
     const payload = spec.extra.b64 === false ? JSON.stringify(claims) : json(claims)
     return {
-      jwt: `${header}.${payload}.${await signature(`${header}.${payload}`, key)}`,
+      jwt: `${header}.${payload}.${await rawSignature(key, `${header}.${payload}`)}`,
       mustDestroy: false,
       via: spec.via,
     }
@@ -224,19 +216,17 @@ async function build(spec: Spec, sid: string): Promise<Case> {
 describe('access tokens over HTTP: only a correctly signed token selects sessions; no other fetch; never a 500', () => {
   const sessions = new session.MemoryStore()
   let middleware: LogoutMiddleware
-  let server: Server
+  let server: Listening
   let url: string
   let counter = 0
 
   beforeAll(async () => {
-    key = await makeKey('ES256')
-    attacker = await makeKey('ES256', key.jwk.kid)
-    jwks = await jwksServer([key.jwk])
-    trap = await startServer((_req, res) => res.end('{}'))
+    jwks = await startJwksServer([key])
+    trap = await listen((_req, res) => res.end('{}'))
     middleware = logout({
       baseURL: 'https://app.example.com',
       accessToken: {
-        jwks: `${jwks.url}/jwks`,
+        jwks: jwks.url,
         issuer: ISSUER,
         from: ['header', 'cookie:access_token', 'body:access_token'],
       },
@@ -245,13 +235,12 @@ describe('access tokens over HTTP: only a correctly signed token selects session
     })
     const app = express()
     app.use(middleware)
-    ;({ server, url } = await serve(app))
+    server = await serveApp(app)
+    url = server.url
   })
 
   afterAll(async () => {
-    server.closeAllConnections()
-    server.close()
-    await Promise.all([jwks.close(), trap.close()])
+    await Promise.all([server.close(), jwks.close(), trap.close()])
   })
 
   /** A stored express-session session linked to a fresh IdP `sid`. */

@@ -1,8 +1,8 @@
-import { auth0 } from '../../lib/providers/auth0'
-import { STATE_COOKIE } from '../../lib/providers/state'
-import { startStandIn } from '../support/stand-ins'
-import type { StandIn } from '../support/stand-ins'
-import { endpointOf, makeContext, queryOf } from './context'
+import { auth0 } from '../../lib/index.js'
+import { STATE_COOKIE } from '../../lib/providers/state.js'
+import { startStandIn } from '../support/stand-ins.js'
+import type { StandIn } from '../support/stand-ins.js'
+import { endpointOf, makeContext, queryOf } from '../support/provider-context.js'
 
 const RETURN_TO = 'https://app.example.com/'
 const ID_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSIsInNpZCI6InMxIn0.c2ln'

@@ -1,7 +1,8 @@
-import { descope } from '../../lib/providers/descope'
-import { refusedHost, startStandIn } from '../support/stand-ins'
-import type { StandIn } from '../support/stand-ins'
-import { makeContext } from './context'
+import { descope } from '../../lib/index.js'
+import { refusedHost } from '../support/serve.js'
+import { startStandIn } from '../support/stand-ins.js'
+import type { StandIn } from '../support/stand-ins.js'
+import { makeContext } from '../support/provider-context.js'
 
 const PROJECT = 'P2test'
 const REFRESH = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJVMSJ9.cmVmcmVzaA'

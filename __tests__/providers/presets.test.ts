@@ -1,7 +1,6 @@
-import { cognito } from '../../lib/providers/cognito'
-import { entra, keycloak, okta } from '../../lib/providers/presets'
-import { STATE_COOKIE } from '../../lib/providers/state'
-import { endpointOf, makeContext, queryOf } from './context'
+import { entra, keycloak, okta } from '../../lib/index.js'
+import { STATE_COOKIE } from '../../lib/providers/state.js'
+import { endpointOf, makeContext, queryOf } from '../support/provider-context.js'
 
 const RETURN_TO = 'https://app.example.com/goodbye?from=logout'
 const ID_TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1MSJ9.c2ln'
@@ -96,31 +95,6 @@ describe('keycloak', () => {
   })
 })
 
-describe('cognito', () => {
-  it('builds /logout with client_id and logout_uri, not OIDC parameters', async () => {
-    const provider = cognito({
-      domain: 'auth.example.com',
-      clientId: '1h2j3k',
-      userPoolId: 'eu-west-1_AbC123',
-    })
-    const result = await provider.endSession(
-      makeContext({ returnTo: RETURN_TO, values: { 'session:idToken': ID_TOKEN } }),
-    )
-    expect(endpointOf(result.redirect)).toBe('https://auth.example.com/logout')
-    expect(queryOf(result.redirect)).toEqual({ client_id: '1h2j3k', logout_uri: RETURN_TO })
-    expect(provider.issuer).toBe('https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123')
-    expect(await provider.metadata()).toEqual({
-      jwksUri: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123/.well-known/jwks.json',
-    })
-  })
-
-  it('has no issuer without a user pool id', async () => {
-    const provider = cognito({ domain: 'acme.auth.us-east-1.amazoncognito.com', clientId: 'c' })
-    expect(provider.issuer).toBeUndefined()
-    expect(await provider.metadata()).toEqual({ jwksUri: undefined })
-  })
-})
-
 describe('entra', () => {
   it('sends the browser to the tenant logout endpoint with id_token_hint and the redirect', async () => {
     const provider = entra({ tenant: 'contoso.onmicrosoft.com', clientId: 'app-1' })
@@ -186,11 +160,6 @@ describe('preset options', () => {
       'entra tenant path',
       () => entra({ tenant: '../evil', clientId: 'c' }),
       /"entra.tenant" must be a tenant id/,
-    ],
-    [
-      'cognito pool id',
-      () => cognito({ domain: 'a.test', clientId: 'c', userPoolId: 'nope' }),
-      /"cognito.userPoolId" must look like/,
     ],
     [
       'bad revoke list',

@@ -1,7 +1,7 @@
-import { workos } from '../../lib/providers/workos'
-import { startStandIn } from '../support/stand-ins'
-import type { StandIn } from '../support/stand-ins'
-import { endpointOf, makeContext, queryOf } from './context'
+import { workos } from '../../lib/index.js'
+import { startStandIn } from '../support/stand-ins.js'
+import type { StandIn } from '../support/stand-ins.js'
+import { endpointOf, makeContext, queryOf } from '../support/provider-context.js'
 
 const RETURN_TO = 'https://app.example.com/'
 const SID = 'session_01HQSXZGF8FHF7A9ZZFCW4387R'

@@ -1,17 +1,13 @@
-import { randomUUID } from 'node:crypto'
-import { createServer } from 'node:http'
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import connect from 'connect'
 import cookieParser from 'cookie-parser'
 import express from 'express'
 import express4 from 'express4'
 import session from 'express-session'
-import { SignJWT, exportJWK, generateKeyPair } from 'jose'
-import type { CryptoKey, JWK, JWTPayload } from 'jose'
-import { logout } from '../../lib/middleware.js'
-import type { LogoutMiddleware } from '../../lib/middleware.js'
-import type { LogoutOptions } from '../../lib/options/types.js'
+import { logout } from '../../lib/index.js'
+import type { LogoutEvent, LogoutMiddleware, LogoutOptions } from '../../lib/index.js'
+import type { TestKey } from './jwt.js'
+import { listen } from './serve.js'
 
 export type Flavour = 'express5' | 'express4' | 'connect'
 /** The matrix every route test runs under. */
@@ -156,9 +152,7 @@ export async function createApp(
     errors.push(err)
     send(res, 500, `app error: ${(err as { code?: string }).code ?? String(err)}`)
   })
-  const server = createServer(app)
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const { server, url, close } = await listen(app)
   const testApp: TestApp = {
     flavour,
     server,
@@ -166,12 +160,11 @@ export async function createApp(
     mw,
     sessionStore,
     errors,
-    sessionIds: () => storedIds(sessionStore),
+    sessionIds: () => sessionIds(sessionStore),
     login: (token, sessionToken) =>
       login(`${url}${prefix}`, token, sessionToken, setup.sessionOptions?.name ?? 'connect.sid'),
     close: async () => {
-      server.closeAllConnections()
-      await new Promise((resolve) => server.close(resolve))
+      await close()
       await mw.store.close?.()
     },
   }
@@ -179,7 +172,19 @@ export async function createApp(
   return testApp
 }
 
-function storedIds(store: session.Store): Promise<string[]> {
+/** {@link createApp} with {@link localOptions} of `keys`, keeping every logout event it emits in `seen`. */
+export async function recordingApp(
+  flavour: Flavour,
+  keys: TestKey[],
+  extra: LogoutOptions = {},
+): Promise<{ app: TestApp; seen: LogoutEvent[] }> {
+  const seen: LogoutEvent[] = []
+  const app = await createApp(flavour, localOptions(keys, { onLogout: (e) => void seen.push(e), ...extra }))
+  return { app, seen }
+}
+
+/** Ids of the sessions an express-session store holds. */
+export function sessionIds(store: session.Store): Promise<string[]> {
   return new Promise((resolve, reject) =>
     store.all!((err, sessions) => (err ? reject(err) : resolve(Object.keys(sessions ?? {})))),
   )
@@ -199,77 +204,6 @@ async function login(
   const setCookie = response.headers.getSetCookie().find((c) => c.startsWith(`${cookieName}=`))
   if (!setCookie) throw new Error(`no ${cookieName} cookie was set`)
   return { cookie: setCookie.split(';')[0]!, id }
-}
-
-export type TestAlg = 'RS256' | 'ES256' | 'EdDSA'
-
-/** A signing key generated for this run, with its public JWK (kid and alg set). */
-export interface TestKey {
-  alg: TestAlg
-  kid: string
-  privateKey: CryptoKey
-  publicKey: CryptoKey
-  jwk: JWK
-}
-
-export async function generateKey(alg: TestAlg = 'RS256', kid: string = randomUUID()): Promise<TestKey> {
-  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true })
-  const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }
-  return { alg, kid, privateKey, publicKey, jwk }
-}
-
-export interface MintOptions {
-  alg: string
-  key: CryptoKey | Uint8Array
-  kid?: string
-  /** Extra or overriding protected-header fields. */
-  header?: Record<string, unknown>
-  /** Leave `iat` out (it is optional in a JWT). */
-  omitIat?: boolean
-}
-
-/** Signs `claims`; `iat` defaults to now (unless `omitIat`) and `exp` to an hour later unless the claims set them. */
-export async function mintToken(claims: JWTPayload, options: MintOptions): Promise<string> {
-  const jwt = new SignJWT(claims).setProtectedHeader({
-    alg: options.alg,
-    ...(options.kid === undefined ? {} : { kid: options.kid }),
-    ...options.header,
-  })
-  if (claims.iat === undefined && !options.omitIat) jwt.setIssuedAt()
-  if (claims.exp === undefined) jwt.setExpirationTime('1h')
-  return jwt.sign(options.key)
-}
-
-/** Mints with a {@link TestKey}. */
-export function signWith(key: TestKey, claims: JWTPayload): Promise<string> {
-  return mintToken(claims, { alg: key.alg, key: key.privateKey, kid: key.kid })
-}
-
-export interface JwksServer {
-  /** The JWKS URL. */
-  url: string
-  /** How many times the key set was fetched. */
-  fetches: number
-  /** The keys served; replace to rotate. */
-  keys: TestKey[]
-  close(): Promise<void>
-}
-
-/** A local JWKS endpoint on 127.0.0.1, port 0, counting its fetches. */
-export async function startJwksServer(keys: TestKey[]): Promise<JwksServer> {
-  const jwks: JwksServer = { url: '', fetches: 0, keys, close: async () => undefined }
-  const server = createServer((req, res) => {
-    jwks.fetches += 1
-    res.setHeader('Content-Type', 'application/json')
-    res.end(JSON.stringify({ keys: jwks.keys.map((k) => k.jwk) }))
-  })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  jwks.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`
-  jwks.close = async () => {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-  }
-  return jwks
 }
 
 export interface ClearedAttrs {

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { createServer, type Server } from 'node:http'
 import { existsSync, mkdirSync } from 'node:fs'
-import type { AddressInfo } from 'node:net'
 import { join, resolve } from 'node:path'
+import { listen } from './serve.js'
 
 export const ROOT = resolve(__dirname, '..', '..')
 export const CHROMIUM = '/usr/bin/chromium'
@@ -107,18 +106,10 @@ export async function crossSitePage(target: string): Promise<{ url: string; clos
   const html = `<!doctype html><title>Win a prize</title>
 <form id="f" method="post" action="${target}"><input type="hidden" name="returnTo" value="/"></form>
 <script>document.getElementById('f').submit()</script>`
-  const server: Server = createServer((_req, res) => {
+  const server = await listen((_req, res) => {
     res.setHeader('Content-Type', 'text/html; charset=utf-8')
     res.end(html)
   })
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `http://localhost:${port}/`,
-    close: () =>
-      new Promise<void>((done) => {
-        server.closeAllConnections()
-        server.close(() => done())
-      }),
-  }
+  // Opened as localhost: another site than the 127.0.0.1 the apps are opened on.
+  return { url: `http://localhost:${new URL(server.url).port}/`, close: server.close }
 }

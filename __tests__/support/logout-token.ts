@@ -1,20 +1,28 @@
 import { randomUUID } from 'node:crypto'
-import { CompactEncrypt, SignJWT } from 'jose'
+import { CompactEncrypt } from 'jose'
 import type { JWTPayload } from 'jose'
 import request from 'supertest'
-import type { Provider } from '../../lib/providers/contract.js'
+import type { Provider } from '../../lib/index.js'
 import { ISSUER } from './app.js'
-import type { TestApp, TestKey } from './app.js'
+import type { TestApp } from './app.js'
+import { mint } from './jwt.js'
+import type { TestKey } from './jwt.js'
 
 export const CLIENT_ID = 'app-client'
 export const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout'
 
-/** A provider for the receivers: the test issuer, the client id, and what discovery would advertise. */
-export function testProvider(metadata: Awaited<ReturnType<Provider['metadata']>> = {}): Provider {
+/**
+ * A provider for the receivers: an issuer (the test issuer by default), a client id, and what
+ * discovery would advertise (RS256 unless `metadata` says otherwise).
+ */
+export function testProvider(
+  metadata: Awaited<ReturnType<Provider['metadata']>> = {},
+  identity: { issuer?: string; clientId?: string } = {},
+): Provider {
   return {
     name: 'test-idp',
-    issuer: ISSUER,
-    clientId: CLIENT_ID,
+    issuer: identity.issuer ?? ISSUER,
+    clientId: identity.clientId ?? CLIENT_ID,
     metadata: () => ({ idTokenSigningAlgValues: ['RS256'], ...metadata }),
     endSession: () => ({}),
   }
@@ -44,9 +52,7 @@ export function signLogoutToken(
   overrides: Record<string, unknown> = {},
   header: Record<string, unknown> = {},
 ): Promise<string> {
-  return new SignJWT(logoutClaims(overrides))
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'logout+jwt', ...header })
-    .sign(key.privateKey)
+  return mint(key, logoutClaims(overrides), { typ: 'logout+jwt', ...header })
 }
 
 /** An unsecured JWT (`alg: none`, empty signature) carrying otherwise valid claims. */

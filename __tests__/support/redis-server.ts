@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { Redis } from 'ioredis'
 import { createClient } from 'redis'
+import { sleep } from './sleep.js'
 
 /** A `redis-server` child process owned by one test file. */
 export interface RedisServer {
@@ -103,7 +104,7 @@ async function launch(binary: string, port: number, extra: readonly string[]): P
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output}`)
     if (await ping(port)) return child
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
   }
   child.kill('SIGKILL')
   throw new Error(`redis-server did not answer on port ${port} within 10 s: ${output}`)
@@ -186,4 +187,39 @@ export async function ioredisClient(server: RedisServer, timeout = 1000): Promis
   client.on('error', () => undefined)
   await client.connect()
   return client
+}
+
+/**
+ * Waits until `probe` succeeds again: after an outage the clients reconnect on their own schedule,
+ * and only asking tells when they have. Asks every 50 ms, for at most 10 s.
+ */
+export async function whenAnswering(probe: () => unknown): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    try {
+      await probe()
+      return
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await sleep(50)
+    }
+  }
+}
+
+/** A script that spins for 3 s and so blocks the whole server, like an overloaded Redis. */
+const SPIN = `local s = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1e6 + (t[2] - s[2]) > 3e6`
+
+/** Runs `body` while `server` is stuck in a long script, then waits for the script to end. */
+export async function whileStuck<T>(server: RedisServer, body: () => Promise<T>): Promise<T> {
+  const blocker = await nodeRedisClient(server, 10_000)
+  const blocking = blocker.sendCommand(['EVAL', SPIN, '0'])
+  try {
+    // Redis answers nobody while the script runs, so no event says it has started: this short wait
+    // only lets the EVAL reach the server ahead of the commands under test.
+    await sleep(50)
+    return await body()
+  } finally {
+    await blocking
+    await blocker.close()
+  }
 }

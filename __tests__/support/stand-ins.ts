@@ -1,6 +1,5 @@
-import { createServer } from 'node:http'
-import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { listen } from './serve.js'
 
 /**
  * Local HTTP servers standing in for the provider endpoints of SPEC.md §5, each answering the way
@@ -51,7 +50,7 @@ export async function startStandIn(
   const handler = HANDLERS[kind]
   const requests: RecordedRequest[] = []
   const standIn: StandIn = { origin: '', host: '', requests, mode: 'ok', close: async () => undefined }
-  const server: Server = createServer((req, res) => {
+  const server = await listen((req, res) => {
     void record(req).then((recorded) => {
       requests.push(recorded)
       if (standIn.mode === 'hang') return
@@ -60,25 +59,10 @@ export async function startStandIn(
       handler(recorded, res, resolved)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  standIn.host = `127.0.0.1:${port}`
-  standIn.origin = `http://${standIn.host}`
-  standIn.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
+  standIn.host = server.host
+  standIn.origin = server.url
+  standIn.close = server.close
   return standIn
-}
-
-/** A `127.0.0.1:PORT` where nothing listens: connections are refused. */
-export async function refusedHost(): Promise<string> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  await new Promise<void>((resolve) => server.close(() => resolve()))
-  return `127.0.0.1:${port}`
 }
 
 const HANDLERS: Record<'auth0' | 'workos' | 'descope', Handler> = {
@@ -175,7 +159,7 @@ export async function startMiniOp(
 ): Promise<MiniOp> {
   const requests: RecordedRequest[] = []
   const mini: MiniOp = { issuer: '', requests, mode: 'ok', close: async () => undefined }
-  const server = createServer((req, res) => {
+  const server = await listen((req, res) => {
     void record(req).then((recorded) => {
       requests.push(recorded)
       if (mini.mode === 'hang') return
@@ -193,12 +177,7 @@ export async function startMiniOp(
       return json(res, 404, { error: 'not_found' })
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  mini.issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  mini.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections()
-      server.close(() => resolve())
-    })
+  mini.issuer = server.url
+  mini.close = server.close
   return mini
 }

@@ -1,0 +1,79 @@
+import request from 'supertest'
+import { FLAVOURS, ISSUER, closeApps, recordingApp } from '../support/app.js'
+import { mint, useTestKey } from '../support/jwt.js'
+
+// Ending a subject (lib/ending/subject.ts, `invalidate`): the sessions linked to a sid, or to a sub
+// with `everywhere`, go with the current one, and the revocation is recorded for guard.
+
+const key = useTestKey('ES256')
+afterEach(closeApps)
+
+const token = (sid: string, sub = 'alice') => mint(key, { iss: ISSUER, sid, sub })
+
+describe.each(FLAVOURS)('%s: local invalidation', (flavour) => {
+  it('destroys exactly the sessions linked to the sid, and the current one', async () => {
+    const { app, seen } = await recordingApp(flavour, [key])
+    const a = await token('sid-a')
+    const [a1, a2] = [await app.login(a), await app.login(a)]
+    const b1 = await app.login(await token('sid-b'))
+    const plain = await app.login()
+    const current = await app.login()
+    const before = Date.now()
+    const res = await request(app.url)
+      .post('/logout')
+      .set('Cookie', current.cookie)
+      .set('Authorization', `Bearer ${a}`)
+    const after = Date.now()
+    expect(res.status).toBe(303)
+    expect((await app.sessionIds()).sort()).toEqual([b1.id, plain.id].sort())
+    expect([a1.id, a2.id, current.id]).not.toContain(b1.id)
+    const at = await app.mw.store.revokedAt({ iss: ISSUER, sid: 'sid-a' })
+    expect(at).toBeGreaterThanOrEqual(before)
+    expect(at).toBeLessThanOrEqual(after)
+    expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'sid-b' })).toBeUndefined()
+    expect(await app.mw.store.revokedAt({ iss: ISSUER, sub: 'alice' })).toBeUndefined()
+    expect(seen).toEqual([
+      {
+        reason: 'user',
+        iss: ISSUER,
+        sid: 'sid-a',
+        sub: 'alice',
+        sessionsDestroyed: 3,
+        provider: undefined,
+        errors: [],
+        notes: [],
+      },
+    ])
+  })
+
+  it('finds the sid from the session link when the request carries no token', async () => {
+    const { app, seen } = await recordingApp(flavour, [key])
+    const a = await token('sid-link')
+    const [a1] = [await app.login(a), await app.login(a)]
+    await request(app.url).post('/logout').set('Cookie', a1!.cookie)
+    expect(await app.sessionIds()).toEqual([])
+    expect(seen[0]).toMatchObject({ sid: 'sid-link', sessionsDestroyed: 2 })
+  })
+
+  it('revokes the user with everywhere: true', async () => {
+    const { app, seen } = await recordingApp(flavour, [key], { everywhere: true })
+    const a = await token('sid-1')
+    await app.login(a)
+    await app.login(await token('sid-2'))
+    const other = await app.login(await token('sid-3', 'bob'))
+    await request(app.url).post('/logout').set('Authorization', `Bearer ${a}`)
+    expect(await app.sessionIds()).toEqual([other.id])
+    expect(await app.mw.store.revokedAt({ iss: ISSUER, sub: 'alice' })).toEqual(expect.any(Number))
+    expect(await app.mw.store.revokedAt({ iss: ISSUER, sub: 'bob' })).toBeUndefined()
+    expect(seen[0]).toMatchObject({ sid: 'sid-1', sub: 'alice', sessionsDestroyed: 2 })
+  })
+
+  it('leaves the other sids of the user alone without everywhere', async () => {
+    const { app } = await recordingApp(flavour, [key])
+    const a = await token('sid-1')
+    await app.login(a)
+    const sibling = await app.login(await token('sid-2'))
+    await request(app.url).post('/logout').set('Authorization', `Bearer ${a}`)
+    expect(await app.sessionIds()).toEqual([sibling.id])
+  })
+})

@@ -1,0 +1,246 @@
+import type { Redis } from 'ioredis'
+import type { createClient } from 'redis'
+import { memoryStore, redisStore } from '../../lib/index.js'
+import type { Store } from '../../lib/index.js'
+import {
+  describeRedis,
+  ioredisClient,
+  nodeRedisClient,
+  startRedisServer,
+  type RedisServer,
+} from '../support/redis-server.js'
+import { sleep } from '../support/sleep.js'
+
+// The Store contract (lib/stores/contract.ts), one suite run against every implementation.
+
+const ISS = 'https://idp.example.com/'
+const OTHER_ISS = 'https://other.example.com/'
+const sorted = (ids: string[]): string[] => [...ids].sort()
+
+/** A Store implementation under the contract, and whose clock its expiries run on. */
+interface Backend {
+  create(): Store
+  /**
+   * The clock is ours: the memory store reads `Date.now()` and sweeps on `setInterval`, so jest's
+   * fake timers move it. Redis expires keys on its own clock, which only real time moves.
+   */
+  fakeClock: boolean
+}
+
+function contract(backend: Backend): void {
+  let store: Store
+  beforeEach(() => {
+    // Installed before the store exists, so that its sweep interval is a fake timer too.
+    if (backend.fakeClock) jest.useFakeTimers()
+    store = backend.create()
+  })
+  afterEach(async () => {
+    await store.close?.()
+    jest.useRealTimers()
+  })
+
+  /** Lets `ms` pass on the store's clock. */
+  const elapse = (ms: number): Promise<unknown> =>
+    backend.fakeClock ? jest.advanceTimersByTimeAsync(ms) : sleep(ms)
+
+  const link = (
+    sessionId: string,
+    subject: { sid?: string; sub?: string; iss?: string },
+    at = 1000,
+    ttl = 60,
+  ) => store.link({ iss: ISS, ...subject, sessionId, at }, ttl)
+
+  describe('link and take', () => {
+    it('takes the sessions of a sid once', async () => {
+      await link('s1', { sid: 'A' })
+      await link('s2', { sid: 'A' })
+      await link('s3', { sid: 'B' })
+      expect(sorted(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 }))).toEqual(['s1', 's2'])
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 })).toEqual([])
+      expect(await store.take({ iss: ISS, sid: 'B', linkedBefore: 2000 })).toEqual(['s3'])
+    })
+
+    it('takes every session of a sub across sids and removes them from their sid index', async () => {
+      await link('s1', { sid: 'A', sub: 'u1' })
+      await link('s2', { sid: 'B', sub: 'u1' })
+      await link('s3', { sid: 'C', sub: 'u2' })
+      expect(sorted(await store.take({ iss: ISS, sub: 'u1', linkedBefore: 2000 }))).toEqual(['s1', 's2'])
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 })).toEqual([])
+      expect(await store.take({ iss: ISS, sid: 'C', linkedBefore: 2000 })).toEqual(['s3'])
+    })
+
+    it('removes a session taken by sid from its sub index', async () => {
+      await link('s1', { sid: 'A', sub: 'u1' })
+      await link('s2', { sid: 'B', sub: 'u1' })
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 })).toEqual(['s1'])
+      expect(await store.take({ iss: ISS, sub: 'u1', linkedBefore: 2000 })).toEqual(['s2'])
+    })
+
+    it('prefers sid over sub and takes nothing without either', async () => {
+      await link('s1', { sid: 'A', sub: 'u1' })
+      await link('s2', { sid: 'B', sub: 'u1' })
+      expect(await store.take({ iss: ISS, linkedBefore: 2000 })).toEqual([])
+      expect(await store.take({ iss: ISS, sid: 'B', sub: 'u1', linkedBefore: 2000 })).toEqual(['s2'])
+    })
+
+    it('leaves sessions linked after linkedBefore in place (sid reuse)', async () => {
+      await link('early', { sid: 'A' }, 1000)
+      await link('late', { sid: 'A' }, 3000)
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 })).toEqual(['early'])
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 3000 })).toEqual(['late'])
+    })
+
+    it('keeps the issuer apart', async () => {
+      await link('s1', { sid: 'A' })
+      await link('s2', { sid: 'A', iss: OTHER_ISS })
+      expect(await store.take({ iss: OTHER_ISS, sid: 'A', linkedBefore: 2000 })).toEqual(['s2'])
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 })).toEqual(['s1'])
+    })
+
+    it('moves a re-linked session to its new sid and link time', async () => {
+      await link('s1', { sid: 'A', sub: 'u1' }, 1000)
+      await link('s1', { sid: 'B', sub: 'u2' }, 3000)
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 5000 })).toEqual([])
+      expect(await store.take({ iss: ISS, sub: 'u1', linkedBefore: 5000 })).toEqual([])
+      expect(await store.take({ iss: ISS, sid: 'B', linkedBefore: 2000 })).toEqual([])
+      expect(await store.take({ iss: ISS, sid: 'B', linkedBefore: 3000 })).toEqual(['s1'])
+      expect(await store.take({ iss: ISS, sub: 'u2', linkedBefore: 5000 })).toEqual([])
+    })
+
+    it('forgets an unlinked session, and unlinking an unknown one is harmless', async () => {
+      await link('s1', { sid: 'A', sub: 'u1' })
+      await link('s2', { sid: 'A', sub: 'u1' })
+      await store.unlink('s1')
+      await store.unlink('never-linked')
+      expect(await store.take({ iss: ISS, sub: 'u1', linkedBefore: 2000 })).toEqual(['s2'])
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 })).toEqual([])
+    })
+
+    it('lets a link expire after its ttl while a longer one survives', async () => {
+      await link('short', { sid: 'A', sub: 'u1' }, 1000, 0.15)
+      await link('long', { sid: 'A', sub: 'u1' }, 1000, 60)
+      await elapse(300)
+      expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 })).toEqual(['long'])
+      expect(await store.take({ iss: ISS, sub: 'u1', linkedBefore: 2000 })).toEqual([])
+    })
+
+    // Names that would collide if the store concatenated issuer, kind and value naively.
+    it.each([
+      ['colons', { iss: 'a', sid: 'b:sid:c' }, { iss: 'a:sid:b', sid: 'c' }],
+      ['sid vs sub', { iss: ISS, sid: 'x' }, { iss: ISS, sub: 'x' }],
+      ['NUL bytes', { iss: `a\u0000b`, sid: 'c' }, { iss: 'a', sid: `b\u0000c` }],
+      ['glob characters', { iss: ISS, sid: '*' }, { iss: ISS, sid: '?' }],
+      ['unicode', { iss: 'https://idp.example/ü', sid: '🙂' }, { iss: 'https://idp.example/u', sid: '🙂' }],
+      ['empty values', { iss: '', sid: '' }, { iss: ISS, sid: '' }],
+    ])('keeps hostile names apart: %s', async (_case, first, second) => {
+      await store.link({ ...first, sessionId: 'first:*\u0000', at: 1 }, 60)
+      await store.link({ ...second, sessionId: 'second:🙂', at: 1 }, 60)
+      expect(await store.take({ ...second, linkedBefore: 2 })).toEqual(['second:🙂'])
+      expect(await store.take({ ...first, linkedBefore: 2 })).toEqual(['first:*\u0000'])
+    })
+  })
+
+  describe('revoke and revokedAt', () => {
+    it('answers undefined for a subject never revoked', async () => {
+      expect(await store.revokedAt({ iss: ISS, sid: 'A' })).toBeUndefined()
+      expect(await store.revokedAt({ iss: ISS })).toBeUndefined()
+    })
+
+    it('keeps the later revocation time', async () => {
+      await store.revoke({ iss: ISS, sid: 'A' }, 5000, 60)
+      await store.revoke({ iss: ISS, sid: 'A' }, 3000, 60)
+      expect(await store.revokedAt({ iss: ISS, sid: 'A' })).toBe(5000)
+      await store.revoke({ iss: ISS, sid: 'A' }, 7000, 60)
+      expect(await store.revokedAt({ iss: ISS, sid: 'A' })).toBe(7000)
+    })
+
+    it('answers the latest of the sid and sub records, per issuer', async () => {
+      await store.revoke({ iss: ISS, sid: 'A' }, 5000, 60)
+      await store.revoke({ iss: ISS, sub: 'u1' }, 8000, 60)
+      expect(await store.revokedAt({ iss: ISS, sid: 'A', sub: 'u1' })).toBe(8000)
+      expect(await store.revokedAt({ iss: ISS, sid: 'A', sub: 'u2' })).toBe(5000)
+      expect(await store.revokedAt({ iss: ISS, sub: 'A' })).toBeUndefined()
+      expect(await store.revokedAt({ iss: OTHER_ISS, sid: 'A' })).toBeUndefined()
+    })
+
+    it('records both sid and sub at once', async () => {
+      await store.revoke({ iss: ISS, sid: 'A', sub: 'u1' }, 4000, 60)
+      expect(await store.revokedAt({ iss: ISS, sid: 'A' })).toBe(4000)
+      expect(await store.revokedAt({ iss: ISS, sub: 'u1' })).toBe(4000)
+    })
+
+    it('forgets a revocation after its ttl, unless a later revoke extended it', async () => {
+      await store.revoke({ iss: ISS, sid: 'short' }, 5000, 0.15)
+      await store.revoke({ iss: ISS, sid: 'extended' }, 5000, 0.15)
+      await store.revoke({ iss: ISS, sid: 'extended' }, 3000, 60)
+      await elapse(300)
+      expect(await store.revokedAt({ iss: ISS, sid: 'short' })).toBeUndefined()
+      expect(await store.revokedAt({ iss: ISS, sid: 'extended' })).toBe(5000)
+    })
+
+    it('does not let an expired revocation raise a new one', async () => {
+      await store.revoke({ iss: ISS, sid: 'A' }, 9000, 0.15)
+      await elapse(300)
+      await store.revoke({ iss: ISS, sid: 'A' }, 2000, 60)
+      expect(await store.revokedAt({ iss: ISS, sid: 'A' })).toBe(2000)
+    })
+  })
+
+  describe('claimJti', () => {
+    it('claims a logout-token id once per issuer', async () => {
+      expect(await store.claimJti(ISS, 'j1', 60)).toBe(true)
+      expect(await store.claimJti(ISS, 'j1', 60)).toBe(false)
+      expect(await store.claimJti(OTHER_ISS, 'j1', 60)).toBe(true)
+      expect(await store.claimJti(ISS, 'j2', 60)).toBe(true)
+    })
+
+    it('can be claimed again once released (a failed logout the IdP retries)', async () => {
+      expect(await store.claimJti(ISS, 'released', 60)).toBe(true)
+      await store.releaseJti(ISS, 'released')
+      expect(await store.claimJti(ISS, 'released', 60)).toBe(true)
+      expect(await store.claimJti(ISS, 'released', 60)).toBe(false)
+      await store.releaseJti(OTHER_ISS, 'released')
+      expect(await store.claimJti(ISS, 'released', 60)).toBe(false)
+    })
+
+    it('can be claimed again after its ttl', async () => {
+      expect(await store.claimJti(ISS, 'j1', 0.15)).toBe(true)
+      await elapse(300)
+      expect(await store.claimJti(ISS, 'j1', 60)).toBe(true)
+      expect(await store.claimJti(ISS, 'j1', 60)).toBe(false)
+    })
+
+    it('gives a jti to exactly one of many concurrent claimers', async () => {
+      const results = await Promise.all(Array.from({ length: 25 }, () => store.claimJti(ISS, 'race', 60)))
+      expect(results.filter(Boolean)).toHaveLength(1)
+    })
+  })
+}
+
+describe('memoryStore()', () => contract({ create: () => memoryStore(), fakeClock: true }))
+
+describeRedis('redisStore()', () => {
+  let server: RedisServer
+  let nodeRedis: ReturnType<typeof createClient>
+  let ioredis: Redis
+  let counter = 0
+
+  beforeAll(async () => {
+    server = await startRedisServer()
+    nodeRedis = await nodeRedisClient(server)
+    ioredis = await ioredisClient(server)
+  })
+
+  afterAll(async () => {
+    await nodeRedis?.close()
+    await ioredis?.quit()
+    await server?.stop()
+  })
+
+  describe('with node-redis', () => {
+    contract({ create: () => redisStore({ client: nodeRedis, prefix: `t${++counter}:` }), fakeClock: false })
+  })
+  describe('with ioredis', () => {
+    contract({ create: () => redisStore({ client: ioredis, prefix: `t${++counter}:` }), fakeClock: false })
+  })
+})
