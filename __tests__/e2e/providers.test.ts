@@ -66,7 +66,11 @@ describe('auth0 v2 through the logout route', () => {
     const app = appWith({ provider, accessToken: { jwks: { keys: [key.jwk] } } })
     await app.agent.post('/session').send({ user: 'u1' }).expect(200)
     const token = await mint(key, { iss: provider.issuer, sub: 'auth0|u1', sid: 'a0-sid' })
-    const response = await app.agent.get('/logout').set('authorization', `Bearer ${token}`).expect(302)
+    const response = await app.agent
+      .get('/logout')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('authorization', `Bearer ${token}`)
+      .expect(302)
     const location = new URL(response.headers.location!)
     expect(`${location.origin}${location.pathname}`).toBe(`${idp.origin}/v2/logout`)
     expect(Object.fromEntries(location.searchParams)).toEqual({ returnTo: RETURN_TO, client_id: 'abc123' })
@@ -96,7 +100,11 @@ describe('workos through the logout route', () => {
     const provider = workos({ clientId: 'client_1', apiHostname: idp.host, issuer: 'https://api.workos.com' })
     const app = appWith({ provider, accessToken: { jwks: { keys: [key.jwk] } } })
     const token = await mint(key, { iss: 'https://api.workos.com', sub: 'user_1', sid: 'session_01' })
-    const response = await app.agent.get('/logout').set('authorization', `Bearer ${token}`).expect(302)
+    const response = await app.agent
+      .get('/logout')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('authorization', `Bearer ${token}`)
+      .expect(302)
     const location = new URL(response.headers.location!)
     expect(`${location.origin}${location.pathname}`).toBe(`${idp.origin}/user_management/sessions/logout`)
     expect(Object.fromEntries(location.searchParams)).toEqual({
@@ -111,7 +119,7 @@ describe('workos through the logout route', () => {
     const provider = workos({ clientId: 'client_1', apiHostname: idp.host })
     const app = appWith({ provider, accessToken: { jwks: { keys: [key.jwk] } } })
     await app.agent.post('/session').send({ user: 'u1' }).expect(200)
-    const response = await app.agent.get('/logout').expect(302)
+    const response = await app.agent.get('/logout').set('Sec-Fetch-Site', 'same-origin').expect(302)
     expect(response.headers.location).toBe(RETURN_TO)
     expect(await sessionCount(app.sessions)).toBe(0)
     expect(app.events[0]?.notes).toEqual(['no verified sid: the WorkOS session was not ended'])
@@ -132,6 +140,7 @@ describe('descope through the logout route', () => {
     const app = appWith({ provider: descope({ projectId: 'P2e2e', baseUrl: idp.origin }) })
     const response = await app.agent
       .get('/logout')
+      .set('Sec-Fetch-Site', 'same-origin')
       .set('cookie', 'DS=session-jwt; DSR=refresh-jwt')
       .expect(302)
     expect(response.headers.location).toBe(RETURN_TO)
@@ -153,7 +162,11 @@ describe('descope through the logout route', () => {
       idp.mode = mode
       const app = appWith({ provider: descope({ projectId: 'P2e2e', baseUrl: idp.origin, timeout: 300 }) })
       await app.agent.post('/session').send({ user: 'u1' }).expect(200)
-      const response = await app.agent.get('/logout').set('cookie', 'DSR=refresh-jwt').expect(302)
+      const response = await app.agent
+        .get('/logout')
+        .set('Sec-Fetch-Site', 'same-origin')
+        .set('cookie', 'DSR=refresh-jwt')
+        .expect(302)
       expect(response.headers.location).toBe(RETURN_TO)
       expect(await sessionCount(app.sessions)).toBe(0)
       expect(cookieCleared(response.headers['set-cookie'] as unknown as string[], 'DSR')).toBe(true)
@@ -168,7 +181,11 @@ describe('descope through the logout route', () => {
     const app = appWith({
       provider: descope({ projectId: 'P2e2e', baseUrl: `http://${await refusedHost()}` }),
     })
-    const response = await app.agent.get('/logout').set('cookie', 'DSR=refresh-jwt').expect(302)
+    const response = await app.agent
+      .get('/logout')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('cookie', 'DSR=refresh-jwt')
+      .expect(302)
     expect(response.headers.location).toBe(RETURN_TO)
     expect(app.events[0]?.errors.map((e) => e.code)).toEqual(['ERR_PROVIDER_REQUEST'])
   })
@@ -209,7 +226,7 @@ describe('oidc through the logout route, against a real OpenID Provider', () => 
       .post('/session')
       .send({ idToken: user.idToken, refreshToken: user.refreshToken, accessToken: user.accessToken })
       .expect(200)
-    const response = await app.agent.get('/logout').expect(302)
+    const response = await app.agent.get('/logout').set('Sec-Fetch-Site', 'same-origin').expect(302)
     expect(await sessionCount(app.sessions)).toBe(0)
     const location = new URL(response.headers.location!)
     expect(`${location.origin}${location.pathname}`).toBe(`${op.issuer}/session/end`)
@@ -256,7 +273,10 @@ describe('oidc through the logout route, against a real OpenID Provider', () => 
     const provider = oidc({ issuer: `http://${await refusedHost()}`, clientId: 'web' })
     const app = appWith({ provider, accessToken: { jwks: { keys: [key.jwk] } } })
     await app.agent.post('/session').send({ user: 'u1' }).expect(200)
-    const response = await app.agent.get('/logout').set('accept', 'application/json')
+    const response = await app.agent
+      .get('/logout')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('accept', 'application/json')
     expect(response.status).toBe(502)
     expect(await sessionCount(app.sessions)).toBe(0)
     expect(cookieCleared(response.headers['set-cookie'] as unknown as string[], 'connect.sid')).toBe(true)

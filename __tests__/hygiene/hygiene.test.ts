@@ -74,10 +74,14 @@ describe('Cache-Control: no-store on every logout, back-channel, front-channel a
   const form = { 'content-type': 'application/x-www-form-urlencoded' }
 
   it.each<[string, number, Call]>([
-    ['logout GET', 302, get('/logout')],
+    ['logout GET', 302, get('/logout', { headers: { 'sec-fetch-site': 'same-origin' } })],
     ['logout POST', 303, post('/logout')],
     ['logout JSON', 200, post('/logout', { headers: { accept: 'application/json' } })],
-    ['logout, returnTo not allowed', 400, get('/logout?returnTo=https://evil.example/')],
+    [
+      'logout, returnTo not allowed',
+      400,
+      get('/logout?returnTo=https://evil.example/', { headers: { 'sec-fetch-site': 'same-origin' } }),
+    ],
     ['logout, cross-site POST', 403, post('/logout', { headers: { origin: 'https://evil.example' } })],
     ['logout, body too large', 413, post('/logout', { headers: form, body: `a=${'x'.repeat(20_000)}` })],
     [

@@ -92,10 +92,11 @@ describe('back-channel route: generated bodies never 500, and only a valid fresh
   let spent: { jwt: string; sid: string } | undefined
 
   beforeAll(async () => {
-    const provider = testProvider(
-      { idTokenSigningAlgValues: ['ES256'] },
-      { issuer: ISSUER, clientId: CLIENT_ID },
-    )
+    // The client is registered for ES256 ID tokens, so its logout tokens are pinned to ES256.
+    const provider = {
+      ...testProvider({ idTokenSigningAlgValues: ['ES256'] }, { issuer: ISSUER, clientId: CLIENT_ID }),
+      idTokenSigningAlg: 'ES256',
+    }
     middleware = logout({
       provider,
       accessToken: { jwks: { keys: [key.jwk] } },

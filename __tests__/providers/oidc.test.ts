@@ -93,23 +93,32 @@ describe('oidc against a real OpenID Provider', () => {
     expect(landing.body).toContain('post_logout_redirect_uri not registered')
   })
 
-  it('revokes the refresh token at the revocation endpoint before the redirect', async () => {
+  it('holds the refresh-token revocation until the browser is back, then revokes it at the revocation endpoint', async () => {
     const user = await login(op, CLIENT)
     expect(user.refreshToken).toEqual(expect.any(String))
     const context = makeContext({
       returnTo: RETURN_TO,
-      values: { 'session:refreshToken': user.refreshToken! },
+      values: { 'session:refreshToken': user.refreshToken!, 'session:idToken': user.idToken },
     })
-    const result = await provider({ revoke: ['refresh_token'] }).endSession(context)
+    const p = provider({ revoke: ['refresh_token'] })
+    const result = await p.endSession(context)
     expect(result.errors).toEqual([])
     expect(result.notes).toEqual([])
-    const refresh = await tokenRequest(op, CLIENT, {
+    // Not revoked before the redirect: an OP that ends its session on revocation could then not end
+    // it at end_session_endpoint, nor notify the other apps.
+    const before = await tokenRequest(op, CLIENT, {
       grant_type: 'refresh_token',
       refresh_token: user.refreshToken!,
     })
-    expect(refresh).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) })
-    // The OP session itself is untouched until the browser reaches the end-session endpoint.
+    expect(before.status).toBe(200)
     expect(await hasOpSession(op, user.jar, CLIENT)).toBe(true)
+    const done = await p.completeLogout!(result.pending!)
+    expect(done.errors).toEqual([])
+    const after = await tokenRequest(op, CLIENT, {
+      grant_type: 'refresh_token',
+      refresh_token: user.refreshToken!,
+    })
+    expect(after).toEqual({ status: 400, body: expect.objectContaining({ error: 'invalid_grant' }) })
   })
 
   it('reports a revocation the OP rejects (wrong client secret) without throwing', async () => {
@@ -118,10 +127,12 @@ describe('oidc against a real OpenID Provider', () => {
       returnTo: RETURN_TO,
       values: { 'session:refreshToken': user.refreshToken! },
     })
-    const result = await provider({ revoke: ['refresh_token'], clientSecret: 'wrong' }).endSession(context)
+    const p = provider({ revoke: ['refresh_token'], clientSecret: 'wrong' })
+    const result = await p.endSession(context)
     expect(result.redirect).toBeInstanceOf(URL)
-    expect(result.errors).toHaveLength(1)
-    expect(result.errors?.[0]).toMatchObject({
+    const done = await p.completeLogout!(result.pending!)
+    expect(done.errors).toHaveLength(1)
+    expect(done.errors?.[0]).toMatchObject({
       code: 'ERR_PROVIDER_RESPONSE',
       message: 'refresh_token revocation answered HTTP 401 (invalid_client)',
     })
@@ -134,7 +145,7 @@ describe('oidc against a real OpenID Provider', () => {
 
   it('notes a token it was asked to revoke but could not find', async () => {
     const result = await provider({ revoke: ['refresh_token', 'access_token'] }).endSession(
-      makeContext({ returnTo: RETURN_TO }),
+      makeContext({ returnTo: RETURN_TO, values: { 'session:idToken': 'an.id.token' } }),
     )
     expect(result.notes).toEqual([
       'no refresh_token found in session:refreshToken: not revoked',

@@ -41,7 +41,10 @@ describe.each(FLAVOURS)('%s: cookies', (flavour) => {
       localOptions([key], { accessToken: { from: ['header', 'cookie:tok'] } }),
     )
     const { cookie } = await app.login()
-    const res = await request(app.url).get('/logout').set('Cookie', cookie)
+    const res = await request(app.url)
+      .get('/logout')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('Cookie', cookie)
     expectClearedCookie(res, 'tok')
     expectClearedCookie(res, 'connect.sid', { httpOnly: true })
     expect([...setCookies(res.headers).keys()].sort()).toEqual(['connect.sid', 'tok'])
@@ -77,9 +80,11 @@ describe.each(FLAVOURS)('%s: cookies', (flavour) => {
       flavour,
       localOptions([key], { clearSiteData: ['cookies', 'executionContexts'] }),
     )
-    expect((await request(some.url).get('/logout')).headers['clear-site-data']).toBe(
-      '"cookies", "executionContexts"',
-    )
+    expect(
+      (await request(some.url).get('/logout').set('Sec-Fetch-Site', 'same-origin')).headers[
+        'clear-site-data'
+      ],
+    ).toBe('"cookies", "executionContexts"')
     // A refused request changes nothing, so it must not wipe the site's data either.
     const refused = await request(on.url).post('/logout').set('Origin', 'https://evil.example')
     expect(refused.status).toBe(403)
@@ -87,10 +92,14 @@ describe.each(FLAVOURS)('%s: cookies', (flavour) => {
   })
 
   it.each<[string, (url: string) => request.Test, number]>([
-    ['a GET redirect', (url) => request(url).get('/logout'), 302],
+    ['a GET redirect', (url) => request(url).get('/logout').set('Sec-Fetch-Site', 'same-origin'), 302],
     ['a POST redirect', (url) => request(url).post('/logout'), 303],
     ['a JSON answer', (url) => request(url).post('/logout').set('Accept', 'application/json'), 200],
-    ['a refused returnTo', (url) => request(url).get('/logout?returnTo=//evil.example'), 400],
+    [
+      'a refused returnTo',
+      (url) => request(url).get('/logout?returnTo=//evil.example').set('Sec-Fetch-Site', 'same-origin'),
+      400,
+    ],
     [
       'a cross-site request',
       (url) => request(url).post('/logout').set('Origin', 'https://evil.example'),

@@ -34,6 +34,11 @@ describe.each(FLAVOURS)('%s: CSRF gate', (flavour) => {
     ['a POST from another port of the base host', 'post', { Origin: 'https://app.test:8443' }],
     ['a POST from an opaque origin', 'post', { Origin: 'null' }],
     ['a GET marked cross-site', 'get', { 'Sec-Fetch-Site': 'cross-site' }],
+    // A sibling subdomain, or a browser without Fetch Metadata loading an <img>: the GET shows no
+    // sign it came from the app's pages, and a POST marked same-site names no origin.
+    ['a POST marked same-site without Origin', 'post', { 'Sec-Fetch-Site': 'same-site' }],
+    ['a GET marked same-site', 'get', { 'Sec-Fetch-Site': 'same-site' }],
+    ['a GET without fetch metadata', 'get', {}],
     ['a POST marked cross-site', 'post', { 'Sec-Fetch-Site': 'cross-site' }],
     [
       'a POST marked cross-site with the app origin',
@@ -71,10 +76,18 @@ describe.each(FLAVOURS)('%s: CSRF gate', (flavour) => {
     ['a POST from the baseURL origin', 'post', () => ({ Origin: BASE_URL })],
     ['a POST without Origin (non-browser client)', 'post', () => ({})],
     ['a POST marked same-origin', 'post', (f) => ({ 'Sec-Fetch-Site': 'same-origin', Origin: f.app.url })],
-    ['a POST marked same-site', 'post', () => ({ 'Sec-Fetch-Site': 'same-site' })],
-    ['a GET marked same-site', 'get', () => ({ 'Sec-Fetch-Site': 'same-site' })],
+    [
+      'a POST marked same-site from the baseURL origin',
+      'post',
+      () => ({ 'Sec-Fetch-Site': 'same-site', Origin: BASE_URL }),
+    ],
+    ['a GET marked same-origin', 'get', () => ({ 'Sec-Fetch-Site': 'same-origin' })],
     ['a GET marked none (typed in the address bar)', 'get', () => ({ 'Sec-Fetch-Site': 'none' })],
-    ['a GET without fetch metadata', 'get', () => ({})],
+    [
+      'a GET without fetch metadata from a page of the app (Referer)',
+      'get',
+      () => ({ Referer: `${BASE_URL}/notes` }),
+    ],
   ])('lets through %s and logs out', async (_name, method, headers) => {
     const f = await fixture(flavour)
     const res = await send(f, method, headers(f))

@@ -34,7 +34,7 @@ describe.each(FLAVOURS)('%s: onLogout', (flavour) => {
   it('is called once per logout, also with no token and no session', async () => {
     const { app, seen } = await recordingApp(flavour, [key])
     await request(app.url).post('/logout')
-    await request(app.url).get('/logout')
+    await request(app.url).get('/logout').set('Sec-Fetch-Site', 'same-origin')
     expect(seen).toHaveLength(2)
     expect(seen[0]).toEqual({
       reason: 'user',

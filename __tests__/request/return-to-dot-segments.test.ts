@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { compileReturnTo, type ReturnToPolicy } from '../../lib/request/return-to'
-import { propertyParams } from '../properties/harness'
+import { propertyParams } from '../support/properties.js'
 
 /*
  * A `/*` prefix entry keeps a value on the app's origin, but a backend that normalises what the

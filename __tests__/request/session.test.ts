@@ -42,6 +42,7 @@ describe('sessionCookie: express-session cookie found by the signed id it carrie
       secure: true,
       httpOnly: true,
       sameSite: 'strict',
+      partitioned: false,
     })
   })
 })

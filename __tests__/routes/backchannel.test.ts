@@ -261,8 +261,12 @@ describe('back-channel receiver: accepted tokens', () => {
     expect(await app.sessionIds()).not.toContain(victim.id)
   })
 
-  it('pins the provider-advertised algorithms: ES256 accepted when discovery lists only ES256', async () => {
-    const { app } = await harness({ provider: testProvider({ idTokenSigningAlgValues: ['HS256', 'ES256'] }) })
+  it("pins the client's ID-token algorithm: ES256 accepted when the client is registered for ES256", async () => {
+    const provider = {
+      ...testProvider({ idTokenSigningAlgValues: ['HS256', 'ES256'] }),
+      idTokenSigningAlg: 'ES256',
+    }
+    const { app } = await harness({ provider })
     const victim = await linkedSession(app, { sid: 'sid-X' })
     expectInvalidRequest(await postLogoutToken(app, await sign({})))
     expect((await postLogoutToken(app, await signLogoutToken(es))).status).toBe(200)

@@ -78,18 +78,35 @@ describe('front-channel receiver', () => {
   it.each([
     ['no session (a forged request, or third-party cookies blocked)', undefined],
     ['a session linked to another sid', 'Y'],
-  ])('iss + sid from a browser with %s: ignored, nothing ends', async (_name, ownSid) => {
-    const { app, events } = await harness()
+  ])(
+    'requireSession: true, iss + sid from a browser with %s: ignored, nothing ends',
+    async (_name, ownSid) => {
+      const { app, events } = await harness('express5', {
+        frontchannel: { path: '/frontchannel', requireSession: true },
+      })
+      const elsewhere = await linkedSession(app, { sid: 'X' })
+      const own = ownSid ? await linkedSession(app, { sid: ownSid }) : undefined
+      const res = await frontchannel(app, q({ iss: ISSUER, sid: 'X' }), own?.cookie)
+      expect(res.status).toBe(200)
+      expectFrameable(res)
+      const ids = await app.sessionIds()
+      expect(ids).toContain(elsewhere.id)
+      if (own) expect(ids).toContain(own.id)
+      expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'X' })).toBeUndefined()
+      expect(events[0]).toMatchObject({ sessionsDestroyed: 0, notes: [expect.stringMatching(/ignored/)] })
+    },
+  )
+
+  it("by default fans out without a session cookie (the OP's cross-site iframe, SameSite=Lax)", async () => {
+    const { app } = await harness()
     const elsewhere = await linkedSession(app, { sid: 'X' })
-    const own = ownSid ? await linkedSession(app, { sid: ownSid }) : undefined
-    const res = await frontchannel(app, q({ iss: ISSUER, sid: 'X' }), own?.cookie)
+    const other = await linkedSession(app, { sid: 'Y' })
+    const res = await frontchannel(app, q({ iss: ISSUER, sid: 'X' }))
     expect(res.status).toBe(200)
-    expectFrameable(res)
     const ids = await app.sessionIds()
-    expect(ids).toContain(elsewhere.id)
-    if (own) expect(ids).toContain(own.id)
-    expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'X' })).toBeUndefined()
-    expect(events[0]).toMatchObject({ sessionsDestroyed: 0, notes: [expect.stringMatching(/ignored/)] })
+    expect(ids).not.toContain(elsewhere.id)
+    expect(ids).toContain(other.id)
+    expect(await app.mw.store.revokedAt({ iss: ISSUER, sid: 'X' })).toEqual(expect.any(Number))
   })
 
   it('requireSession: false fans out without a session (third-party cookies blocked)', async () => {

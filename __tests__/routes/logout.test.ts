@@ -24,7 +24,7 @@ afterEach(closeApps)
 describe.each(FLAVOURS)('%s: route matching', (flavour) => {
   it('answers GET and POST on /logout and hands other methods on the path to the app', async () => {
     const app = await createApp(flavour, localOptions([key]))
-    const get = await request(app.url).get('/logout')
+    const get = await request(app.url).get('/logout').set('Sec-Fetch-Site', 'same-origin')
     expect(get.status).toBe(302)
     expect(get.headers.location).toBe(`${BASE_URL}/`)
     expect((await request(app.url).post('/logout')).status).toBe(303)
@@ -56,10 +56,12 @@ describe.each(FLAVOURS)('%s: route matching', (flavour) => {
 
   it('works mounted under /auth', async () => {
     const app = await createApp(flavour, localOptions([key]), { mount: '/auth' })
-    const res = await request(app.url).get('/auth/logout?returnTo=/bye')
+    const res = await request(app.url).get('/auth/logout?returnTo=/bye').set('Sec-Fetch-Site', 'same-origin')
     expect(res.status).toBe(302)
     expect(res.headers.location).toBe(`${BASE_URL}/bye`)
-    expect((await request(app.url).get('/logout')).text).toBe('app:GET /logout')
+    expect((await request(app.url).get('/logout').set('Sec-Fetch-Site', 'same-origin')).text).toBe(
+      'app:GET /logout',
+    )
     expect((await request(app.url).post('/auth/logout/x')).text).toBe('app:POST /auth/logout/x')
   })
 
@@ -70,7 +72,10 @@ describe.each(FLAVOURS)('%s: route matching', (flavour) => {
     expect('clearCookie' in ServerResponse.prototype).toBe(false)
     const app = await createApp(flavour, localOptions([key]))
     const { cookie } = await app.login()
-    const res = await request(app.url).get('/logout').set('Cookie', cookie)
+    const res = await request(app.url)
+      .get('/logout')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('Cookie', cookie)
     expect(res.status).toBe(302)
     expect(res.headers['set-cookie']).toEqual(
       expect.arrayContaining([expect.stringMatching(/^connect\.sid=;/)]),
@@ -81,7 +86,7 @@ describe.each(FLAVOURS)('%s: route matching', (flavour) => {
 describe.each(FLAVOURS)('%s: responses', (flavour) => {
   it('redirects GET with 302 and POST with 303 to returnTo, never cached', async () => {
     const app = await createApp(flavour, localOptions([key]))
-    const get = await request(app.url).get('/logout?returnTo=/bye')
+    const get = await request(app.url).get('/logout?returnTo=/bye').set('Sec-Fetch-Site', 'same-origin')
     const post = await request(app.url).post('/logout?returnTo=/bye')
     expect([get.status, post.status]).toEqual([302, 303])
     for (const res of [get, post]) {
@@ -97,7 +102,10 @@ describe.each(FLAVOURS)('%s: responses', (flavour) => {
     ['*/*', 302],
   ])('with Accept %s answers %d', async (accept, status) => {
     const app = await createApp(flavour, localOptions([key]))
-    const res = await request(app.url).get('/logout?returnTo=/bye').set('Accept', accept)
+    const res = await request(app.url)
+      .get('/logout?returnTo=/bye')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('Accept', accept)
     expect(res.status).toBe(status)
     expect(res.headers['cache-control']).toBe('no-store')
     if (status === 200) expect(res.body).toEqual({ loggedOut: true, redirectTo: `${BASE_URL}/bye` })
@@ -237,6 +245,7 @@ describe.each(ROWS)('%s, %s: returnTo', (flavour, _label, parsers) => {
     const app = await createApp(flavour, localOptions([key], { returnTo: { allowed: ALLOWED } }), { parsers })
     const res = await request(app.url)
       .get('/logout?returnTo=/bye')
+      .set('Sec-Fetch-Site', 'same-origin')
       .set('Host', 'evil.example')
       .set('X-Forwarded-Host', 'evil.example')
       .set('X-Forwarded-Proto', 'http')
@@ -244,6 +253,7 @@ describe.each(ROWS)('%s, %s: returnTo', (flavour, _label, parsers) => {
     expect(res.headers.location).toBe(`${BASE_URL}/bye`)
     const json = await request(app.url)
       .get('/logout')
+      .set('Sec-Fetch-Site', 'same-origin')
       .set('Host', 'evil.example')
       .set('Accept', 'application/json')
     expect(json.body).toEqual({ loggedOut: true, redirectTo: `${BASE_URL}/` })
@@ -300,7 +310,10 @@ describe.each(ROWS)('%s, %s: returnTo', (flavour, _label, parsers) => {
 describe.each(FLAVOURS)('%s: returnTo without a baseURL', (flavour) => {
   it('redirects to a bare path when no baseURL is set', async () => {
     const app = await createApp(flavour, { returnTo: { allowed: ['/bye'] } })
-    const res = await request(app.url).get('/logout?returnTo=/bye').set('Host', 'evil.example')
+    const res = await request(app.url)
+      .get('/logout?returnTo=/bye')
+      .set('Sec-Fetch-Site', 'same-origin')
+      .set('Host', 'evil.example')
     expect(res.headers.location).toBe('/bye')
   })
 })
