@@ -19,11 +19,11 @@ export interface ModuleSetup extends Pick<RpSetup, 'keepIdToken' | 'idTokenSigni
   channels: { back?: boolean; front?: boolean }
 }
 
-const running: Array<{ op: ConformanceOp; rp: Rp }> = []
+const running: Array<{ close(): Promise<void> }> = []
 
 /** Stops every OP and RP {@link setUpModule} started; call from `afterEach`. */
 export async function tearDownModules(): Promise<void> {
-  await Promise.all(running.splice(0).flatMap(({ op, rp }) => [op.close(), rp.close()]))
+  await Promise.all(running.splice(0).map((server) => server.close()))
 }
 
 /**
@@ -34,6 +34,7 @@ export async function tearDownModules(): Promise<void> {
  */
 export async function setUpModule(module: ModuleName, setup: ModuleSetup): Promise<ModuleRun> {
   const op = await startConformanceOp(module)
+  running.push(op)
   const secret = clientSecret()
   const rp = await startRp({
     issuer: op.issuer,
@@ -42,7 +43,7 @@ export async function setUpModule(module: ModuleName, setup: ModuleSetup): Promi
     idTokenSigningAlg: setup.idTokenSigningAlg,
     keepIdToken: setup.keepIdToken,
   })
-  running.push({ op, rp })
+  running.push(rp)
   const client: StaticClient = {
     client_id: 'sso-logout-rp',
     client_secret: secret,

@@ -72,9 +72,19 @@ type AppSession = session.Session & Record<string, unknown>
 type LinkWithIdToken = LinkInput & { idToken?: string }
 
 export async function startRp(setup: RpSetup): Promise<Rp> {
+  // Listening first: the app's baseURL and the URLs registered at the OP need the port.
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  try {
+    return await mountRp(server, url, setup)
+  } catch (err) {
+    await new Promise((resolve) => server.close(resolve))
+    throw err
+  }
+}
+
+async function mountRp(server: Server, url: string, setup: RpSetup): Promise<Rp> {
   const alg = setup.idTokenSigningAlg ?? 'RS256'
   const discovery = await fetchDiscovery(setup.issuer)
   const jwks = createRemoteJWKSet(new URL(discovery.jwks_uri))
