@@ -71,16 +71,46 @@ type AppSession = session.Session & Record<string, unknown>
 /** `link()` input with the ID token (the form the library is gaining). */
 type LinkWithIdToken = LinkInput & { idToken?: string }
 
-export async function startRp(setup: RpSetup): Promise<Rp> {
+/** An RP's server, listening but not yet serving: its URLs can be registered at an OP first. */
+export interface ReservedRp {
+  url: string
+  urls: Rp['urls']
+  /** Mounts the app; the server is closed again if that fails. */
+  start(setup: RpSetup): Promise<Rp>
+  close(): Promise<void>
+}
+
+export async function reserveRp(): Promise<ReservedRp> {
   // Listening first: the app's baseURL and the URLs registered at the OP need the port.
   const server = createServer()
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  try {
-    return await mountRp(server, url, setup)
-  } catch (err) {
-    await new Promise((resolve) => server.close(resolve))
-    throw err
+  const close = () => new Promise<void>((resolve) => server.close(() => resolve()))
+  return {
+    url,
+    urls: urlsOf(url),
+    close,
+    async start(setup) {
+      try {
+        return await mountRp(server, url, setup)
+      } catch (err) {
+        await close()
+        throw err
+      }
+    },
+  }
+}
+
+export async function startRp(setup: RpSetup): Promise<Rp> {
+  return (await reserveRp()).start(setup)
+}
+
+function urlsOf(url: string): Rp['urls'] {
+  return {
+    redirect: `${url}/callback`,
+    postLogoutRedirect: `${url}/goodbye`,
+    backchannel: `${url}/backchannel-logout`,
+    frontchannel: `${url}/frontchannel-logout`,
   }
 }
 
@@ -91,12 +121,7 @@ async function mountRp(server: Server, url: string, setup: RpSetup): Promise<Rp>
   const events: LogoutEvent[] = []
   const errors: unknown[] = []
   const sessionStore = new session.MemoryStore()
-  const urls = {
-    redirect: `${url}/callback`,
-    postLogoutRedirect: `${url}/goodbye`,
-    backchannel: `${url}/backchannel-logout`,
-    frontchannel: `${url}/frontchannel-logout`,
-  }
+  const urls = urlsOf(url)
 
   const providerOptions = {
     issuer: setup.issuer,
