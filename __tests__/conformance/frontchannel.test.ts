@@ -21,12 +21,12 @@ import type { ModuleRun } from './harness'
 
 afterEach(tearDownModules)
 
-/** The RP's front-channel answer, in the terms FCL §2 and the iframe need. */
+/** The RP's front-channel answer, in the terms Front-Channel Logout §2 and the iframe need. */
 function iframeAnswer(run: ModuleRun, page: Page) {
   const csp = String(page.headers['content-security-policy'] ?? '')
   return {
     status: page.status,
-    // FCL §2: SHOULD be no-store.
+    // Front-Channel Logout §2: SHOULD be no-store.
     cacheControl: page.headers['cache-control'],
     // The OP's page must be able to frame it: no X-Frame-Options, and a frame-ancestors that
     // lets the OP's origin in (or none at all).
@@ -67,7 +67,7 @@ it('oidcc-client-test-rp-frontchannel-rpinitlogout', async () => {
       post_logout_redirect_uri: run.rp.urls.postLogoutRedirect,
       state: 'present',
     },
-    // The RP ended the session before it redirected; the iframe finds nothing left to end (FCL §2).
+    // The RP ended the session before it redirected; the iframe finds nothing left to end (Front-Channel Logout §2).
     iframe: { status: 200, cacheControl: 'no-store', frameableByOp: true },
     query: { iss: true, sid: true },
     landing: { status: 200, path: '/goodbye' },
@@ -122,7 +122,7 @@ describe('not suite steps: what the front-channel receiver must not do', () => {
     url.searchParams.set('iss', run.op.issuer)
     url.searchParams.set('sid', 'abcdefghijklmnopqrst0123456789-----')
     const iframe = await run.browser.loadCrossSiteIframe(url.href, run.op.issuer)
-    // FCL §2: the RP MAY ignore a request that matches no session; it is not an error.
+    // Front-Channel Logout §2: the RP MAY ignore a request that matches no session; it is not an error.
     expect({ status: iframe.status, signedIn: await signedInUser(run) }).toEqual({
       status: 200,
       signedIn: SUITE_SUB,

@@ -30,7 +30,7 @@ export async function tearDownModules(): Promise<void> {
  * Starts the module's OP and the RP, and registers the RP as the suite's static client:
  * `redirect_uri`, `post_logout_redirect_uri`, and the logout URIs the module needs, with
  * `frontchannel_logout_session_required: true` so that front-channel requests carry `iss` and
- * `sid` (FCL §2; without it the suite sends neither).
+ * `sid` (Front-Channel Logout §2; without it the suite sends neither).
  */
 export async function setUpModule(module: ModuleName, setup: ModuleSetup): Promise<ModuleRun> {
   const op = await startConformanceOp(module)

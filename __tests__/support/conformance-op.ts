@@ -568,7 +568,7 @@ export async function startConformanceOp(module: ModuleName): Promise<Conformanc
     const session = op.session
     if (!session) throw new Stop('GenerateLogoutTokenClaims', 'there is no OP session (session_state_data)')
     const iat = Math.floor(Date.now() / 1000)
-    // GenerateLogoutTokenClaims: exp two minutes ahead (BCL §4), a claim the RP must ignore (BCL §2.4).
+    // GenerateLogoutTokenClaims: exp two minutes ahead (Back-Channel Logout §4), a claim the RP must ignore (Back-Channel Logout §2.4).
     const claims: Record<string, unknown> = {
       iss: issuer,
       sub: SUITE_SUB,
@@ -625,7 +625,7 @@ export async function startConformanceOp(module: ModuleName): Promise<Conformanc
   }
 
   function checkBackchannelResponse(call: BackchannelCall): void {
-    // EnsureBackChannelLogoutEndpointResponseContainsCacheHeaders (WARNING), BCL §2.8.
+    // EnsureBackChannelLogoutEndpointResponseContainsCacheHeaders (WARNING), Back-Channel Logout §2.8.
     if (call.cacheControl === undefined)
       warn('EnsureBackChannelLogoutEndpointResponseContainsCacheHeaders', 'no cache-control header')
     else if (!call.cacheControl.split(',').some((piece) => piece.trim() === 'no-store'))
@@ -649,7 +649,7 @@ export async function startConformanceOp(module: ModuleName): Promise<Conformanc
       const session = op.session
       if (!session) throw new Stop('CreateRPFrontChannelLogoutRequestUrl', 'there is no OP session')
       // The suite appends these unencoded; encoded here (see notes.md) so that a sid holding `#`,
-      // `&`, `+` or `%` reaches the RP intact, as FCL §2's query parameters must.
+      // `&`, `+` or `%` reaches the RP intact, as Front-Channel Logout §2's query parameters must.
       url.searchParams.append('iss', issuer)
       url.searchParams.append('sid', session.sid)
     }
