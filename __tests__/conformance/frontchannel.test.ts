@@ -92,7 +92,7 @@ it('oidcc-client-test-rp-frontchannel-opinitlogout', async () => {
     query: iframeQuery(run, iframe),
     // The review: the browser's session at the RP is over, though its cookie never reached the
     // iframe. The RP acted on iss + sid (an unguessable per-session value) for the session it had
-    // linked to them at login with link({ sid, sub, sessionId, idToken }).
+    // linked to them at login with link({ sid, sub, req, idToken }).
     signedInAfterwards: await signedInUser(run),
     events: run.rp.events.map((e) => ({ reason: e.reason, sessionsDestroyed: e.sessionsDestroyed })),
   }).toEqual({

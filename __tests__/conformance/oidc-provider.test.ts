@@ -120,7 +120,7 @@ describe('oidc-provider: RP-Initiated Logout 1.0', () => {
       opSession: await opSessionAlive(browser, notes),
       ended: op.events.some((e) => e.event === 'end_session.success'),
     }).toEqual({
-      // id_token_hint from link({ sid, sub, sessionId, idToken }): the OP can tell who asks (§2).
+      // id_token_hint from link({ sid, sub, req, idToken }): the OP can tell who asks (§2).
       endSession: {
         id_token_hint: 'the ID token of the login',
         client_id: 'notes',

@@ -31,8 +31,8 @@ export interface RpSetup {
   idTokenSigningAlg?: 'RS256' | 'ES256'
   /**
    * Where the app keeps the ID token after login: `'link'` hands it to
-   * `link({ sid, sub, sessionId, idToken })`; `'session'` is the README recipe
-   * (`req.session.idToken = idToken`, then `link({ sid, sub, sessionId })`).
+   * `link({ sid, sub, req, idToken })`; `'session'` keeps it by hand
+   * (`req.session.idToken = idToken`, then `link({ sid, sub, req })`).
    */
   keepIdToken?: 'link' | 'session'
   /** Extra `oidc()` options (revoke, clientSecret, ...). */
@@ -67,9 +67,6 @@ export interface Rp {
 }
 
 type AppSession = session.Session & Record<string, unknown>
-
-/** `link()` input with the ID token (the form the library is gaining). */
-type LinkWithIdToken = LinkInput & { idToken?: string }
 
 /** An RP's server, listening but not yet serving: its URLs can be registered at an OP first. */
 export interface ReservedRp {
@@ -191,11 +188,8 @@ async function mountRp(server: Server, url: string, setup: RpSetup): Promise<Rp>
       delete s.login
       s.user = payload.sub
       setup.onTokens?.(s, tokens)
-      const link: LinkWithIdToken = {
-        sid: payload.sid as string | undefined,
-        sub: payload.sub,
-        sessionId: req.sessionID,
-      }
+      // `req` lets link() keep the ID token in this session and remember the link there too.
+      const link: LinkInput = { sid: payload.sid as string | undefined, sub: payload.sub, req }
       if ((setup.keepIdToken ?? 'link') === 'link') link.idToken = tokens.id_token
       else s.idToken = tokens.id_token
       await mw.link(link)
