@@ -245,12 +245,9 @@ describe('oidc through the logout route, against a real OpenID Provider', () => 
     })
     expect(app.events[0]?.sid).toEqual(expect.any(String))
 
-    // Revoked by the middleware (RFC 7009) before the browser even reaches the OP.
-    const refresh = await tokenRequest(op, client, {
-      grant_type: 'refresh_token',
-      refresh_token: user.refreshToken!,
-    })
-    expect(refresh.status).toBe(400)
+    // Not revoked yet (RFC 7009): an OP that ends its session on revocation must still be able to
+    // end it at end_session_endpoint and notify the other apps.
+    expect(await hasOpSession(op, user.jar, client)).toBe(true)
     const landing = await followLogout(op, user.jar, location)
     expect(`${landing.url.origin}${landing.url.pathname}`).toBe(`${BASE_URL}/goodbye`)
     expect(landing.url.searchParams.get('state')).toBe(state)
@@ -267,6 +264,13 @@ describe('oidc through the logout route, against a real OpenID Provider', () => 
       .expect(200)
     expect(back.text).toBe('state ok')
     expect(cookieCleared(back.headers['set-cookie'] as unknown as string[], STATE_COOKIE)).toBe(true)
+    // Revoked by the middleware on that return, once the OP had ended its session.
+    const refresh = await tokenRequest(op, client, {
+      grant_type: 'refresh_token',
+      refresh_token: user.refreshToken!,
+    })
+    expect(refresh.status).toBe(400)
+    expect(app.logs).toEqual([])
   })
 
   it('a discovery outage answers 502 after the local logout, and onLogout gets ERR_PROVIDER_DISCOVERY', async () => {

@@ -20,10 +20,11 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => s.close()))
 })
 
-const idp: Provider = testProvider(
-  { idTokenSigningAlgValues: ['ES256'] },
-  { issuer: ISSUER, clientId: 'app' },
-)
+// The client is registered for ES256 ID tokens, so its logout tokens are pinned to ES256.
+const idp: Provider = {
+  ...testProvider({ idTokenSigningAlgValues: ['ES256'] }, { issuer: ISSUER, clientId: 'app' }),
+  idTokenSigningAlg: 'ES256',
+}
 
 interface App {
   url: string
