@@ -6,6 +6,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { CONNECTIONS, DURATION, HEAP_RECORDS, ROUNDS, TRIALS, WARMUP } from './config.mjs'
 import { prepareFixtures } from './fixtures.mjs'
+import { formatted } from './format.mjs'
 import { scenarios } from './plan.mjs'
 import { forkChild, runChild, startServer } from './processes.mjs'
 import { startRedis } from './redis.mjs'
@@ -70,17 +71,6 @@ async function runOnce(scenario, round, env) {
     if (result) result.destroyed = stopped.destroyed
   }
   return result
-}
-
-/** Formats the report with the repository's Prettier settings, so format checks pass on it. */
-async function formatted(file, text) {
-  try {
-    const prettier = await import('prettier')
-    const options = (await prettier.resolveConfig(file)) ?? {}
-    return await prettier.format(text, { ...options, parser: 'markdown' })
-  } catch {
-    return text
-  }
 }
 
 /** BENCH_ONLY=id,id runs a subset (for profiling and development); the default runs everything. */
