@@ -1,6 +1,7 @@
-// `npm run bench`: prepares the fixtures, then runs every scenario of issue 7 in rounds, each round
-// visiting the scenarios round-robin (in a rotated order) with a fresh server process per run, and
-// writes bench/RESULTS.md with the medians of the rounds and each figure's ratio to the floor.
+// `npm run bench:http` (and the second half of `npm run bench`): prepares the fixtures, then runs
+// every scenario of issue 7 in rounds, each round visiting the scenarios round-robin (in a rotated
+// order) with a fresh server process per run, and writes (and prints) bench/RESULTS.md with the
+// medians of the rounds, their spread and each figure's ratio to the floor.
 import { rmSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
@@ -174,7 +175,9 @@ async function main() {
     const seconds = (Date.now() - began) / 1000
     const report = renderReport({ env, runs, unavailable, heap, propagation, seconds })
     const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
-    writeFileSync(file, await formatted(file, report))
+    const text = await formatted(file, report)
+    writeFileSync(file, text)
+    process.stdout.write(text)
     log(`bench: wrote bench/RESULTS.md after ${seconds.toFixed(0)} s`)
   } finally {
     await redis.stop?.()
