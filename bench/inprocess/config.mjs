@@ -8,6 +8,8 @@ export const QUICK = process.env.BENCH_QUICK === '1'
  * agree to a few percent, and honest (UNDECIDED) when they do not.
  */
 export const ROUNDS = Number(process.env.BENCH_INPROCESS_ROUNDS ?? (QUICK ? 5 : 21))
+/** Turns per variant within a round (see runRound in run.mjs). */
+export const CHUNKS = QUICK ? 2 : 10
 /** Rounds run and thrown away first: the JIT, the caches and the stores settle. */
 export const WARMUP_ROUNDS = QUICK ? 1 : 3
 /** Operations per round are each scenario's `ops` times this. */
@@ -16,7 +18,7 @@ export const OPS_FACTOR = QUICK ? 0.1 : 1
 export const SMALL_STORE = 1e3
 export const LARGE_STORE = QUICK ? 1e5 : 1e6
 /** Users whose tokens the guard scenarios cycle through (guard consumes nothing). */
-export const GUARD_USERS = 1000
+export const GUARD_USERS = QUICK ? 100 : 1000
 /** Revocations recorded in the guard scenarios' stores before they run: a store in use. */
 export const GUARD_REVOKED = 1000
 /** Ceiling of the memory store in every scenario, above the largest one's records. */

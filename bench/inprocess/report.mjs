@@ -150,7 +150,7 @@ ${machine({ redis, load, seconds })}
 - Rounds: ${WARMUP_ROUNDS} warm-up rounds thrown away, then ${ROUNDS} measured; in each round every variant of the scenario runs once, back to back, in an order rotated by one each round (AB, BA, ...). Operations run one at a time; per round ${plan.map((s) => `${s.id} ${Math.max(1, Math.round(s.ops * OPS_FACTOR))}`).join(', ')} operations.
 - CPU per operation: \`process.cpuUsage()\` (user + system, every thread of the variant's process, so WebCrypto's pool and the garbage collector count) over the round, divided by its operations. Allocations: bytes allocated on the V8 heap, as the growth of the used heap plus what each garbage collection during the round freed (\`v8.GCProfiler\`); off-heap memory is not counted. Wall time is the round's elapsed time per operation (for Redis, mostly round trips).
 - A target's ratio is computed within each round, between variants that ran next to each other, so the machine's drift between rounds cancels; the table gives the median of the ${ROUNDS} ratios and its distribution-free confidence interval (order statistics, coverage in brackets), with the IQR and min–max as the spread. Verdict: **MET** when the whole interval passes, **NOT MET** when none of it does, **UNDECIDED** when it straddles the threshold.
-- Redis scenarios use a redis-server started for the run on a free port (flushed between scenarios), one node-redis client per process.
+- Redis scenarios share one redis-server started for the run on a free port, each variant under its own key prefix with its own node-redis client; the scaling scenario's links are written before any Redis variant starts, so every Redis variant runs against a server holding them (as a store in use would).
 
 ## Targets
 

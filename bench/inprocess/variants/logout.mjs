@@ -43,10 +43,12 @@ export async function sso(ctx) {
 /**
  * Links `count` sessions no request touches, each its own user. Memory: through the public
  * `link()`. Redis: bench/redis-fill.mjs writes the store's layout in bulk (a million script calls
- * would take minutes) and checks it through the store's own take().
+ * would take minutes) and checks it through the store's own take(); the runner usually did so
+ * already (`spec.prefilled`), while it prepared the users.
  */
 async function fill(ctx, auth, { store, client }, count) {
-  if (client) return fillRedis(client, store, ctx.spec.prefix, count, 'inprocess')
+  if (client)
+    return ctx.spec.prefilled ? undefined : fillRedis(client, store, ctx.spec.prefix, count, 'inprocess')
   await inBatches(count, (i) =>
     auth.link({ sid: `fill-${i}`, sub: `fill-user-${i}`, sessionId: `fill-sess-${i}` }),
   )
