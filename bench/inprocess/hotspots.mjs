@@ -61,7 +61,12 @@ out.push(`${file}: ${(total / 1000).toFixed(0)} ms sampled (idle excluded)`, '',
 for (const [name, us] of top(areas, 12)) out.push(`  ${pct(us).padStart(7)}  ${name}`)
 out.push('', `Top ${TOP} functions by self time:`)
 for (const [name, us] of top(self, TOP)) out.push(`  ${pct(us).padStart(7)}  ${name}`)
-out.push('', 'sso-logout functions by total time (self + callees), with self time:')
+const libSelf = new Map([...self].filter(([name]) => name.includes(' lib/')))
+const libTotal = [...libSelf.values()].reduce((a, b) => a + b, 0)
+out.push('', `sso-logout functions by self time (${pct(libTotal)} in all):`)
+for (const [name, us] of top(libSelf, TOP)) out.push(`  ${pct(us).padStart(7)}  ${name}`)
+// A middleware's total includes what runs after its next() call: read it as an upper bound.
+out.push('', 'sso-logout functions by total time (self + callees, next() included), with self time:')
 for (const [name, us] of top(inclusive, TOP)) {
   out.push(`  ${pct(us).padStart(7)} total  ${pct(self.get(name) ?? 0).padStart(7)} self  ${name}`)
 }
