@@ -1,22 +1,33 @@
 // The package under test is the ESM build in dist/esm, copied at the start of the run to
-// node_modules/.cache/sso-logout-bench so that a rebuild in the same working tree during a run
-// (which deletes dist first) cannot pull it from under the servers. From there, its imports
-// still resolve the repository's node_modules, and linters and formatters leave it alone.
+// node_modules/.cache/<name> so that a rebuild in the same working tree during a run (which
+// deletes dist first) cannot pull it from under the servers. From there, its imports still
+// resolve the repository's node_modules, and linters and formatters leave it alone. Each
+// benchmark has its own copy, so one starting cannot delete the other's under it.
 import { cpSync, existsSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const built = fileURLToPath(new URL('../dist/esm', import.meta.url))
-const copy = fileURLToPath(new URL('../node_modules/.cache/sso-logout-bench/esm', import.meta.url))
 
-/** URL of the entry point the benchmark imports. */
-export const ENTRY = new URL('../node_modules/.cache/sso-logout-bench/esm/index.js', import.meta.url)
-
-/** Copies dist/esm to the cache folder; returns false when there is no build to copy. */
-export function snapshotBuild() {
-  rmSync(copy, { recursive: true, force: true })
-  if (!existsSync(`${built}/index.js`)) return false
-  cpSync(built, copy, { recursive: true })
-  return true
+/** The copy `name` of the build: `{ entry, snapshot, importPackage }`. */
+export function buildCopy(name) {
+  const entry = new URL(`../node_modules/.cache/${name}/esm/index.js`, import.meta.url)
+  const copy = fileURLToPath(new URL('.', entry))
+  return {
+    /** URL of the entry point the benchmark imports. */
+    entry,
+    /** Copies dist/esm to the cache folder; returns false when there is no build to copy. */
+    snapshot() {
+      rmSync(copy, { recursive: true, force: true })
+      if (!existsSync(`${built}/index.js`)) return false
+      cpSync(built, copy, { recursive: true })
+      return true
+    },
+    importPackage: () => import(entry.href),
+  }
 }
 
-export const importPackage = () => import(ENTRY.href)
+const http = buildCopy('sso-logout-bench')
+
+export const ENTRY = http.entry
+export const snapshotBuild = http.snapshot
+export const importPackage = http.importPackage

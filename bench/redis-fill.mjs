@@ -25,12 +25,16 @@ return 1
 `
 const BATCH = 20_000
 
-/** Writes `count` linked sessions under `prefix`, then checks that the store finds some of them. */
-export async function fillRedis(client, store, prefix, count, tag) {
+/**
+ * Writes `count` linked sessions under `prefix`, then checks that the store finds some of them.
+ * Each batch is one script, during which Redis answers nobody else: a caller sharing the server
+ * with other clients passes a smaller `batch`.
+ */
+export async function fillRedis(client, store, prefix, count, tag, batch = BATCH) {
   const issuer = `${prefix}i:${encodeURIComponent(ISSUER)}:`
   const at = String(Date.now())
-  for (let from = 0; from < count; from += BATCH) {
-    const to = Math.min(count, from + BATCH) - 1
+  for (let from = 0; from < count; from += batch) {
+    const to = Math.min(count, from + batch) - 1
     const args = [`${prefix}s:`, `${issuer}sid:`, `${issuer}sub:`, tag, String(from), String(to), at]
     await client.eval(FILL, { keys: [], arguments: [...args, String(TOKEN_LIFETIME * 1000)] })
   }

@@ -1,9 +1,11 @@
 // Renders bench/RESULTS.md: the machine, the medians of the rounds with each figure as a ratio to
-// the floor of the same run, and the targets of issue 7, each MET or NOT MET with its ratio.
+// the floor of the same run and its spread over the rounds, and the targets of issue 7, each with
+// its per-round ratios: MET or NOT MET only when every round agrees, UNDECIDED otherwise.
 import { readFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { CONNECTIONS, DURATION, ROUNDS, SCALES, SLICE, WARMUP } from './config.mjs'
 import { scaleLabel } from './plan.mjs'
+import { medianInterval, verdict } from './inprocess/stats.mjs'
 
 const median = (values) => {
   const s = [...values].sort((a, b) => a - b)
@@ -12,8 +14,10 @@ const median = (values) => {
 }
 
 function summarize(results) {
+  const rps = results.map((r) => r.rps)
   return {
-    rps: median(results.map((r) => r.rps)),
+    rps: median(rps),
+    rpsRange: [Math.min(...rps), Math.max(...rps)],
     p50: median(results.map((r) => r.p50)),
     p99: median(results.map((r) => r.p99)),
     cpu: median(results.map((r) => r.cpuPerRequest)),
@@ -47,18 +51,19 @@ function machine(env, seconds) {
 
 function tableRows(env, stats, unavailable, floor) {
   const rows = [
-    '| Scenario | req/s | × floor | p50 ms | × floor | p99 ms | × floor | server CPU µs/req | × floor |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| Scenario | req/s | req/s min–max over rounds | × floor | p50 ms | × floor | p99 ms | × floor | server CPU µs/req | × floor |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ]
   for (const s of env.plan) {
     const st = stats.get(s.id)
     if (!st) {
-      rows.push(`| ${s.label} | not available: ${unavailable.get(s.id) ?? 'not run'} | | | | | | | |`)
+      rows.push(`| ${s.label} | not available: ${unavailable.get(s.id) ?? 'not run'} | | | | | | | | |`)
       continue
     }
     const note = st.reused && s.consumes ? ' (prepared sessions ran out: some requests reused one)' : ''
+    const range = st.rpsRange.map((r) => Math.round(r)).join('–')
     rows.push(
-      `| ${s.label}${note} | ${Math.round(st.rps)} | ${fmt(st.rps / floor.rps)} | ${fmt(st.p50)} | ${fmt(st.p50 / floor.p50)} | ${fmt(st.p99)} | ${fmt(st.p99 / floor.p99)} | ${Math.round(st.cpu)} | ${fmt(st.cpu / floor.cpu)} |`,
+      `| ${s.label}${note} | ${Math.round(st.rps)} | ${range} | ${fmt(st.rps / floor.rps)} | ${fmt(st.p50)} | ${fmt(st.p50 / floor.p50)} | ${fmt(st.p99)} | ${fmt(st.p99 / floor.p99)} | ${Math.round(st.cpu)} | ${fmt(st.cpu / floor.cpu)} |`,
     )
   }
   return rows.join('\n')
@@ -72,28 +77,39 @@ function workCheck(env, stats) {
   return `- Work check: preloaded sessions destroyed per request sent (lowest of the rounds; warm-up included; requests still in flight when the load stops count as sent): ${rows.join(', ')}. A value near 1 means every request logged a live session out.`
 }
 
-function target(name, ratio, pass, detail) {
-  if (!Number.isFinite(ratio)) return `- ${name}: NOT MEASURED (${detail})`
-  return `- ${name}: **${pass(ratio) ? 'MET' : 'NOT MET'}** (measured ${fmt(ratio, 3)}; ${detail})`
+/**
+ * A target judged on its per-round ratios. With 3 rounds the interval of their median is their
+ * min–max (coverage 75 %): a verdict is claimed only when every round is on the same side of the
+ * threshold; otherwise the run cannot decide it and says UNDECIDED.
+ */
+function target(name, ratios, direction, threshold, detail) {
+  if (ratios.length === 0) return `- ${name}: NOT MEASURED (${detail})`
+  const interval = medianInterval(ratios)
+  const spread = `per round ${ratios.map((r) => fmt(r, 3)).join(', ')}; spread ${fmt(interval.low, 3)}–${fmt(interval.high, 3)}`
+  return `- ${name}: **${verdict(interval, direction, threshold)}** (measured ${fmt(median(ratios), 3)}, ${spread}; ${detail})`
 }
 
 /**
- * A target's ratio: the median over rounds of (A / B) measured in the same round, where the two
- * runs were neighbours in time; steadier than a ratio of medians when the machine's load drifts.
+ * A target's ratios: (A / B) measured in each round, where the two runs were neighbours in time;
+ * steadier than a ratio of medians when the machine's load drifts.
  */
-function pairedRatio(runs, a, b, metric) {
+function pairedRatios(runs, a, b, metric) {
   const byRound = new Map((runs.get(b) ?? []).map((r) => [r.round, r[metric]]))
-  const ratios = (runs.get(a) ?? [])
-    .filter((r) => byRound.has(r.round))
-    .map((r) => r[metric] / byRound.get(r.round))
+  return (runs.get(a) ?? []).filter((r) => byRound.has(r.round)).map((r) => r[metric] / byRound.get(r.round))
+}
+
+function pairedRatio(runs, a, b, metric) {
+  const ratios = pairedRatios(runs, a, b, metric)
   return ratios.length ? median(ratios) : NaN
 }
 
 function targets(runs, propagation) {
   const rps = (a, b) => pairedRatio(runs, a, b, 'rps')
-  const p50 = (a, b) => pairedRatio(runs, a, b, 'p50')
+  const rpsRatios = (a, b) => pairedRatios(runs, a, b, 'rps')
+  const p50 = (a, b) => pairedRatios(runs, a, b, 'p50')
   // Capacity ratio: CPU per request of B over A, i.e. the throughput ratio of a CPU-bound server.
   const capacity = (a, b) => pairedRatio(runs, b, a, 'cpuPerRequest')
+  const capacities = (a, b) => pairedRatios(runs, b, a, 'cpuPerRequest')
   const lo = scaleLabel(SCALES[0])
   const hi = scaleLabel(SCALES[SCALES.length - 1])
   const per = 'median over rounds of the ratio measured within each round'
@@ -105,46 +121,58 @@ function targets(runs, propagation) {
   const lines = [
     target(
       'Logout route (3) ≥ 0.90 × the hand-written limit (2b)',
-      rps('sso-memory', 'limit'),
-      (r) => r >= 0.9,
+      rpsRatios('sso-memory', 'limit'),
+      '>=',
+      0.9,
       logoutVs('limit', '2b'),
     ),
     target(
       'Logout route (3) ≥ 1.5 × express-openid-connect (5)',
-      rps('sso-memory', 'eoc'),
-      (r) => r >= 1.5,
+      rpsRatios('sso-memory', 'eoc'),
+      '>=',
+      1.5,
       logoutVs('eoc', '5'),
     ),
     target(
       `Latency flat with the memory store (${hi} within 1.2 × of ${lo})`,
       p50(`scale-memory-${hi}`, `scale-memory-${lo}`),
-      (r) => r <= 1.2,
+      '<=',
+      1.2,
       flat,
     ),
     target(
       `Latency flat with the Redis store (${hi} within 1.2 × of ${lo})`,
       p50(`scale-redis-${hi}`, `scale-redis-${lo}`),
-      (r) => r <= 1.2,
+      '<=',
+      1.2,
       flat,
     ),
     target(
       'guard with the memory store costs ≤ 5 % on an already verified route',
-      capacity('guard-memory-decode', 'guard-none-decode'),
-      (r) => r >= 0.95,
+      capacities('guard-memory-decode', 'guard-none-decode'),
+      '>=',
+      0.95,
       guardVs('guard-memory-decode'),
     ),
     target(
       'guard with the Redis store costs ≤ 15 % on an already verified route',
-      capacity('guard-redis-decode', 'guard-none-decode'),
-      (r) => r >= 0.85,
+      capacities('guard-redis-decode', 'guard-none-decode'),
+      '>=',
+      0.85,
       guardVs('guard-redis-decode'),
     ),
   ]
-  const p99 = propagation.missing ? NaN : propagation.fromRequest.p99
-  const how =
-    propagation.missing ?? 'ms, from the logout request to instance A until instance B refuses the token'
-  lines.push(target('Cross-instance propagation p99 ≤ 50 ms', p99, (ms) => ms <= 50, how))
+  lines.push(propagationTarget(propagation))
   return lines.join('\n')
+}
+
+/** One run of many trials: its p99 is judged as measured (the trials are its spread). */
+function propagationTarget(propagation) {
+  const name = 'Cross-instance propagation p99 ≤ 50 ms'
+  if (propagation.missing) return `- ${name}: NOT MEASURED (${propagation.missing})`
+  const p99 = propagation.fromRequest.p99
+  const how = `ms, from the logout request to instance A until instance B refuses the token, over ${propagation.trials} trials`
+  return `- ${name}: **${p99 <= 50 ? 'MET' : 'NOT MET'}** (measured ${fmt(p99, 3)}; ${how})`
 }
 
 function heapSection(heap) {
@@ -188,6 +216,8 @@ Ratios are to the floor (scenario 1) of this run: above 1 for req/s means faster
 ${tableRows(env, stats, unavailable, floor)}
 
 ## Targets of issue 7
+
+Each ratio is measured within each round (the two runs neighbours in time); the verdict is MET or NOT MET only when all ${ROUNDS} rounds fall on the same side of the threshold, else UNDECIDED: this benchmark's run-to-run spread is too wide for it. The CPU cost targets (logout and back-channel against their twins, guard against a route verifying the token itself, guard on Redis against memory, 1e6 against 1e3 links) are decided by the in-process benchmark, \`npm run bench:inprocess\` (bench/RESULTS-inprocess.md), whose paired rounds are many and tight; this one stays for latency and throughput over real sockets, and against express-openid-connect.
 
 ${targets(runs, propagation)}
 

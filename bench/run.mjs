@@ -1,11 +1,13 @@
-// `npm run bench`: prepares the fixtures, then runs every scenario of issue 7 in rounds, each round
-// visiting the scenarios round-robin (in a rotated order) with a fresh server process per run, and
-// writes bench/RESULTS.md with the medians of the rounds and each figure's ratio to the floor.
+// `npm run bench:http` (and the second half of `npm run bench`): prepares the fixtures, then runs
+// every scenario of issue 7 in rounds, each round visiting the scenarios round-robin (in a rotated
+// order) with a fresh server process per run, and writes (and prints) bench/RESULTS.md with the
+// medians of the rounds, their spread and each figure's ratio to the floor.
 import { rmSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { CONNECTIONS, DURATION, HEAP_RECORDS, ROUNDS, TRIALS, WARMUP } from './config.mjs'
 import { prepareFixtures } from './fixtures.mjs'
+import { formatted } from './format.mjs'
 import { scenarios } from './plan.mjs'
 import { forkChild, runChild, startServer } from './processes.mjs'
 import { startRedis } from './redis.mjs'
@@ -70,17 +72,6 @@ async function runOnce(scenario, round, env) {
     if (result) result.destroyed = stopped.destroyed
   }
   return result
-}
-
-/** Formats the report with the repository's Prettier settings, so format checks pass on it. */
-async function formatted(file, text) {
-  try {
-    const prettier = await import('prettier')
-    const options = (await prettier.resolveConfig(file)) ?? {}
-    return await prettier.format(text, { ...options, parser: 'markdown' })
-  } catch {
-    return text
-  }
 }
 
 /** BENCH_ONLY=id,id runs a subset (for profiling and development); the default runs everything. */
@@ -184,7 +175,9 @@ async function main() {
     const seconds = (Date.now() - began) / 1000
     const report = renderReport({ env, runs, unavailable, heap, propagation, seconds })
     const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url))
-    writeFileSync(file, await formatted(file, report))
+    const text = await formatted(file, report)
+    writeFileSync(file, text)
+    process.stdout.write(text)
     log(`bench: wrote bench/RESULTS.md after ${seconds.toFixed(0)} s`)
   } finally {
     await redis.stop?.()
