@@ -23,7 +23,8 @@ function requestFactory(load, keys, slice) {
     if (load.kind === 'backchannel') {
       return { ...req, headers: form, body: `logout_token=${slice.logoutTokens[i]}` }
     }
-    return { ...req, headers: build[load.kind](i) }
+    // A browser's same-origin link or form says so (Fetch Metadata); sso-logout asks for it on GET.
+    return { ...req, headers: { 'sec-fetch-site': 'same-origin', ...build[load.kind](i) } }
   }
   return { setupRequest, state }
 }

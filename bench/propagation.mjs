@@ -12,7 +12,13 @@ const agent = new Agent({ keepAlive: true, maxSockets: 4 })
 function get(port, path, token) {
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: '127.0.0.1', port, path, agent, headers: { authorization: `Bearer ${token}` } },
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        agent,
+        headers: { authorization: `Bearer ${token}`, 'sec-fetch-site': 'same-origin' },
+      },
       (res) => {
         res.resume()
         res.on('end', () => resolve(res.statusCode))

@@ -118,7 +118,12 @@ function route(ctx, app, sessionStore) {
   return {
     handler: app,
     expect: 302,
-    request: (i) => ({ method: 'GET', url: '/logout', headers: userHeaders(ctx.users[i]) }),
+    // A same-origin link, as a browser marks it (Fetch Metadata): sso-logout refuses a GET without proof.
+    request: (i) => ({
+      method: 'GET',
+      url: '/logout',
+      headers: { 'sec-fetch-site': 'same-origin', ...userHeaders(ctx.users[i]) },
+    }),
     /** The first response, checked in full before anything is measured. */
     check(res) {
       const cookies = [res.getHeader('set-cookie') ?? []].flat().join('\n')
