@@ -94,8 +94,8 @@ describeRedis('redisStore().checkConfiguration() against real redis-servers', ()
     })
 
     afterAll(async () => {
-      await nodeRedis?.close()
-      await ioredis?.quit()
+      if (nodeRedis?.isOpen) await nodeRedis.close()
+      ioredis?.disconnect()
       await server?.stop()
     })
 
@@ -126,8 +126,8 @@ describeRedis('redisStore().checkConfiguration() against real redis-servers', ()
     })
 
     afterAll(async () => {
-      await nodeRedis?.close()
-      await ioredis?.quit()
+      if (nodeRedis?.isOpen) await nodeRedis.close()
+      ioredis?.disconnect()
       await server?.stop()
     })
 
@@ -190,7 +190,7 @@ describeRedis('redisStore() on a full Redis with maxmemory-policy noeviction', (
 
   afterAll(async () => {
     await Promise.all([raw?.close(), nodeRedis?.close()])
-    await ioredis?.quit()
+    ioredis?.disconnect()
     await server?.stop()
   })
 
