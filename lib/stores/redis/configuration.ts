@@ -40,4 +40,3 @@ function infoField(reply: unknown, name: string): string | undefined {
   }
   return undefined
 }
-
