@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -41,6 +41,55 @@ it('loads with import from ES modules', () => {
      console.log(typeof mw, mw.name)`,
   )
   expect(run(process.execPath, ['esm.mjs'], consumer).trim()).toBe('function logoutMiddleware')
+})
+
+// The dual-package hazard: an app whose own code imports the package while a dependency requires
+// it (or the other way round) must get one copy, or a `LogoutError` thrown by one is not
+// `instanceof` the class the other imported, and module state exists twice.
+describe('one instance whether imported or required', () => {
+  // Compares the two views of the package in one process and prints what it found.
+  const compare = `
+    const names = Object.keys(cjs).sort()
+    const fromEsm = new esm.LogoutError('ERR_STORE', 'x')
+    const fromCjs = new cjs.LogoutError('ERR_STORE', 'x')
+    console.log(JSON.stringify({
+      names: JSON.stringify(Object.keys(esm).sort()) === JSON.stringify(names) && names.length > 0,
+      identical: names.every((name) => esm[name] === cjs[name]),
+      logout: typeof esm.logout === 'function' && esm.logout === cjs.logout,
+      instanceof: fromEsm instanceof cjs.LogoutError && fromCjs instanceof esm.LogoutError,
+    }))`
+  const same = { names: true, identical: true, logout: true, instanceof: true }
+
+  it('from an ES module that also requires it', () => {
+    writeFileSync(
+      join(consumer, 'hazard.mjs'),
+      `import * as esm from 'sso-logout'
+       import { createRequire } from 'node:module'
+       const cjs = createRequire(import.meta.url)('sso-logout')
+       ${compare}`,
+    )
+    expect(JSON.parse(run(process.execPath, ['hazard.mjs'], consumer))).toEqual(same)
+  })
+
+  it('from a CommonJS module that also imports it', () => {
+    writeFileSync(
+      join(consumer, 'hazard.cjs'),
+      `const cjs = require('sso-logout')
+       import('sso-logout').then((esm) => {
+         ${compare}
+       })`,
+    )
+    expect(JSON.parse(run(process.execPath, ['hazard.cjs'], consumer))).toEqual(same)
+  })
+
+  it('loads jose with require(esm) without a warning on this Node', () => {
+    // The CommonJS build is the implementation; it can only be if require(esm) needs no flag.
+    const child = spawnSync(process.execPath, ['-e', "require('sso-logout').logout()"], {
+      cwd: consumer,
+      encoding: 'utf8',
+    })
+    expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 0, stderr: '' })
+  })
 })
 
 it('ships types that resolve for both module kinds', () => {
