@@ -1,16 +1,24 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 
 // The published artefact, not the source: pack the built package, install the tarball into a
 // throwaway consumer, and load it the four ways users do (CJS, ESM, and TypeScript for each).
 const root = resolve(__dirname, '..')
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 let consumer: string
+let installed: string
 
 function run(command: string, args: string[], cwd: string): string {
   return execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+}
+
+/** Every file under `dir`, recursively, as absolute paths. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name))
 }
 
 beforeAll(() => {
@@ -19,6 +27,7 @@ beforeAll(() => {
   const tarball = readdirSync(consumer).find((f) => f.endsWith('.tgz'))!
   writeFileSync(join(consumer, 'package.json'), JSON.stringify({ name: 'consumer', private: true }))
   run(npm, ['install', `./${tarball}`, '--no-audit', '--no-fund', '--prefer-offline', '--silent'], consumer)
+  installed = join(consumer, 'node_modules', 'sso-logout')
 }, 120_000)
 
 afterAll(() => rmSync(consumer, { recursive: true, force: true }))
@@ -90,6 +99,28 @@ describe('one instance whether imported or required', () => {
     })
     expect({ status: child.status, stderr: child.stderr }).toEqual({ status: 0, stderr: '' })
   })
+})
+
+it('ships no source map reference that leads outside the package', () => {
+  const files = filesUnder(installed)
+  const broken: string[] = []
+  const inside = (target: string) => !relative(installed, target).startsWith('..') && existsSync(target)
+  for (const file of files) {
+    if (file.endsWith('.map')) {
+      const map = JSON.parse(readFileSync(file, 'utf8')) as { sourceRoot?: string; sources?: string[] }
+      for (const source of map.sources ?? []) {
+        const target = resolve(dirname(file), map.sourceRoot ?? '', source)
+        if (!inside(target)) broken.push(`${relative(installed, file)} -> ${source}`)
+      }
+    } else if (/\.[cm]?[jt]s$/.test(file)) {
+      for (const [, url] of readFileSync(file, 'utf8').matchAll(/^\/\/# sourceMappingURL=(\S+)/gm)) {
+        if (url!.startsWith('data:')) continue
+        if (!inside(resolve(dirname(file), url!))) broken.push(`${relative(installed, file)} -> ${url}`)
+      }
+    }
+  }
+  expect(files.length).toBeGreaterThan(10)
+  expect(broken).toEqual([])
 })
 
 it('ships types that resolve for both module kinds', () => {
