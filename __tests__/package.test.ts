@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative, resolve } from 'node:path'
 
@@ -123,24 +123,79 @@ it('ships no source map reference that leads outside the package', () => {
   expect(broken).toEqual([])
 })
 
-it('ships types that resolve for both module kinds', () => {
-  const source = `import { logout, type LogoutOptions, type LogoutEvent } from 'sso-logout'
-    const options: LogoutOptions = { path: '/bye', onLogout: (e: LogoutEvent) => void e.sessionsDestroyed }
-    export const mw = logout(options)\n`
-  writeFileSync(join(consumer, 'types.mts'), source)
-  writeFileSync(join(consumer, 'types.cts'), source)
+// Types as a strict consumer compiles them: the package's own declarations checked too
+// (skipLibCheck off), for each way TypeScript resolves the package, with exactOptionalPropertyTypes
+// so that an optional setting read from the environment (`string | undefined`) type-checks.
+describe('types', () => {
+  const source = `import { auth0, logout, LogoutError, memoryStore, oidc } from 'sso-logout'
+import type { LogoutEvent, LogoutOptions, Provider } from 'sso-logout'
+
+// The README's quick start, typed: the client id comes from the environment.
+const auth = logout({
+  provider: auth0({ domain: 'acme.eu.auth0.com', clientId: process.env.AUTH0_CLIENT_ID }),
+  baseURL: 'https://app.example.com',
+  returnTo: { allowed: ['/goodbye'] },
+})
+
+// Other optional settings from the environment: an absent variable means "not set".
+const options: LogoutOptions = {
+  path: '/bye',
+  baseURL: process.env.BASE_URL,
+  provider: oidc({
+    issuer: 'https://id.example.com',
+    clientId: 'app',
+    clientSecret: process.env.OIDC_CLIENT_SECRET,
+    revoke: ['refresh_token'],
+  }),
+  store: memoryStore({ maxEntries: undefined }),
+  onLogout: (event: LogoutEvent) => void event.sessionsDestroyed,
+}
+
+// A custom adapter, as in the README's "Writing your own adapter".
+const custom: Provider = {
+  name: 'acme',
+  issuer: process.env.ISSUER,
+  metadata: () => ({ jwksUri: process.env.JWKS_URI }),
+  endSession: ({ returnTo }) => ({ redirect: returnTo }),
+}
+
+export const handlers = [auth, auth.guard, logout(options), logout({ provider: custom })]
+export const isStoreError = (err: unknown): boolean => err instanceof LogoutError && err.code === 'ERR_STORE'
+`
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
-  const args = [
-    '--noEmit',
-    '--strict',
-    '--module',
-    'nodenext',
-    '--moduleResolution',
-    'nodenext',
-    '--skipLibCheck',
-  ]
-  const types = ['--typeRoots', join(root, 'node_modules', '@types'), '--types', 'node']
-  expect(() =>
-    run(process.execPath, [tsc, ...args, ...types, 'types.mts', 'types.cts'], consumer),
-  ).not.toThrow()
+
+  /** Type-checks `source` as each of `kinds` ("type" of its folder's package.json) in one program. */
+  function typecheck(name: string, kinds: string[], compilerOptions: Record<string, unknown>): string {
+    const dir = join(consumer, name)
+    const files = kinds.map((type) => {
+      mkdirSync(join(dir, type), { recursive: true })
+      writeFileSync(join(dir, type, 'package.json'), JSON.stringify({ type }))
+      writeFileSync(join(dir, type, 'index.ts'), source)
+      return `${type}/index.ts`
+    })
+    const strict = {
+      target: 'ES2022',
+      strict: true,
+      exactOptionalPropertyTypes: true,
+      skipLibCheck: false,
+      noEmit: true,
+      typeRoots: [join(root, 'node_modules', '@types')],
+      types: ['node'],
+    }
+    const config = { compilerOptions: { ...strict, ...compilerOptions }, files }
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify(config))
+    // tsc prints its diagnostics on stdout and exits non-zero; the diagnostics are the useful failure.
+    const result = spawnSync(process.execPath, [tsc, '-p', dir], { encoding: 'utf8' })
+    return `${result.stdout}${result.stderr}${result.status === 0 ? '' : `exit ${result.status}`}`
+  }
+
+  it('compile under node16 from CommonJS and from an ES module', () => {
+    const options = { module: 'node16', moduleResolution: 'node16' }
+    expect(typecheck('types-node16', ['commonjs', 'module'], options)).toBe('')
+  }, 90_000)
+
+  it('compile for a bundler', () => {
+    const options = { module: 'esnext', moduleResolution: 'bundler' }
+    expect(typecheck('types-bundler', ['module'], options)).toBe('')
+  }, 90_000)
 })

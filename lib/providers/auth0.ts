@@ -11,13 +11,13 @@ export interface Auth0Options {
   /** The tenant domain (`acme.eu.auth0.com`) or custom domain; https is implied. */
   domain: string
   /** The application's client id. With it, Auth0 checks `returnTo` against the application's Allowed Logout URLs. */
-  clientId?: string
+  clientId?: string | undefined
   /** Also log the user out of the upstream IdP (Auth0's `federated` flag). Defaults to `false`. */
-  federated?: boolean
+  federated?: boolean | undefined
   /** `'v2'` (`/v2/logout`) or `'oidc'` (`/oidc/logout`, RP-Initiated Logout). Defaults to `'v2'`. */
-  endpoint?: 'v2' | 'oidc'
+  endpoint?: 'v2' | 'oidc' | undefined
   /** Where the ID token for `id_token_hint` is kept (`'oidc'` only). Defaults to `'session:idToken'`. */
-  idToken?: string
+  idToken?: string | undefined
 }
 
 const KEYS = ['domain', 'clientId', 'federated', 'endpoint', 'idToken'] as const

@@ -14,7 +14,7 @@ export interface CognitoOptions {
    * The user pool id (`eu-west-1_AbCdEf123`). With it, the issuer and JWKS default to the pool's
    * (`https://cognito-idp.{region}.amazonaws.com/{userPoolId}`); without it, set `accessToken.issuer`/`jwks`.
    */
-  userPoolId?: string
+  userPoolId?: string | undefined
 }
 
 const POOL_ID = /^([a-z]{2}(?:-[a-z]+)+-\d)_[A-Za-z0-9]+$/

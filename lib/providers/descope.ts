@@ -11,20 +11,20 @@ export interface DescopeOptions {
   /** The Descope project id (`P2...`). */
   projectId: string
   /** API origin. Defaults to `'https://api.descope.com'` (set it for a custom domain). */
-  baseUrl?: string
+  baseUrl?: string | undefined
   /** End every session of the user (`/v1/auth/logoutall`) instead of this one. Defaults to `false`. */
-  all?: boolean
+  all?: boolean | undefined
   /** Where the refresh JWT is kept. Defaults to `'cookie:DSR'`, where the Descope SDKs put it. */
-  refreshToken?: string
+  refreshToken?: string | undefined
   /** Milliseconds to wait for Descope. Defaults to `5000`. */
-  timeout?: number
+  timeout?: number | undefined
   /** `Domain` the `DS`/`DSR` cookies were set with (Descope's `cookieDomain`). Defaults to host-only. */
-  cookieDomain?: string
+  cookieDomain?: string | undefined
   /**
    * Expected `iss` of session JWTs, compared as a string. Defaults to `{baseUrl}/{projectId}`; older
    * projects issue the bare project id, so set it to that there.
    */
-  issuer?: string
+  issuer?: string | undefined
 }
 
 const KEYS = ['projectId', 'baseUrl', 'all', 'refreshToken', 'timeout', 'cookieDomain', 'issuer'] as const

@@ -13,7 +13,7 @@ export interface OktaOptions extends OidcCommonOptions {
   domain: string
   clientId: string
   /** Custom authorization server id (`default`, `aus...`). Defaults to the org authorization server. */
-  authorizationServerId?: string
+  authorizationServerId?: string | undefined
 }
 
 /**

@@ -8,13 +8,13 @@ export interface WorkOSOptions {
   /** The WorkOS client id (`client_...`): selects the JWKS. */
   clientId: string
   /** API host name. Defaults to `'api.workos.com'` (set it for a custom authentication domain). */
-  apiHostname?: string
+  apiHostname?: string | undefined
   /**
    * Expected `iss` of access tokens. Defaults to none: WorkOS shows both `https://api.workos.com`
    * and `https://api.workos.com/user_management/{clientId}`, and a custom domain changes it, so set
    * the one your tokens carry (or `accessToken.issuer`) to have it checked.
    */
-  issuer?: string
+  issuer?: string | undefined
 }
 
 const KEYS = ['clientId', 'apiHostname', 'issuer'] as const
