@@ -61,13 +61,18 @@ describe('one instance whether imported or required', () => {
     const names = Object.keys(cjs).sort()
     const fromEsm = new esm.LogoutError('ERR_STORE', 'x')
     const fromCjs = new cjs.LogoutError('ERR_STORE', 'x')
+    // Module state: auth0() warns once per process about a clientId given as undefined.
+    let warnings = 0
+    console.warn = () => { warnings += 1 }
+    for (const pkg of [cjs, esm]) pkg.auth0({ domain: 'acme.eu.auth0.com', clientId: undefined })
     console.log(JSON.stringify({
       names: JSON.stringify(Object.keys(esm).sort()) === JSON.stringify(names) && names.length > 0,
       identical: names.every((name) => esm[name] === cjs[name]),
       logout: typeof esm.logout === 'function' && esm.logout === cjs.logout,
       instanceof: fromEsm instanceof cjs.LogoutError && fromCjs instanceof esm.LogoutError,
+      state: warnings === 1,
     }))`
-  const same = { names: true, identical: true, logout: true, instanceof: true }
+  const same = { names: true, identical: true, logout: true, instanceof: true, state: true }
 
   it('from an ES module that also requires it', () => {
     writeFileSync(

@@ -38,7 +38,14 @@ const KEYS = ['domain', 'clientId', 'federated', 'endpoint', 'idToken'] as const
 export function auth0(options: Auth0Options): Provider {
   const o = optionsRecord('auth0', options, KEYS)
   const origin = hostOrigin('auth0.domain', requiredString('auth0', o, 'domain'))
-  const clientId = optionalString('auth0', o, 'clientId')
+  // Warned about, not refused, when given as undefined: the tenant-level list is a valid setup,
+  // but a missing AUTH0_CLIENT_ID would otherwise switch to it silently (see optionalString).
+  const clientId = optionalString(
+    'auth0',
+    o,
+    'clientId',
+    "Auth0 checks returnTo against the tenant's Allowed Logout URLs instead of the application's",
+  )
   const federated = optionalBoolean('auth0', o, 'federated') ?? false
   const endpoint = optionalChoice('auth0', o, 'endpoint', ['v2', 'oidc'] as const) ?? 'v2'
   const idToken = optionalSource('auth0', o, 'idToken')

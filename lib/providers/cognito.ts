@@ -33,7 +33,12 @@ export function cognito(options: CognitoOptions): Provider {
   const o = optionsRecord('cognito', options, ['domain', 'clientId', 'userPoolId'])
   const endpoint = atPath(hostOrigin('cognito.domain', requiredString('cognito', o, 'domain')), '/logout')
   const clientId = requiredString('cognito', o, 'clientId')
-  const pool = optionalString('cognito', o, 'userPoolId')
+  const pool = optionalString(
+    'cognito',
+    o,
+    'userPoolId',
+    'there is no default issuer or JWKS: access tokens verify only with accessToken.issuer and jwks',
+  )
   const region = pool === undefined ? undefined : POOL_ID.exec(pool)?.[1]
   if (pool !== undefined && region === undefined) {
     throw optionError('"cognito.userPoolId" must look like "eu-west-1_AbCdEf123"')

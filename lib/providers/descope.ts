@@ -49,13 +49,20 @@ export function descope(options: DescopeOptions): Provider {
   const projectId = requiredString('descope', o, 'projectId')
   const base = originUrl(
     'descope.baseUrl',
-    optionalString('descope', o, 'baseUrl') ?? 'https://api.descope.com',
+    optionalString('descope', o, 'baseUrl', 'https://api.descope.com is called') ?? 'https://api.descope.com',
   )
   const all = optionalBoolean('descope', o, 'all') ?? false
   const source = optionalSource('descope', o, 'refreshToken') ?? 'cookie:DSR'
   const timeout = optionalTimeout('descope', o, 'timeout') ?? 5000
-  const domain = optionalString('descope', o, 'cookieDomain')
-  const issuer = optionalString('descope', o, 'issuer') ?? appendPath(base, projectId).href
+  const domain = optionalString(
+    'descope',
+    o,
+    'cookieDomain',
+    'the DS and DSR cookies are cleared host-only, and ones set with a Domain stay',
+  )
+  const issuer =
+    optionalString('descope', o, 'issuer', 'session JWTs must carry the issuer {baseUrl}/{projectId}') ??
+    appendPath(base, projectId).href
   const endpoint = atPath(base, all ? '/v1/auth/logoutall' : '/v1/auth/logout')
   const jwksUri = appendPath(base, 'v2', 'keys', projectId).href
   return {

@@ -87,8 +87,8 @@ export function oidc(options: OidcOptions): Provider {
   const o = optionsRecord('oidc', options, KEYS)
   const issuer = requiredString('oidc', o, 'issuer')
   secureUrl('oidc.issuer', issuer)
-  const endSession = optionalString('oidc', o, 'endSessionEndpoint')
-  const revocation = optionalString('oidc', o, 'revocationEndpoint')
+  const endSession = optionalString('oidc', o, 'endSessionEndpoint', "discovery's endpoint is used")
+  const revocation = optionalString('oidc', o, 'revocationEndpoint', "discovery's endpoint is used")
   return oidcProvider({
     ...commonPlan('oidc', o),
     name: 'oidc',
@@ -120,10 +120,13 @@ type CommonPlan = Pick<
 export function commonPlan(name: string, o: Record<string, unknown>): CommonPlan {
   const accessToken = o.accessToken === 'header' ? 'header' : optionalSource(name, o, 'accessToken')
   const logoutHint = o.logoutHint === 'sid' ? 'sid' : optionalSource(name, o, 'logoutHint')
+  const revoke = revokeList(name, o.revoke)
+  // The secret only matters for revocation: without `revoke`, leaving it unset changes nothing.
+  const publicClient = 'the client is public: RFC 7009 revocation is sent without client authentication'
   return {
-    clientSecret: optionalString(name, o, 'clientSecret'),
+    clientSecret: optionalString(name, o, 'clientSecret', revoke.length > 0 ? publicClient : undefined),
     idToken: optionalSource(name, o, 'idToken') ?? 'session:idToken',
-    revoke: revokeList(name, o.revoke),
+    revoke,
     refreshToken: optionalSource(name, o, 'refreshToken') ?? 'session:refreshToken',
     accessToken,
     postLogoutRedirect: optionalBoolean(name, o, 'postLogoutRedirect') ?? true,

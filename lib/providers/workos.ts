@@ -40,9 +40,9 @@ export function workos(options: WorkOSOptions): Provider {
   const clientId = requiredString('workos', o, 'clientId')
   const origin = hostOrigin(
     'workos.apiHostname',
-    optionalString('workos', o, 'apiHostname') ?? 'api.workos.com',
+    optionalString('workos', o, 'apiHostname', 'api.workos.com is used') ?? 'api.workos.com',
   )
-  const issuer = optionalString('workos', o, 'issuer')
+  const issuer = optionalString('workos', o, 'issuer', 'the iss of access tokens is not checked')
   if (issuer !== undefined) secureUrl('workos.issuer', issuer)
   const endpoint = atPath(origin, '/user_management/sessions/logout')
   const jwksUri = appendPath(origin, 'sso', 'jwks', clientId).href
