@@ -39,7 +39,7 @@ const PURPOSE = 'Descope logout'
  * @example
  * ```ts
  * app.use(logout({
- *   provider: descope({ projectId: process.env.DESCOPE_PROJECT_ID }),
+ *   provider: descope({ projectId: process.env.DESCOPE_PROJECT_ID! }),
  *   accessToken: { from: ['cookie:DS'] },
  * }))
  * ```

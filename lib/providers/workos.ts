@@ -29,7 +29,7 @@ const NO_SID = 'no verified sid: the WorkOS session was not ended'
  * @example
  * ```ts
  * app.use(logout({
- *   provider: workos({ clientId: process.env.WORKOS_CLIENT_ID }),
+ *   provider: workos({ clientId: process.env.WORKOS_CLIENT_ID! }),
  *   baseURL: 'https://app.example.com',
  *   accessToken: { from: ['cookie:wos_access_token'] },
  * }))
