@@ -54,7 +54,7 @@ export interface LogoutErrorOptions {
    * The HTTP status, for adapters outside this package that need another one. sso-logout itself
    * never passes it: its statuses come from {@link ERROR_STATUS}. Defaults to the code's status.
    */
-  status?: number
+  status?: number | undefined
 }
 
 /**

@@ -6,24 +6,24 @@ import type { Session } from '../request/session.js'
 
 /** `link({ sid?, sub?, iss?, sessionId | req, idToken? })`: record a link made elsewhere (at login). */
 export interface LinkInput {
-  sid?: string
-  sub?: string
-  iss?: string
+  sid?: string | undefined
+  sub?: string | undefined
+  iss?: string | undefined
   /** The express-session id. Defaults to `req.sessionID` when `req` is given. */
-  sessionId?: string
+  sessionId?: string | undefined
   /**
    * The login request: the link is then remembered in its session too, so every route and `guard`
    * see it without asking the store, and `idToken` can be kept in that session.
    */
-  req?: IncomingMessage
+  req?: IncomingMessage | undefined
   /** The ID token of the login, kept where the provider reads `id_token_hint` (needs `req`). */
-  idToken?: string
+  idToken?: string | undefined
 }
 
 /** Options of `link(req, options)`. */
 export interface LinkOptions {
   /** The ID token of the login, kept where the provider reads `id_token_hint`. */
-  idToken?: string
+  idToken?: string | undefined
 }
 
 /** The checked explicit form, with its issuer and session id resolved. */

@@ -7,9 +7,9 @@ import { sessionStoreFor } from '../request/session.js'
 
 /** `revoke({ sid?, sub?, iss? })`: what to log out. `iss` defaults to the configured issuer. */
 export interface RevokeInput {
-  sid?: string
-  sub?: string
-  iss?: string
+  sid?: string | undefined
+  sub?: string | undefined
+  iss?: string | undefined
 }
 
 /**

@@ -1,7 +1,8 @@
 /** The public option types of `logout()` and its receivers, each default stated on its field. */
 import type { IncomingMessage } from 'node:http'
 import type { KeyObject } from 'node:crypto'
-import type { JSONWebKeySet, JWK, JWTPayload } from 'jose'
+// jose is an ES module: this package's CommonJS declarations must say so (TS1541 under node16).
+import type { JSONWebKeySet, JWK, JWTPayload } from 'jose' with { 'resolution-mode': 'import' }
 import type { CookieSpec } from '../request/cookies.js'
 import type { LogoutError } from '../errors.js'
 import type { Provider } from '../providers/contract.js'
@@ -18,42 +19,42 @@ export interface AccessTokenOptions {
    * Ordered places to look: `'header'` (Authorization: Bearer), `'cookie:NAME'`, `'session:FIELD'`,
    * `'body:FIELD'`. Defaults to `['header', 'cookie:access_token', 'session:accessToken']`.
    */
-  from?: string[]
+  from?: string[] | undefined
   /** JWKS URL (fetched and cached by jose) or a local JWKS. Defaults to the provider's. */
-  jwks?: string | JSONWebKeySet
+  jwks?: string | JSONWebKeySet | undefined
   /** One verification key instead of a JWKS; a `Uint8Array` is an HMAC secret (enables HS*). */
-  key?: KeyObject | JWK | Uint8Array
+  key?: KeyObject | JWK | Uint8Array | undefined
   /** Expected `iss`. Defaults to the provider's issuer. */
-  issuer?: string
+  issuer?: string | undefined
   /** Expected `aud`. Defaults to no audience check. */
-  audience?: string | string[]
+  audience?: string | string[] | undefined
   /** Accepted `alg` values. Defaults to asymmetric algorithms only (HS* only with a secret `key`). */
-  algorithms?: string[]
+  algorithms?: string[] | undefined
   /** Claim that holds the IdP session id. Defaults to `'sid'`. */
-  sidClaim?: string
+  sidClaim?: string | undefined
   /** Seconds after `exp` during which a correctly signed token still identifies its session. Defaults to `86400`. */
-  expiredGrace?: number
+  expiredGrace?: number | undefined
   /** Seconds of clock skew tolerated on `nbf`/`iat`. Defaults to `60`. */
-  clockTolerance?: number
+  clockTolerance?: number | undefined
   /** Longest token accepted, in bytes; longer ones are ignored unread. Defaults to `16384`. */
-  maxLength?: number
+  maxLength?: number | undefined
   /**
    * Milliseconds a remote JWKS fetch may take (a hung IdP must not hold logouts). Defaults to `5000`.
    */
-  jwksTimeout?: number
+  jwksTimeout?: number | undefined
   /**
    * Largest remote JWKS answer read, in bytes; a longer body is aborted unread, so a hostile peer
    * posing as the IdP cannot fill memory. Defaults to `524288` (512 KiB).
    */
-  jwksMaxBytes?: number
+  jwksMaxBytes?: number | undefined
 }
 
 /** Which `returnTo` values a caller may ask for. */
 export interface ReturnToOptions {
   /** Absolute http(s) URLs and/or paths (`'/bye'`, or `'/docs/*'` for a prefix). Defaults to `[]`. */
-  allowed?: string[]
+  allowed?: string[] | undefined
   /** Where to go when no `returnTo` was asked for. Defaults to `baseURL`, or `'/'`. */
-  default?: string
+  default?: string | undefined
 }
 
 /**
@@ -70,21 +71,21 @@ export interface BackchannelOptions {
    * algorithm: the provider's `idTokenSigningAlg` (`oidc({ idTokenSigningAlg })`), else `['RS256']`
    * (Back-Channel Logout 1.0 §2.6 step 2, OpenID Connect Core 1.0 §3.1.3.7).
    */
-  algorithms?: string[]
+  algorithms?: string[] | undefined
   /**
    * Oldest `iat` accepted, in seconds (1 to 86400). Seen `jti` values are kept
    * `maxAge + 2 × clockTolerance` seconds. Defaults to `300`.
    */
-  maxAge?: number
+  maxAge?: number | undefined
   /** Clock skew tolerated on `iat`/`exp`, in seconds (0 to 600). Defaults to `60`. */
-  clockTolerance?: number
+  clockTolerance?: number | undefined
   /**
    * Key to decrypt encrypted (JWE) logout tokens: a private `KeyObject`, a private JWK, or a secret.
    * When set, unencrypted tokens are refused (Back-Channel Logout 1.0 §2.6 step 1). Defaults to none: JWE refused.
    */
-  decryptionKey?: KeyObject | JWK | Uint8Array
+  decryptionKey?: KeyObject | JWK | Uint8Array | undefined
   /** Largest request body read, in bytes (1024 to 1 MiB); larger ones get `413`. Defaults to `16384`. */
-  bodyLimit?: number
+  bodyLimit?: number | undefined
 }
 
 /**
@@ -103,18 +104,18 @@ export interface FrontchannelOptions {
    * per-session value only the OP, the RP and the user's own tokens carry, so knowing it is what
    * it takes, and at worst someone who learnt one logs that session out. Defaults to `false`.
    */
-  requireSession?: boolean
+  requireSession?: boolean | undefined
 }
 
 /** Options of the `guard` handler. */
 export interface GuardOptions {
   /** Let requests through when the store cannot be reached. Defaults to `false` (answer `503`). */
-  failOpen?: boolean
+  failOpen?: boolean | undefined
   /**
    * Claims an upstream middleware already verified (for example `req => req.auth?.payload`);
    * when it returns an object, `guard` does not verify the token again.
    */
-  claims?: (req: IncomingMessage) => JWTPayload | undefined
+  claims?: ((req: IncomingMessage) => JWTPayload | undefined) | undefined
   /**
    * Most seconds of the identity provider's clock running ahead of the app's that guard allows
    * for. With the IdP's clock ahead, a token issued just before a logout carries a later `iat` and
@@ -123,7 +124,7 @@ export interface GuardOptions {
    * ahead: with an IdP that reuses `sid` values, a token issued within the lead after a logout is
    * refused too, until the next one. 0 to 600. Defaults to `accessToken.clockTolerance` (60).
    */
-  clockTolerance?: number
+  clockTolerance?: number | undefined
 }
 
 /** Where log lines go. Messages never contain tokens or session ids. Defaults to `console`. */
@@ -135,15 +136,15 @@ export interface Logger {
 /** What `onLogout` receives, once per logout. */
 export interface LogoutEvent {
   reason: 'user' | 'backchannel' | 'frontchannel' | 'api'
-  iss?: string
-  sid?: string
-  sub?: string
+  iss?: string | undefined
+  sid?: string | undefined
+  sub?: string | undefined
   /** The logout token's `jti` (back-channel only). */
-  jti?: string
+  jti?: string | undefined
   /** Local sessions destroyed, including the current one. */
   sessionsDestroyed: number
   /** The provider's `name`, when one is configured. */
-  provider?: string
+  provider?: string | undefined
   /** Failures that did not stop the logout (store down, IdP call failed). Empty when all went well. */
   errors: LogoutError[]
   /** Plain-language notes (for example why the IdP session was not ended). */
@@ -153,11 +154,11 @@ export interface LogoutEvent {
 /** Options of {@link logout}. Every field is optional. */
 export interface LogoutOptions {
   /** Where the IdP session is ended. Defaults to none: local logout only. */
-  provider?: Provider
+  provider?: Provider | undefined
   /** The logout route. Defaults to `'/logout'`. */
-  path?: string
+  path?: string | undefined
   /** Methods accepted on `path`. Defaults to `['GET', 'POST']`. */
-  methods?: Array<'GET' | 'POST'>
+  methods?: Array<'GET' | 'POST'> | undefined
   /**
    * Let a GET logout through when nothing shows it came from the app's own pages: no
    * `Sec-Fetch-Site` (browsers older than Fetch Metadata, non-browser clients) and no `Referer` of
@@ -165,28 +166,28 @@ export interface LogoutOptions {
    * POST. Turning this on lets another site's `<img>` log those browsers' users out (logout CSRF).
    * Defaults to `false`.
    */
-  allowUnverifiedGet?: boolean
+  allowUnverifiedGet?: boolean | undefined
   /** The app's public origin; relative `returnTo` values resolve against it, never against `Host`. */
-  baseURL?: string
-  accessToken?: AccessTokenOptions
-  returnTo?: ReturnToOptions
+  baseURL?: string | undefined
+  accessToken?: AccessTokenOptions | undefined
+  returnTo?: ReturnToOptions | undefined
   /** The express-session store whose sessions are destroyed. Defaults to `req.sessionStore`. */
-  sessionStore?: SessionStoreLike
+  sessionStore?: SessionStoreLike | undefined
   /** Index, revocation list and replay cache. Defaults to one `memoryStore()` per middleware. */
-  store?: Store
+  store?: Store | undefined
   /** Cookies to clear. Defaults to the access-token cookie of `from` and express-session's cookie. */
-  cookies?: Array<string | CookieSpec>
+  cookies?: Array<string | CookieSpec> | undefined
   /** Send `Clear-Site-Data` (`true`: `"cache", "cookies", "storage"`, or a list). Defaults to `false`. */
-  clearSiteData?: boolean | string[]
-  backchannel?: BackchannelOptions
-  frontchannel?: FrontchannelOptions
+  clearSiteData?: boolean | string[] | undefined
+  backchannel?: BackchannelOptions | undefined
+  frontchannel?: FrontchannelOptions | undefined
   /** Called once per logout. Defaults to none. */
-  onLogout?: (event: LogoutEvent) => void | Promise<void>
+  onLogout?: ((event: LogoutEvent) => void | Promise<void>) | undefined
   /** Also revoke the user (`sub`): every session of that user at the issuer. Defaults to `false`. */
-  everywhere?: boolean
+  everywhere?: boolean | undefined
   /** Seconds links and revocation records are kept; cover your longest session. Defaults to 14 days. */
-  retention?: number
-  guard?: GuardOptions
+  retention?: number | undefined
+  guard?: GuardOptions | undefined
   /** Defaults to `console`. */
-  logger?: Logger
+  logger?: Logger | undefined
 }

@@ -11,13 +11,13 @@ export interface Auth0Options {
   /** The tenant domain (`acme.eu.auth0.com`) or custom domain; https is implied. */
   domain: string
   /** The application's client id. With it, Auth0 checks `returnTo` against the application's Allowed Logout URLs. */
-  clientId?: string
+  clientId?: string | undefined
   /** Also log the user out of the upstream IdP (Auth0's `federated` flag). Defaults to `false`. */
-  federated?: boolean
+  federated?: boolean | undefined
   /** `'v2'` (`/v2/logout`) or `'oidc'` (`/oidc/logout`, RP-Initiated Logout). Defaults to `'v2'`. */
-  endpoint?: 'v2' | 'oidc'
+  endpoint?: 'v2' | 'oidc' | undefined
   /** Where the ID token for `id_token_hint` is kept (`'oidc'` only). Defaults to `'session:idToken'`. */
-  idToken?: string
+  idToken?: string | undefined
 }
 
 const KEYS = ['domain', 'clientId', 'federated', 'endpoint', 'idToken'] as const
@@ -38,7 +38,14 @@ const KEYS = ['domain', 'clientId', 'federated', 'endpoint', 'idToken'] as const
 export function auth0(options: Auth0Options): Provider {
   const o = optionsRecord('auth0', options, KEYS)
   const origin = hostOrigin('auth0.domain', requiredString('auth0', o, 'domain'))
-  const clientId = optionalString('auth0', o, 'clientId')
+  // Warned about, not refused, when given as undefined: the tenant-level list is a valid setup,
+  // but a missing AUTH0_CLIENT_ID would otherwise switch to it silently (see optionalString).
+  const clientId = optionalString(
+    'auth0',
+    o,
+    'clientId',
+    "Auth0 checks returnTo against the tenant's Allowed Logout URLs instead of the application's",
+  )
   const federated = optionalBoolean('auth0', o, 'federated') ?? false
   const endpoint = optionalChoice('auth0', o, 'endpoint', ['v2', 'oidc'] as const) ?? 'v2'
   const idToken = optionalSource('auth0', o, 'idToken')

@@ -14,7 +14,7 @@ export interface CognitoOptions {
    * The user pool id (`eu-west-1_AbCdEf123`). With it, the issuer and JWKS default to the pool's
    * (`https://cognito-idp.{region}.amazonaws.com/{userPoolId}`); without it, set `accessToken.issuer`/`jwks`.
    */
-  userPoolId?: string
+  userPoolId?: string | undefined
 }
 
 const POOL_ID = /^([a-z]{2}(?:-[a-z]+)+-\d)_[A-Za-z0-9]+$/
@@ -33,7 +33,12 @@ export function cognito(options: CognitoOptions): Provider {
   const o = optionsRecord('cognito', options, ['domain', 'clientId', 'userPoolId'])
   const endpoint = atPath(hostOrigin('cognito.domain', requiredString('cognito', o, 'domain')), '/logout')
   const clientId = requiredString('cognito', o, 'clientId')
-  const pool = optionalString('cognito', o, 'userPoolId')
+  const pool = optionalString(
+    'cognito',
+    o,
+    'userPoolId',
+    'there is no default issuer or JWKS: access tokens verify only with accessToken.issuer and jwks',
+  )
   const region = pool === undefined ? undefined : POOL_ID.exec(pool)?.[1]
   if (pool !== undefined && region === undefined) {
     throw optionError('"cognito.userPoolId" must look like "eu-west-1_AbCdEf123"')

@@ -11,20 +11,20 @@ export interface DescopeOptions {
   /** The Descope project id (`P2...`). */
   projectId: string
   /** API origin. Defaults to `'https://api.descope.com'` (set it for a custom domain). */
-  baseUrl?: string
+  baseUrl?: string | undefined
   /** End every session of the user (`/v1/auth/logoutall`) instead of this one. Defaults to `false`. */
-  all?: boolean
+  all?: boolean | undefined
   /** Where the refresh JWT is kept. Defaults to `'cookie:DSR'`, where the Descope SDKs put it. */
-  refreshToken?: string
+  refreshToken?: string | undefined
   /** Milliseconds to wait for Descope. Defaults to `5000`. */
-  timeout?: number
+  timeout?: number | undefined
   /** `Domain` the `DS`/`DSR` cookies were set with (Descope's `cookieDomain`). Defaults to host-only. */
-  cookieDomain?: string
+  cookieDomain?: string | undefined
   /**
    * Expected `iss` of session JWTs, compared as a string. Defaults to `{baseUrl}/{projectId}`; older
    * projects issue the bare project id, so set it to that there.
    */
-  issuer?: string
+  issuer?: string | undefined
 }
 
 const KEYS = ['projectId', 'baseUrl', 'all', 'refreshToken', 'timeout', 'cookieDomain', 'issuer'] as const
@@ -39,7 +39,7 @@ const PURPOSE = 'Descope logout'
  * @example
  * ```ts
  * app.use(logout({
- *   provider: descope({ projectId: process.env.DESCOPE_PROJECT_ID }),
+ *   provider: descope({ projectId: process.env.DESCOPE_PROJECT_ID! }),
  *   accessToken: { from: ['cookie:DS'] },
  * }))
  * ```
@@ -49,13 +49,20 @@ export function descope(options: DescopeOptions): Provider {
   const projectId = requiredString('descope', o, 'projectId')
   const base = originUrl(
     'descope.baseUrl',
-    optionalString('descope', o, 'baseUrl') ?? 'https://api.descope.com',
+    optionalString('descope', o, 'baseUrl', 'https://api.descope.com is called') ?? 'https://api.descope.com',
   )
   const all = optionalBoolean('descope', o, 'all') ?? false
   const source = optionalSource('descope', o, 'refreshToken') ?? 'cookie:DSR'
   const timeout = optionalTimeout('descope', o, 'timeout') ?? 5000
-  const domain = optionalString('descope', o, 'cookieDomain')
-  const issuer = optionalString('descope', o, 'issuer') ?? appendPath(base, projectId).href
+  const domain = optionalString(
+    'descope',
+    o,
+    'cookieDomain',
+    'the DS and DSR cookies are cleared host-only, and ones set with a Domain stay',
+  )
+  const issuer =
+    optionalString('descope', o, 'issuer', 'session JWTs must carry the issuer {baseUrl}/{projectId}') ??
+    appendPath(base, projectId).href
   const endpoint = atPath(base, all ? '/v1/auth/logoutall' : '/v1/auth/logout')
   const jwksUri = appendPath(base, 'v2', 'keys', projectId).href
   return {

@@ -12,29 +12,29 @@ import { secureUrl } from './url.js'
 /** Options every OpenID Provider adapter (`oidc()` and the presets) accepts. */
 export interface OidcCommonOptions {
   /** Client secret for RFC 7009 revocation (`client_secret_basic`). Omit for a public client. */
-  clientSecret?: string
+  clientSecret?: string | undefined
   /** Where the ID token for `id_token_hint` is kept. Defaults to `'session:idToken'`. */
-  idToken?: string
+  idToken?: string | undefined
   /** Tokens to revoke (RFC 7009) before the redirect. Defaults to `[]`. */
-  revoke?: RevocableToken[]
+  revoke?: RevocableToken[] | undefined
   /** Where the refresh token is kept. Defaults to `'session:refreshToken'`. */
-  refreshToken?: string
+  refreshToken?: string | undefined
   /** Where the access token to revoke is kept. Defaults to the route's defaults (header, cookie, session). */
-  accessToken?: string
+  accessToken?: string | undefined
   /** Send `post_logout_redirect_uri` (= `returnTo`) and `state`. Defaults to `true`. */
-  postLogoutRedirect?: boolean
+  postLogoutRedirect?: boolean | undefined
   /** `ui_locales`: space-separated BCP47 tags. Defaults to none. */
-  uiLocales?: string
+  uiLocales?: string | undefined
   /** `logout_hint`: `'sid'` (the verified sid) or `'session:FIELD'`/`'cookie:NAME'`. Defaults to none. */
-  logoutHint?: string
+  logoutHint?: string | undefined
   /** Milliseconds for discovery and revocation calls. Defaults to `5000`. */
-  timeout?: number
+  timeout?: number | undefined
   /**
    * The client's registered ID-token algorithm (`id_token_signed_response_alg`), which pins the
    * logout-token algorithm (Back-Channel Logout 1.0 §2.6 step 2). An asymmetric JWS algorithm.
    * Defaults to `'RS256'`, the default of OpenID Connect Core 1.0 §3.1.3.7.
    */
-  idTokenSigningAlg?: string
+  idTokenSigningAlg?: string | undefined
 }
 
 /** Options of {@link oidc}. */
@@ -44,9 +44,9 @@ export interface OidcOptions extends OidcCommonOptions {
   /** The app's client id at the OP. */
   clientId: string
   /** Overrides discovery's `end_session_endpoint`. */
-  endSessionEndpoint?: string
+  endSessionEndpoint?: string | undefined
   /** Overrides discovery's `revocation_endpoint`. */
-  revocationEndpoint?: string
+  revocationEndpoint?: string | undefined
 }
 
 /** Keys of {@link OidcCommonOptions}, for presets that accept them too. */
@@ -87,8 +87,8 @@ export function oidc(options: OidcOptions): Provider {
   const o = optionsRecord('oidc', options, KEYS)
   const issuer = requiredString('oidc', o, 'issuer')
   secureUrl('oidc.issuer', issuer)
-  const endSession = optionalString('oidc', o, 'endSessionEndpoint')
-  const revocation = optionalString('oidc', o, 'revocationEndpoint')
+  const endSession = optionalString('oidc', o, 'endSessionEndpoint', "discovery's endpoint is used")
+  const revocation = optionalString('oidc', o, 'revocationEndpoint', "discovery's endpoint is used")
   return oidcProvider({
     ...commonPlan('oidc', o),
     name: 'oidc',
@@ -120,10 +120,13 @@ type CommonPlan = Pick<
 export function commonPlan(name: string, o: Record<string, unknown>): CommonPlan {
   const accessToken = o.accessToken === 'header' ? 'header' : optionalSource(name, o, 'accessToken')
   const logoutHint = o.logoutHint === 'sid' ? 'sid' : optionalSource(name, o, 'logoutHint')
+  const revoke = revokeList(name, o.revoke)
+  // The secret only matters for revocation: without `revoke`, leaving it unset changes nothing.
+  const publicClient = 'the client is public: RFC 7009 revocation is sent without client authentication'
   return {
-    clientSecret: optionalString(name, o, 'clientSecret'),
+    clientSecret: optionalString(name, o, 'clientSecret', revoke.length > 0 ? publicClient : undefined),
     idToken: optionalSource(name, o, 'idToken') ?? 'session:idToken',
-    revoke: revokeList(name, o.revoke),
+    revoke,
     refreshToken: optionalSource(name, o, 'refreshToken') ?? 'session:refreshToken',
     accessToken,
     postLogoutRedirect: optionalBoolean(name, o, 'postLogoutRedirect') ?? true,

@@ -13,7 +13,7 @@ export interface OktaOptions extends OidcCommonOptions {
   domain: string
   clientId: string
   /** Custom authorization server id (`default`, `aus...`). Defaults to the org authorization server. */
-  authorizationServerId?: string
+  authorizationServerId?: string | undefined
 }
 
 /**
@@ -29,7 +29,12 @@ export interface OktaOptions extends OidcCommonOptions {
 export function okta(options: OktaOptions): Provider {
   const o = optionsRecord('okta', options, ['domain', 'clientId', 'authorizationServerId', ...COMMON_KEYS])
   const origin = hostOrigin('okta.domain', requiredString('okta', o, 'domain'))
-  const server = optionalString('okta', o, 'authorizationServerId')
+  const server = optionalString(
+    'okta',
+    o,
+    'authorizationServerId',
+    "the org authorization server's endpoints and issuer are used",
+  )
   const base = server === undefined ? appendPath(origin, 'oauth2') : appendPath(origin, 'oauth2', server)
   const plan = commonPlan('okta', o)
   return oidcProvider({

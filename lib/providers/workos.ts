@@ -8,13 +8,13 @@ export interface WorkOSOptions {
   /** The WorkOS client id (`client_...`): selects the JWKS. */
   clientId: string
   /** API host name. Defaults to `'api.workos.com'` (set it for a custom authentication domain). */
-  apiHostname?: string
+  apiHostname?: string | undefined
   /**
    * Expected `iss` of access tokens. Defaults to none: WorkOS shows both `https://api.workos.com`
    * and `https://api.workos.com/user_management/{clientId}`, and a custom domain changes it, so set
    * the one your tokens carry (or `accessToken.issuer`) to have it checked.
    */
-  issuer?: string
+  issuer?: string | undefined
 }
 
 const KEYS = ['clientId', 'apiHostname', 'issuer'] as const
@@ -29,7 +29,7 @@ const NO_SID = 'no verified sid: the WorkOS session was not ended'
  * @example
  * ```ts
  * app.use(logout({
- *   provider: workos({ clientId: process.env.WORKOS_CLIENT_ID }),
+ *   provider: workos({ clientId: process.env.WORKOS_CLIENT_ID! }),
  *   baseURL: 'https://app.example.com',
  *   accessToken: { from: ['cookie:wos_access_token'] },
  * }))
@@ -40,9 +40,9 @@ export function workos(options: WorkOSOptions): Provider {
   const clientId = requiredString('workos', o, 'clientId')
   const origin = hostOrigin(
     'workos.apiHostname',
-    optionalString('workos', o, 'apiHostname') ?? 'api.workos.com',
+    optionalString('workos', o, 'apiHostname', 'api.workos.com is used') ?? 'api.workos.com',
   )
-  const issuer = optionalString('workos', o, 'issuer')
+  const issuer = optionalString('workos', o, 'issuer', 'the iss of access tokens is not checked')
   if (issuer !== undefined) secureUrl('workos.issuer', issuer)
   const endpoint = atPath(origin, '/user_management/sessions/logout')
   const jwksUri = appendPath(origin, 'sso', 'jwks', clientId).href

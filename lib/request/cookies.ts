@@ -6,17 +6,17 @@ import { parse, serialize } from 'cookie'
 export interface CookieSpec {
   name: string
   /** Defaults to `'/'`. Must match the `Path` the cookie was set with, or the browser keeps it. */
-  path?: string
+  path?: string | undefined
   /** Omit for a host-only cookie; a host-only cookie and a `Domain=` cookie are different cookies. */
-  domain?: string
-  secure?: boolean
-  httpOnly?: boolean
-  sameSite?: 'strict' | 'lax' | 'none'
+  domain?: string | undefined
+  secure?: boolean | undefined
+  httpOnly?: boolean | undefined
+  sameSite?: 'strict' | 'lax' | 'none' | undefined
   /**
    * `true` for cookies set with the `Partitioned` attribute (CHIPS): a partitioned cookie lives in
    * its own jar, and a deletion without `Partitioned` does not reach it.
    */
-  partitioned?: boolean
+  partitioned?: boolean | undefined
 }
 
 const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/

@@ -1,6 +1,9 @@
 /** Access-token verification with jose: the key source chosen once, and one subject per credential. */
 import { createLocalJWKSet, errors, importJWK, jwtVerify } from 'jose'
-import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose'
+// jose is an ES module: this package's CommonJS declarations must say so (TS1541 under node16).
+import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose' with {
+  'resolution-mode': 'import',
+}
 import { KeyObject as NodeKeyObject } from 'node:crypto'
 import { LogoutError } from '../errors.js'
 import type { Provider } from '../providers/contract.js'

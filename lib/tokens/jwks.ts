@@ -1,6 +1,7 @@
 /** Remote JWKS: one jose key set per URL and limits, bounded in time and size. */
 import { createRemoteJWKSet, customFetch } from 'jose'
-import type { FetchImplementation, JWTVerifyGetKey } from 'jose'
+// jose is an ES module: this package's CommonJS declarations must say so (TS1541 under node16).
+import type { FetchImplementation, JWTVerifyGetKey } from 'jose' with { 'resolution-mode': 'import' }
 import createDebug from 'debug'
 import { LogoutError } from '../errors.js'
 import { readCapped } from '../outbound.js'

@@ -12,9 +12,9 @@ export interface MemoryStoreOptions {
    * bounded on its own. Past it the oldest record of that kind is dropped first, so the tombstones
    * any visitor can create never push out a revocation. Defaults to `1_000_000`.
    */
-  maxEntries?: number
+  maxEntries?: number | undefined
   /** Seconds between sweeps of expired records. Defaults to `60`. */
-  sweepInterval?: number
+  sweepInterval?: number | undefined
 }
 
 interface LinkEntry extends LinkRecord, Expiring {}

@@ -16,7 +16,7 @@ export interface RedisStoreOptions {
    */
   client: unknown
   /** Prepended to every key, to share a Redis with other data. Defaults to `'sso-logout:'`. */
-  prefix?: string
+  prefix?: string | undefined
 }
 
 /**
