@@ -8,6 +8,9 @@
  * before normalisation gets a say.
  */
 import { optionError } from '../options/check.js'
+import { hasDotSegment } from './dot-segments.js'
+import { fromURL, parsePath, parseValue, rawPath } from './return-to-parse.js'
+import type { Candidate } from './return-to-parse.js'
 
 /** Where a caller may go back to, compiled once by {@link compileReturnTo}. */
 export interface ReturnToPolicy {
@@ -26,46 +29,7 @@ export interface ReturnToInput {
   baseURL?: URL
 }
 
-/** Longer values are refused unread: no allowed target needs more, and parsing cost stays bounded. */
-const MAX_LENGTH = 2048
-/** Printable ASCII only: rejects spaces, tabs, CR/LF, DEL and every non-ASCII (IDN, full-width) char. */
-const PRINTABLE_ASCII = /^[\x21-\x7e]+$/
-/** Percent-encoded controls would be decoded by some downstream proxy or framework into a header break. */
-const ENCODED_CONTROL = /%(?:[01][0-9a-f]|7f)/i
-/** A `%` that starts no escape: decoders disagree on it (some throw, some keep it). */
-const BROKEN_ESCAPE = /%(?![0-9a-f]{2})/i
-/** An encoded `/` or `\` in a path can turn into `//host` once something decodes it again. */
-const ENCODED_SLASH = /%(?:2f|5c)/i
-/** Host names and IPv4 literals as typed, with an optional port: no userinfo, no `[v6]`, no `%`. */
-const AUTHORITY = /^[a-z0-9.-]+(?::[0-9]{1,5})?$/i
-const ABSOLUTE = /^(https?):\/\/([^/?#]*)/
-/** One percent-encoded octet (RFC 3986 §2.1); a `%` left over by a decoding round is kept as is. */
-const ESCAPE = /%([0-9a-f]{2})/gi
-/**
- * How many times a path under a prefix entry may change when percent-decoded again. RFC 3986 §2.4
- * forbids decoding a string twice, but proxies, frameworks and apps that do exist, and each layer of
- * `%25` hides the next; no real link needs more than a few. A path that still changes after this many
- * rounds is refused, whatever it would end up as.
- */
-const MAX_DECODE_ROUNDS = 8
-/**
- * A dot segment (RFC 3986 §3.3) once fully decoded, with or without `;params` after it: Servlet
- * containers strip path parameters before resolving `..` (the `..;/` trick of Orange Tsai's
- * "Breaking Parser Logic", Black Hat USA 2018), so `..;x` is a `..` to them.
- */
-const DOT_SEGMENT = /^\.\.?(?:;|$)/
 const SHAPE_MESSAGE = 'must be an absolute http(s) URL or a path starting with "/"'
-
-/** A value after strict parsing: `key` is what allow-list entries are compared on. */
-interface Candidate {
-  /** The normalised href (absolute), or the normalised path plus query (relative, no `baseURL`). */
-  key: string
-  url: URL | undefined
-  /** `url.origin`, or `''` for a relative value. */
-  origin: string
-  pathname: string
-}
-
 /** The allow-list after compilation: exact keys and `/*` prefixes grouped by origin. */
 interface Compiled {
   exact: Set<string>
@@ -155,88 +119,6 @@ function isAllowed(compiled: Compiled, candidate: Candidate, raw: string): boole
   // normalised one: normalisation resolves a plain `/docs/x/../y` before the prefix sees it.
   return !hasDotSegment(rawPath(raw)) && !hasDotSegment(candidate.pathname)
 }
-
-/** The path of a value that passed {@link parseValue}: what follows the authority, up to the query. */
-function rawPath(raw: string): string {
-  const start = raw.startsWith('/') ? 0 : (ABSOLUTE.exec(raw)?.[0].length ?? raw.length)
-  const queryAt = raw.indexOf('?', start)
-  return raw.slice(start, queryAt === -1 ? undefined : queryAt)
-}
-
-/**
- * Whether any segment of `path` is a dot segment once percent-decoding no longer changes it, or
- * `path` is still changing after {@link MAX_DECODE_ROUNDS}. Octets are decoded one by one, not as
- * UTF-8: a dot is one ASCII octet, and a strict UTF-8 decoder would throw on what a lenient server
- * accepts. Segments are split after decoding, so an encoded `/` (`%252f`) that a server decodes
- * into a separator separates here too.
- */
-function hasDotSegment(path: string): boolean {
-  let decoded = path
-  for (let round = 0; ; round++) {
-    const next = decoded.replace(ESCAPE, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)))
-    if (next === decoded) break
-    if (round === MAX_DECODE_ROUNDS) return true
-    decoded = next
-  }
-  // `\` is a separator to WHATWG parsers and to Windows servers alike.
-  return decoded.split(/[/\\]/).some((segment) => DOT_SEGMENT.test(segment))
-}
-
-/**
- * Strict parse of a raw value. Only two shapes exist: a lowercase `http://` / `https://` URL whose
- * authority is a plain host, or a path with a single leading `/`. Everything else (`//host`, `/\host`,
- * `https:host`, `javascript:`, `#x`, `?q`, `.`) is `undefined`.
- */
-function parseValue(raw: string, base: URL | undefined): Candidate | undefined {
-  if (raw.length > MAX_LENGTH || !PRINTABLE_ASCII.test(raw)) return undefined
-  // `\` is a `/` to WHATWG parsers and browsers; `#` would be kept client-side and never compared.
-  if (raw.includes('\\') || raw.includes('#')) return undefined
-  if (ENCODED_CONTROL.test(raw) || BROKEN_ESCAPE.test(raw)) return undefined
-  if (raw.startsWith('/')) return raw.startsWith('//') ? undefined : parsePath(raw, base)
-  return parseAbsolute(raw)
-}
-
-function parsePath(raw: string, base: URL | undefined): Candidate | undefined {
-  const queryAt = raw.indexOf('?')
-  if (ENCODED_SLASH.test(queryAt === -1 ? raw : raw.slice(0, queryAt))) return undefined
-  // Without a baseURL the path is still normalised (dot segments, encoding) against a throwaway origin.
-  const url = safeURL(raw, base ?? 'http://relative.invalid')
-  // `/.//evil.example` normalises to the path `//evil.example`: a scheme-relative Location.
-  if (!url || url.pathname.includes('//')) return undefined
-  if (base) return fromURL(url)
-  // The href minus the throwaway origin keeps a bare trailing `?`, exactly as the absolute form does.
-  return { key: url.href.slice(url.origin.length), url: undefined, origin: '', pathname: url.pathname }
-}
-
-function parseAbsolute(raw: string): Candidate | undefined {
-  const match = ABSOLUTE.exec(raw)
-  const authority = match?.[2]
-  if (!match || authority === undefined || !AUTHORITY.test(authority)) return undefined
-  if (ENCODED_SLASH.test(raw.slice(match[0].length).split('?', 1)[0] ?? '')) return undefined
-  const url = safeURL(raw)
-  // The host as typed must already be the normalised host: `2130706433`, `127.1`, `0x7f.1` are refused.
-  if (!url || withoutDefaultPort(authority.toLowerCase(), url.protocol) !== url.host) return undefined
-  if (url.pathname.includes('//')) return undefined
-  return fromURL(url)
-}
-
-function safeURL(raw: string, base?: string | URL): URL | undefined {
-  try {
-    return new URL(raw, base)
-  } catch {
-    return undefined
-  }
-}
-
-function fromURL(url: URL): Candidate {
-  return { key: url.href, url, origin: url.origin, pathname: url.pathname }
-}
-
-function withoutDefaultPort(authority: string, protocol: string): string {
-  const port = protocol === 'https:' ? ':443' : ':80'
-  return authority.endsWith(port) ? authority.slice(0, -port.length) : authority
-}
-
 function accepted(candidate: Candidate): ReturnToResult {
   // A fresh URL per call: callers may mutate it without touching the compiled policy.
   return { ok: true, location: candidate.key, url: candidate.url ? new URL(candidate.url.href) : undefined }
