@@ -56,6 +56,7 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
   const config = resolveConfig(options)
   const routes = buildRoutes(config)
   checkStoreOnce(config)
+  if (options?.store === undefined) warnOfMemoryInProduction(config)
 
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const ctx = contextOf(req)
@@ -115,6 +116,29 @@ async function runRoute(route: Route, ctx: RequestContext, res: ServerResponse, 
   } catch (err) {
     if (err instanceof LogoutError && err.status < 500 && !res.headersSent) return sendError(req, res, err)
     throw err
+  }
+}
+
+const MEMORY_IN_PRODUCTION =
+  'sso-logout: NODE_ENV is production and logout() uses the embedded memoryStore(): links, ' +
+  'revocations and the replay cache live in this process only, so a logout does not reach other ' +
+  'instances or services and is forgotten on restart. Set options.store to redisStore({ client }).'
+
+/**
+ * The embedded store is right for one process in development; in production it silently loses what
+ * a logout must share, the way express-session's MemoryStore would. Warns once per middleware, when
+ * the back-channel receiver is configured or the first session is linked.
+ */
+function warnOfMemoryInProduction(config: Config): void {
+  if (process.env.NODE_ENV !== 'production') return
+  const warn = () => config.logger.warn(MEMORY_IN_PRODUCTION)
+  if (config.backchannel) return warn()
+  const store = config.store
+  const link = store.link.bind(store)
+  store.link = function linkAndWarnOnce(record, ttl) {
+    store.link = link
+    warn()
+    return link(record, ttl)
   }
 }
 
