@@ -5,6 +5,7 @@ import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
 import { commandSender, scriptRunner } from './client.js'
 import { checkEvictionPolicy } from './configuration.js'
 import { redisKeys } from './keys.js'
+import type { RedisKeys } from './keys.js'
 import { scripts, type RedisScript } from './scripts.js'
 
 /** Options of {@link redisStore}. */
@@ -96,31 +97,12 @@ export function redisStore(options: RedisStoreOptions): Store {
 
   return {
     async link(record: LinkRecord, ttl: number) {
-      const indexes: string[] = []
-      let letters = ''
-      if (record.sid !== undefined) {
-        indexes.push(keys.index(record.iss, 'sid', record.sid))
-        letters += 'd'
-      }
-      if (record.sub !== undefined) {
-        indexes.push(keys.index(record.iss, 'sub', record.sub))
-        letters += 'u'
-      }
-      const args = [record.sessionId, number(record.at, 'record.at'), milliseconds(ttl), letters]
-      await exec(scripts.link, [keys.session(record.sessionId), ...indexes], args)
+      await exec(scripts.link, ...linkCall(keys, record, ttl))
     },
 
     async take(query: TakeQuery) {
-      const kind = query.sid !== undefined ? 'sid' : 'sub'
-      const value = query.sid ?? query.sub
-      if (value === undefined) return []
-      const index = keys.index(query.iss, kind, value)
-      const args = [
-        keys.sessionPrefix,
-        number(query.linkedBefore, 'query.linkedBefore'),
-        kind === 'sid' ? 'd' : 'u',
-      ]
-      return strings(await exec(scripts.take, [index], args))
+      const call = takeCall(keys, query)
+      return call ? strings(await exec(scripts.take, ...call)) : []
     },
 
     async revoke(subject: Subject, at: number, ttl: number) {
@@ -168,6 +150,35 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     checkConfiguration: () => checkEvictionPolicy(send),
   }
+}
+
+/** KEYS and ARGV of the link script: the session record, then one index per letter (`d` sid, `u` sub). */
+function linkCall(keys: RedisKeys, record: LinkRecord, ttl: number): [string[], string[]] {
+  const indexes: string[] = []
+  let letters = ''
+  if (record.sid !== undefined) {
+    indexes.push(keys.index(record.iss, 'sid', record.sid))
+    letters += 'd'
+  }
+  if (record.sub !== undefined) {
+    indexes.push(keys.index(record.iss, 'sub', record.sub))
+    letters += 'u'
+  }
+  const args = [record.sessionId, number(record.at, 'record.at'), milliseconds(ttl), letters]
+  return [[keys.session(record.sessionId), ...indexes], args]
+}
+
+/** KEYS and ARGV of the take script, or `undefined` when the query names neither sid nor sub. */
+function takeCall(keys: RedisKeys, query: TakeQuery): [string[], string[]] | undefined {
+  const kind = query.sid !== undefined ? 'sid' : 'sub'
+  const value = query.sid ?? query.sub
+  if (value === undefined) return undefined
+  const args = [
+    keys.sessionPrefix,
+    number(query.linkedBefore, 'query.linkedBefore'),
+    kind === 'sid' ? 'd' : 'u',
+  ]
+  return [[keys.index(query.iss, kind, value)], args]
 }
 
 /** Lua compares numbers it parses from strings, so only finite numbers may cross. */
