@@ -1,7 +1,8 @@
 /** The RP-Initiated Logout `state`: issued in a cookie, checked when the OP sends the browser back. */
 import { randomBytes, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { appendSetCookie, parseCookieHeader, serializeCookie } from '../request/cookies.js'
+import { contextOf } from '../request/context.js'
+import { appendSetCookie, serializeCookie } from '../request/cookies.js'
 import type { CookieSpec } from '../request/cookies.js'
 import type { EndSessionContext } from './contract.js'
 
@@ -43,7 +44,8 @@ export function issueState(context: EndSessionContext): string {
  * ```
  */
 export function checkLogoutState(req: IncomingMessage, res?: ServerResponse): boolean {
-  const expected = parseCookieHeader(req.headers.cookie).get(STATE_COOKIE)
+  // The request's one context: its cookies are parsed once, whoever else reads them.
+  const expected = contextOf(req).cookie(STATE_COOKIE)
   const received = new URL(req.url ?? '/', 'http://placeholder').searchParams.get('state')
   if (res && expected !== undefined) {
     const spec: CookieSpec = { name: STATE_COOKIE, path: '/', httpOnly: true, sameSite: 'lax' }
