@@ -120,12 +120,10 @@ function buriedCredential(link: SessionLink | undefined): Credential {
 }
 
 function isBuried(config: Config, sessionId: string): Answer | Promise<Answer> {
-  try {
-    const answer = config.store.isBuried(sessionId)
-    return answer instanceof Promise ? answer.catch((err: unknown) => asError(err)) : answer
-  } catch (err) {
-    return asError(err)
-  }
+  return ask(
+    () => config.store.isBuried(sessionId),
+    (buried) => buried,
+  )
 }
 
 function sameSubject(link: SessionLink, subject: Subject): boolean {
@@ -133,16 +131,21 @@ function sameSubject(link: SessionLink, subject: Subject): boolean {
   return subject.sid !== undefined ? link.sid === subject.sid : link.sub === subject.sub
 }
 
-/** Synchronous when the store answers synchronously (memory), a promise otherwise (Redis). */
 function isRevoked(config: Config, credential: Credential): Answer | Promise<Answer> {
+  return ask(
+    () => config.store.revokedAt(credential.subject),
+    (revokedAt) => revokedBefore(credential, revokedAt),
+  )
+}
+
+/**
+ * Asks the store and judges its answer: synchronously when the store answers synchronously
+ * (memory), a promise otherwise (Redis). A failure, thrown or rejected, becomes an `Error` answer.
+ */
+function ask<T>(question: () => T | Promise<T>, judge: (answer: T) => boolean): Answer | Promise<Answer> {
   try {
-    const answer = config.store.revokedAt(credential.subject)
-    return answer instanceof Promise
-      ? answer.then(
-          (revokedAt) => revokedBefore(credential, revokedAt),
-          (err: unknown) => asError(err),
-        )
-      : revokedBefore(credential, answer)
+    const answer = question()
+    return answer instanceof Promise ? answer.then(judge, (err: unknown) => asError(err)) : judge(answer)
   } catch (err) {
     return asError(err)
   }

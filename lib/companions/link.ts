@@ -4,6 +4,7 @@ import createDebug from 'debug'
 import type { Config } from '../options/config.js'
 import { contextOf } from '../request/context.js'
 import type { RequestContext } from '../request/context.js'
+import { firstToken } from '../request/identity.js'
 import type { Session, SessionLink } from '../request/session.js'
 import { CHECKED_FIELD, LINK_FIELD } from '../request/session.js'
 import type { VerifiedToken } from '../tokens/access-token.js'
@@ -97,16 +98,6 @@ async function linkWith(
   Reflect.deleteProperty(session, CHECKED_FIELD)
   debug(existing ? 're-linked a session to another IdP session' : 'linked a session')
   return true
-}
-
-/** The first token of `accessToken.from`, unverified: enough to tell whether it changed. */
-function firstToken(config: Config, ctx: RequestContext): string | undefined {
-  if (!config.verifier.enabled) return undefined
-  for (const source of config.tokenSources) {
-    const jwt = ctx.read(source)
-    if (jwt !== undefined) return jwt
-  }
-  return undefined
 }
 
 /**

@@ -17,10 +17,16 @@ export interface Identity extends Partial<Subject> {
  * token that fails contributes nothing.
  */
 export function verifyRequestToken(config: Config, ctx: RequestContext): Promise<Verification> | undefined {
+  const jwt = firstToken(config, ctx)
+  return jwt === undefined ? undefined : ctx.verify(config.verifier, jwt)
+}
+
+/** The first token of `accessToken.from`, unverified (none when no key could verify it). */
+export function firstToken(config: Config, ctx: RequestContext): string | undefined {
   if (!config.verifier.enabled) return undefined
   for (const source of config.tokenSources) {
     const jwt = ctx.read(source)
-    if (jwt !== undefined) return ctx.verify(config.verifier, jwt)
+    if (jwt !== undefined) return jwt
   }
   return undefined
 }

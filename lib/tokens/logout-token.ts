@@ -57,7 +57,7 @@ export function createLogoutTokenVerifier(config: Config, bc: BackchannelConfig)
  * else RS256. Never the OP's advertised list: a token signed with any other of its keys and
  * algorithms is refused.
  */
-export function pinnedAlgorithms(config: Config, bc: BackchannelConfig): string[] {
+function pinnedAlgorithms(config: Config, bc: BackchannelConfig): string[] {
   if (bc.algorithms) return bc.algorithms
   const registered = config.provider?.idTokenSigningAlg
   return [registered !== undefined && ASYMMETRIC_ALGORITHMS.includes(registered) ? registered : 'RS256']
