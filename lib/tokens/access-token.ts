@@ -1,5 +1,5 @@
 /** Access-token verification with jose: the key source chosen once, and one subject per credential. */
-import { createLocalJWKSet, errors, importJWK, jwtVerify } from 'jose'
+import { createLocalJWKSet, errors, jwtVerify } from 'jose'
 // jose is an ES module: this package's CommonJS declarations must say so (TS1541 under node16).
 import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose' with {
   'resolution-mode': 'import',
@@ -58,7 +58,7 @@ export interface VerifiedToken extends Subject {
 export type Verification =
   { token: VerifiedToken; error?: undefined } | { token?: undefined; error: LogoutError }
 
-type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array
+type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array | JWK
 
 /**
  * Builds the access-token verifier once: the key source is chosen up front (a single key, a local
@@ -112,7 +112,9 @@ async function resolveKeySource(
   provider: Provider | undefined,
 ): Promise<KeySource | undefined> {
   if (config.key instanceof Uint8Array || isKeyObject(config.key)) return config.key
-  if (config.key) return importJWK(config.key as JWK)
+  // Handed to jose as a JWK: jose imports it once per algorithm the token names (within
+  // `algorithms`) and caches it, so a JWK without "alg" (as exportJWK writes them) verifies too.
+  if (config.key) return config.key
   const limits = { timeout: config.jwksTimeout, maxBytes: config.jwksMaxBytes }
   if (config.jwks instanceof URL) return remoteJwks(config.jwks, limits)
   if (config.jwks) return createLocalJWKSet(config.jwks)
