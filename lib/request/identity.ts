@@ -1,6 +1,7 @@
 /** Who a request belongs to: its first verified access token, else its session's remembered link. */
-import type { Config } from '../options/config.js'
+import { asLogoutError } from '../errors.js'
 import type { LogoutError } from '../errors.js'
+import type { Config } from '../options/config.js'
 import type { Subject } from '../stores/contract.js'
 import type { Verification, VerifiedToken } from '../tokens/access-token.js'
 import type { RequestContext } from './context.js'
@@ -47,4 +48,26 @@ export function identify(ctx: RequestContext, verification: Verification | undef
 /** The subject an identity names, when it names one at a known issuer. */
 export function subjectOf(who: Identity): Subject | undefined {
   return who.iss === undefined ? undefined : { iss: who.iss, sid: who.sid, sub: who.sub }
+}
+
+/**
+ * Completes an identity that neither a token nor the session named with the store's link of the
+ * browser's stored session: an explicit `link({ sid, sessionId })` at login (opaque tokens) writes
+ * nothing into the session. A store failure leaves the identity as it was and is reported.
+ */
+export async function withStoredLink(
+  config: Config,
+  ctx: RequestContext,
+  who: Identity,
+  errors: LogoutError[],
+): Promise<Identity> {
+  const sessionId = ctx.storedSessionId
+  if (who.iss !== undefined || sessionId === undefined || !config.store.linkOf) return who
+  try {
+    const link = await config.store.linkOf(sessionId)
+    return link ? { ...who, iss: link.iss, sid: link.sid, sub: link.sub } : who
+  } catch (err) {
+    errors.push(asLogoutError('ERR_STORE', 'Reading the session link failed', err))
+    return who
+  }
 }
