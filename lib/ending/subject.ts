@@ -57,9 +57,10 @@ export async function invalidate(
   ])
   const others = ids.filter((id) => id !== options.ownSessionId)
   // Tombstones first: requests of these sessions still in flight must not write them back, and a
-  // session this process cannot destroy (no session store here) is refused by `guard` wherever it
-  // shows up next, for as long as a link could have named it.
-  await bury(config, others, errors, options.sessionStore ? TOMBSTONE_TTL : config.retention)
+  // session this process cannot destroy (it may live in another service's session store, which
+  // destroying it here does not reach) is refused by `guard` wherever it shows up next, for as
+  // long as a link could have named it: the links' retention.
+  await bury(config, others, errors, Math.max(TOMBSTONE_TTL, config.retention))
   if (others.length > 0 && options.sessionStore) {
     try {
       await destroyIds(options.sessionStore, others)
