@@ -92,6 +92,19 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
       baseURL: 'https://app.test',
       accessToken: { key: key(), issuer: ISSUER },
     })
+    await expectSingleKeyChecks(app)
+  })
+
+  it('verifies against a public JWK without "alg" when one algorithm is allowed', async () => {
+    const app = await createApp(flavour, {
+      baseURL: 'https://app.test',
+      accessToken: { key: withoutAlg(rsa.jwk), issuer: ISSUER, algorithms: ['RS256'] },
+    })
+    await expectSingleKeyChecks(app)
+  })
+
+  /** The key's own tokens count; a stranger's, and an HS256 token keyed with the public key, do not. */
+  async function expectSingleKeyChecks(app: TestApp) {
     expect(await counts(app, await mint(rsa, { iss: ISSUER, sid: 'single' }), 'single')).toBe(true)
     const forged = await mint(stranger, { iss: ISSUER, sid: 'single2' })
     expect(await counts(app, forged, 'single2', await mint(rsa, { iss: ISSUER, sid: 'single2' }))).toBe(false)
@@ -105,7 +118,7 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
     expect(await counts(app, confused, 'single2', await mint(rsa, { iss: ISSUER, sid: 'single2' }))).toBe(
       false,
     )
-  })
+  }
 
   it('verifies HS256 against a Uint8Array secret, and refuses asymmetric tokens then', async () => {
     const secret = new Uint8Array(randomBytes(32))

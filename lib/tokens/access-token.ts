@@ -1,5 +1,5 @@
 /** Access-token verification with jose: the key source chosen once, and one subject per credential. */
-import { createLocalJWKSet, errors, jwtVerify } from 'jose'
+import { createLocalJWKSet, errors, importJWK, jwtVerify } from 'jose'
 // jose is an ES module: this package's CommonJS declarations must say so (TS1541 under node16).
 import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose' with {
   'resolution-mode': 'import',
@@ -112,9 +112,14 @@ async function resolveKeySource(
   provider: Provider | undefined,
 ): Promise<KeySource | undefined> {
   if (config.key instanceof Uint8Array || isKeyObject(config.key)) return config.key
-  // Handed to jose as a JWK: jose imports it once per algorithm the token names (within
-  // `algorithms`) and caches it, so a JWK without "alg" (as exportJWK writes them) verifies too.
-  if (config.key) return config.key
+  if (config.key) {
+    // Imported once when its algorithm is known (its "alg", or the only one allowed). A JWK
+    // without "alg" (as exportJWK writes them) under several algorithms goes to jose as it is:
+    // jose imports it for the algorithm each token names, within `algorithms`, at a small cost
+    // per verification.
+    const alg = config.key.alg ?? (config.algorithms.length === 1 ? config.algorithms[0] : undefined)
+    return alg === undefined ? config.key : importJWK(config.key, alg)
+  }
   const limits = { timeout: config.jwksTimeout, maxBytes: config.jwksMaxBytes }
   if (config.jwks instanceof URL) return remoteJwks(config.jwks, limits)
   if (config.jwks) return createLocalJWKSet(config.jwks)
