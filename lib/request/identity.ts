@@ -1,8 +1,8 @@
 /** Who a request belongs to: its first verified access token, else its session's remembered link. */
-import { asLogoutError } from '../errors.js'
+import { collect } from '../ending/collect.js'
 import type { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
-import type { Subject } from '../stores/contract.js'
+import type { LinkRecord, Subject } from '../stores/contract.js'
 import type { Verification, VerifiedToken } from '../tokens/access-token.js'
 import type { RequestContext } from './context.js'
 
@@ -55,19 +55,17 @@ export function subjectOf(who: Identity): Subject | undefined {
  * browser's stored session: an explicit `link({ sid, sessionId })` at login (opaque tokens) writes
  * nothing into the session. A store failure leaves the identity as it was and is reported.
  */
-export async function withStoredLink(
+export function withStoredLink(
   config: Config,
   ctx: RequestContext,
   who: Identity,
   errors: LogoutError[],
-): Promise<Identity> {
+): Identity | Promise<Identity> {
   const sessionId = ctx.storedSessionId
-  if (who.iss !== undefined || sessionId === undefined || !config.store.linkOf) return who
-  try {
-    const link = await config.store.linkOf(sessionId)
-    return link ? { ...who, iss: link.iss, sid: link.sid, sub: link.sub } : who
-  } catch (err) {
-    errors.push(asLogoutError('ERR_STORE', 'Reading the session link failed', err))
-    return who
-  }
+  const linkOf = config.store.linkOf?.bind(config.store)
+  if (who.iss !== undefined || sessionId === undefined || !linkOf) return who
+  const complete = (link: LinkRecord | undefined): Identity =>
+    link ? { ...who, iss: link.iss, sid: link.sid, sub: link.sub } : who
+  const found = collect(() => linkOf(sessionId), undefined, errors, 'Reading the session link failed')
+  return found instanceof Promise ? found.then(complete) : complete(found)
 }

@@ -36,7 +36,8 @@ export function createLogoutRoute(config: Config) {
       return sendError(req, res, new LogoutError('ERR_RETURN_TO_NOT_ALLOWED', returnTo.message))
     const lookupErrors: LogoutError[] = []
     const verified = identify(ctx, await verifyRequestToken(config, ctx))
-    const who = await withStoredLink(config, ctx, verified, lookupErrors)
+    const found = withStoredLink(config, ctx, verified, lookupErrors)
+    const who = found instanceof Promise ? await found : found
     // The provider reads the ID token and refresh token from the session, which is destroyed first.
     const snapshot = config.provider ? { ...(ctx.session ?? {}) } : {}
     const local = await endBrowserSession(config, ctx, res, {
@@ -56,7 +57,8 @@ export function createLogoutRoute(config: Config) {
       errors: [...lookupErrors, ...local.errors, ...provider.errors],
       notes: provider.notes,
     }
-    await emit(config, event)
+    const emitted = emit(config, event)
+    if (emitted instanceof Promise) await emitted
     if (local.sessionStoreError) return next(local.sessionStoreError)
     if (provider.failure) return sendError(req, res, provider.failure)
     const location = provider.redirect?.href ?? returnTo.location
