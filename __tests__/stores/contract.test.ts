@@ -142,21 +142,33 @@ function contract(backend: Backend): void {
 
   describe('linkOf', () => {
     it('gives the live link of a session, however it was made, until it is taken, unlinked or expired', async () => {
-      expect(await store.linkOf?.('s1')).toBeUndefined()
+      expect(await store.linkOf?.('s1', ISS)).toBeUndefined()
       await link('s1', { sid: 'A', sub: 'u1' }, 1000)
       await link('s2', { sub: 'u2' }, 1500)
       await link('s3', { sid: 'C' }, 1700, 0.15)
-      expect(await store.linkOf?.('s1')).toEqual({ iss: ISS, sid: 'A', sub: 'u1', sessionId: 's1', at: 1000 })
-      expect(await store.linkOf?.('s2')).toMatchObject({ iss: ISS, sub: 'u2', sessionId: 's2', at: 1500 })
-      expect((await store.linkOf?.('s2'))?.sid).toBeUndefined()
+      expect(await store.linkOf?.('s1', ISS)).toEqual({
+        iss: ISS,
+        sid: 'A',
+        sub: 'u1',
+        sessionId: 's1',
+        at: 1000,
+      })
+      expect(await store.linkOf?.('s2', ISS)).toMatchObject({
+        iss: ISS,
+        sub: 'u2',
+        sessionId: 's2',
+        at: 1500,
+      })
+      expect((await store.linkOf?.('s2', ISS))?.sid).toBeUndefined()
+      expect(await store.linkOf?.('s2', OTHER_ISS)).toBeUndefined()
       await link('s1', { sid: 'B', sub: 'u1' }, 3000)
-      expect(await store.linkOf?.('s1')).toMatchObject({ sid: 'B', at: 3000 })
+      expect(await store.linkOf?.('s1', ISS)).toMatchObject({ sid: 'B', at: 3000 })
       await store.take({ iss: ISS, sid: 'B', linkedBefore: 5000 })
-      expect(await store.linkOf?.('s1')).toBeUndefined()
+      expect(await store.linkOf?.('s1', ISS)).toBeUndefined()
       await store.unlink('s2')
-      expect(await store.linkOf?.('s2')).toBeUndefined()
+      expect(await store.linkOf?.('s2', ISS)).toBeUndefined()
       await elapse(300)
-      expect(await store.linkOf?.('s3')).toBeUndefined()
+      expect(await store.linkOf?.('s3', ISS)).toBeUndefined()
     })
 
     it.each([
@@ -165,7 +177,8 @@ function contract(backend: Backend): void {
       ['empty values', { iss: '', sid: '', sub: '' }],
     ])('reads hostile names back exactly: %s', async (_case, subject) => {
       await store.link({ ...subject, sessionId: 'x:*', at: 7 }, 60)
-      expect(await store.linkOf?.('x:*')).toEqual({ ...subject, sessionId: 'x:*', at: 7 })
+      expect(await store.linkOf?.('x:*', subject.iss)).toEqual({ ...subject, sessionId: 'x:*', at: 7 })
+      expect(await store.linkOf?.('x:*', `${subject.iss}/`)).toBeUndefined()
     })
   })
 

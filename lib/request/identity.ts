@@ -52,7 +52,7 @@ export function subjectOf(who: Identity): Subject | undefined {
 
 /**
  * Completes an identity that neither a token nor the session named with the store's link of the
- * browser's stored session: an explicit `link({ sid, sessionId })` at login (opaque tokens) writes
+ * browser's stored session at the issuer this middleware serves: an explicit `link({ sid, sessionId })` at login (opaque tokens) writes
  * nothing into the session. A store failure leaves the identity as it was and is reported.
  */
 export function withStoredLink(
@@ -62,10 +62,11 @@ export function withStoredLink(
   errors: LogoutError[],
 ): Identity | Promise<Identity> {
   const sessionId = ctx.storedSessionId
+  const iss = config.verifier.issuer
   const linkOf = config.store.linkOf?.bind(config.store)
-  if (who.iss !== undefined || sessionId === undefined || !linkOf) return who
+  if (who.iss !== undefined || sessionId === undefined || iss === undefined || !linkOf) return who
   const complete = (link: LinkRecord | undefined): Identity =>
     link ? { ...who, iss: link.iss, sid: link.sid, sub: link.sub } : who
-  const found = collect(() => linkOf(sessionId), undefined, errors, 'Reading the session link failed')
+  const found = collect(() => linkOf(sessionId, iss), undefined, errors, 'Reading the session link failed')
   return found instanceof Promise ? found.then(complete) : complete(found)
 }

@@ -57,9 +57,9 @@ export class LinkTable {
     return taken
   }
 
-  linkOf(sessionId: string): LinkRecord | undefined {
+  linkOf(sessionId: string, iss: string): LinkRecord | undefined {
     const entry = this.entries.get(sessionId)
-    if (!entry || entry.expiresAt <= Date.now()) return undefined
+    if (!entry || entry.iss !== iss || entry.expiresAt <= Date.now()) return undefined
     return { iss: entry.iss, sid: entry.sid, sub: entry.sub, sessionId, at: entry.at }
   }
 

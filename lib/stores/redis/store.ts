@@ -148,14 +148,15 @@ export function redisStore(options: RedisStoreOptions): Store {
       await exec(scripts.unlink, [keys.session(sessionId)], [sessionId])
     },
 
-    async linkOf(sessionId: string) {
+    async linkOf(sessionId: string, iss: string) {
       let reply: unknown
       try {
         reply = await send(['HMGET', keys.session(sessionId), 'a', 'd', 'u'])
       } catch (error) {
         throw asLogoutError('ERR_STORE', 'Redis store linkOf failed', error)
       }
-      return linkFromRecord(keys, sessionId, reply)
+      const link = linkFromRecord(keys, sessionId, reply)
+      return link?.iss === iss ? link : undefined
     },
 
     checkConfiguration: () => checkEvictionPolicy(send),
