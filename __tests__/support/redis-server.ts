@@ -209,15 +209,28 @@ export async function whenAnswering(probe: () => unknown): Promise<void> {
 /** A script that spins for 3 s and so blocks the whole server, like an overloaded Redis. */
 const SPIN = `local s = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1e6 + (t[2] - s[2]) > 3e6`
 
-/** Runs `body` while `server` is stuck in a long script, then waits for the script to end. */
-export async function whileStuck<T>(server: RedisServer, body: () => Promise<T>): Promise<T> {
+/** Whether the stuck window of {@link whileStuck} is still open. */
+export interface Stuck {
+  /** `true` once the blocking script has ended and Redis answers again. */
+  readonly over: boolean
+}
+
+/**
+ * Runs `body` while `server` is stuck in a long script, then waits for the script to end. `body`
+ * gets the window's state: an answer that arrives while `over` is still false did not wait for
+ * Redis (the order of two events, not a measured time).
+ */
+export async function whileStuck<T>(server: RedisServer, body: (stuck: Stuck) => Promise<T>): Promise<T> {
   const blocker = await nodeRedisClient(server, 10_000)
-  const blocking = blocker.sendCommand(['EVAL', SPIN, '0'])
+  const stuck = { over: false }
+  const blocking = blocker.sendCommand(['EVAL', SPIN, '0']).finally(() => {
+    stuck.over = true
+  })
   try {
     // Redis answers nobody while the script runs, so no event says it has started: this short wait
     // only lets the EVAL reach the server ahead of the commands under test.
     await sleep(50)
-    return await body()
+    return await body(stuck)
   } finally {
     await blocking
     await blocker.close()

@@ -26,13 +26,12 @@ const operations: Array<[string, (store: Store) => unknown]> = [
   ['unlink', (s) => s.unlink('x')],
 ]
 
-/** Resolves with the rejection and how long it took; fails if the operation succeeds. */
-async function failure(call: () => unknown): Promise<{ error: unknown; ms: number }> {
-  const started = Date.now()
+/** Resolves with the rejection; fails if the operation succeeds (a hang fails on Jest's timeout). */
+async function failure(call: () => unknown): Promise<{ error: unknown }> {
   try {
     await call()
   } catch (error) {
-    return { error, ms: Date.now() - started }
+    return { error }
   }
   throw new Error('expected the store to reject')
 }
@@ -66,20 +65,20 @@ describeRedis('redisStore() when Redis fails', () => {
     process.off('unhandledRejection', onUnhandled)
   })
 
-  it('rejects with ERR_STORE within the client timeout while Redis is busy, then answers correctly', async () => {
-    await whileStuck(server, async () => {
+  it('rejects with ERR_STORE on the client timeout while Redis is busy, before it answers again, then answers correctly', async () => {
+    await whileStuck(server, async (stuck) => {
       const results = await Promise.all(
         stores.map(([, store]) => failure(() => store.claimJti(ISS, 'busy', 60))),
       )
-      for (const [i, { error, ms }] of results.entries()) {
+      // Rejected on the client timeout, before Redis answered anyone again.
+      expect(stuck.over).toBe(false)
+      for (const [i, { error }] of results.entries()) {
         expect([stores[i]![0], error instanceof LogoutError, (error as LogoutError).code]).toEqual([
           stores[i]![0],
           true,
           'ERR_STORE',
         ])
         expect((error as LogoutError).cause).toBeInstanceOf(Error)
-        // node-redis needs up to pingInterval + socketTimeout (1.5 x TIMEOUT) to notice a stuck server.
-        expect(ms).toBeLessThan(TIMEOUT * 1.5 + 400)
       }
     })
     for (const [name, store] of stores) {
@@ -94,14 +93,13 @@ describeRedis('redisStore() when Redis fails', () => {
     await server.stop()
     for (const [name, store] of stores) {
       for (const [operation, call] of operations) {
-        const { error, ms } = await failure(() => call(store))
+        const { error } = await failure(() => call(store))
         expect([name, operation, error instanceof LogoutError, (error as LogoutError).code]).toEqual([
           name,
           operation,
           true,
           'ERR_STORE',
         ])
-        expect(ms).toBeLessThan(TIMEOUT + 400)
       }
     }
     await server.start()
