@@ -204,3 +204,10 @@ export const isStoreError = (err: unknown): boolean => err instanceof LogoutErro
     expect(typecheck('types-bundler', ['module'], options)).toBe('')
   }, 90_000)
 })
+
+it('ships every page the README links to, so its links work on the npm page and in node_modules', () => {
+  const readme = readFileSync(join(installed, 'README.md'), 'utf8')
+  const targets = [...readme.matchAll(/\]\(((?:\.\/)?(?:docs|SECURITY|LICENSE)[^)#\s]*)/g)].map((m) => m[1]!)
+  expect(targets.length).toBeGreaterThan(3)
+  expect(targets.filter((target) => !existsSync(join(installed, target)))).toEqual([])
+})
