@@ -7,6 +7,7 @@ import { checkEvictionPolicy } from './configuration.js'
 import { redisKeys } from './keys.js'
 import type { RedisKeys } from './keys.js'
 import { scripts, type RedisScript } from './scripts.js'
+import { announcer, localViewSettings, storeView, type LocalViewOptions } from './view.js'
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
@@ -18,6 +19,13 @@ export interface RedisStoreOptions {
   client: unknown
   /** Prepended to every key, to share a Redis with other data. Defaults to `'sso-logout:'`. */
   prefix?: string | undefined
+  /**
+   * Each instance keeps the revocations and tombstones guard reads in memory, kept current by a
+   * subscription (a `duplicate()` of `client`), so a protected request sends no Redis command
+   * once the keys it reads are known. `false` turns it off; every write is announced either way.
+   * Defaults to `{ maxEntries: 50_000 }`.
+   */
+  localView?: LocalViewOptions | false | undefined
 }
 
 /**
@@ -86,6 +94,8 @@ export function redisStore(options: RedisStoreOptions): Store {
   const send = commandSender(options.client)
   const run = scriptRunner(send)
   const keys = redisKeys(prefix)
+  const view = storeView(options.client, run, prefix, localViewSettings(options.localView))
+  const announce = announcer(send, prefix, (change) => view?.apply(change))
 
   async function exec(script: RedisScript, keyList: string[], args: string[]): Promise<unknown> {
     try {
@@ -108,23 +118,33 @@ export function redisStore(options: RedisStoreOptions): Store {
     async revoke(subject: Subject, at: number, ttl: number) {
       const revocations = keys.revocations(subject)
       if (revocations.length === 0) return
-      await exec(scripts.revoke, revocations, [number(at, 'at'), milliseconds(ttl)])
+      const ms = milliseconds(ttl)
+      await exec(scripts.revoke, revocations, [number(at, 'at'), ms])
+      await announce.revoked(revocations, at, Number(ms))
     },
 
-    async revokedAt(subject: Subject) {
+    revokedAt(subject: Subject) {
       const revocations = keys.revocations(subject)
       if (revocations.length === 0) return undefined
-      const times = strings(await exec(scripts.revokedAt, revocations, [])).map(Number)
-      return times.length === 0 ? undefined : Math.max(...times)
+      const fetch = async () => {
+        const times = strings(await exec(scripts.revokedAt, revocations, [])).map(Number)
+        return times.length === 0 ? undefined : Math.max(...times)
+      }
+      return view ? view.revokedAt(revocations, fetch) : fetch()
     },
 
     async bury(sessionIds: readonly string[], ttl: number) {
       if (sessionIds.length === 0) return
-      await exec(scripts.bury, sessionIds.map(keys.tombstone), [milliseconds(ttl)])
+      const tombstones = sessionIds.map(keys.tombstone)
+      const ms = milliseconds(ttl)
+      await exec(scripts.bury, tombstones, [ms])
+      await announce.buried(tombstones, Number(ms))
     },
 
-    async isBuried(sessionId: string) {
-      return (await exec(scripts.isBuried, [keys.tombstone(sessionId)], [])) === 1
+    isBuried(sessionId: string) {
+      const tombstone = keys.tombstone(sessionId)
+      const fetch = async () => (await exec(scripts.isBuried, [tombstone], [])) === 1
+      return view ? view.isBuried(tombstone, fetch) : fetch()
     },
 
     async putPending(key: string, value: string, ttl: number) {
@@ -149,6 +169,8 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     checkConfiguration: () => checkEvictionPolicy(send),
+
+    close: () => view?.close(),
   }
 }
 
