@@ -197,6 +197,22 @@ describeRedis('redisStore() local view', () => {
       expect(b.store.revokedAt(sid('cut'))).toBe(6000)
     })
 
+    it('stops trusting a subscription that stops answering, until it answers again', async () => {
+      const { a, b } = await instances(kind)
+      await b.store.revokedAt(sid('paused'))
+      expect(b.store.revokedAt(sid('paused'))).toBeUndefined()
+      const mark = b.events.mark()
+      // Redis answers nobody for 2.5 s, the connection stays open: only the heartbeat can tell.
+      await raw.sendCommand(['CLIENT', 'PAUSE', '2500', 'ALL'])
+      await b.events.after(mark, 'lost')
+      const asked = b.store.revokedAt(sid('paused'))
+      expect(asked).toBeInstanceOf(Promise)
+      await Promise.resolve(asked).catch(() => undefined)
+      await b.events.after(mark, 'current')
+      await whenAnswering(() => a.store.revoke(sid('paused'), 5000, 60))
+      expect(await b.store.revokedAt(sid('paused'))).toBe(5000)
+    })
+
     it('keeps at most maxEntries keys of each kind, and tombstones never evict revocations', async () => {
       const prefix = `view${++prefixes}:`
       const { store: s, events } = await store(kind, prefix, { maxEntries: 2 })

@@ -42,7 +42,7 @@ class Lru {
 }
 
 /** A load in flight: set `dirty` when a change of its key arrives before its reply. */
-interface Load {
+export interface Load {
   epoch: number
   dirty: boolean
 }
@@ -102,18 +102,22 @@ export class LocalView {
     return { hit: true, value: entry.expiresAt > now ? entry.value : undefined }
   }
 
-  /** Starts a load of `key`; `undefined` when the view is not current (the answer is not kept). */
-  beginLoad(key: string): Load | undefined {
-    if (!this.current) return undefined
-    const load = { epoch: this.epoch, dirty: false }
+  /** Starts a load of `key`; begun while the view is not current, it is never kept. */
+  beginLoad(key: string): Load {
+    const load = { epoch: this.epoch, dirty: !this.current }
     this.loads.set(key, load)
     return load
+  }
+
+  /** Whether a load's reply may still answer a request that arrives now (no change overtook it). */
+  fresh(load: Load): boolean {
+    return !load.dirty && load.epoch === this.epoch && this.current
   }
 
   /** Keeps a load's reply unless the view changed epoch or the key changed while it was in flight. */
   endLoad(key: string, load: Load, value: number | undefined, expiresAt: number): void {
     if (this.loads.get(key) === load) this.loads.delete(key)
-    if (load.dirty || load.epoch !== this.epoch || !this.current) return
+    if (!this.fresh(load)) return
     this.entries.set(key, { value, expiresAt: value === undefined ? Infinity : expiresAt })
   }
 

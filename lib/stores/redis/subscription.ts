@@ -5,9 +5,10 @@ const debug = createDebug('sso-logout:redis-view')
 
 /**
  * How often the subscriber connection is sent a `PING` (allowed while subscribed, and answered in
- * order with what was published before it). A ping unanswered at the next tick means the
- * connection may be silently dead: the view is dropped, so a silently lost subscription is trusted
- * for at most two of these.
+ * order with what was published before it). A ping that fails, or is unanswered at the next tick,
+ * means the connection may be silently dead: the view is dropped, so a silently lost subscription
+ * is trusted for at most two of these. The view is trusted again once a ping is answered and the
+ * subscription confirmed.
  */
 export const HEARTBEAT_MS = 1_000
 
@@ -111,7 +112,10 @@ export function subscribe(client: unknown, channel: string, events: Subscription
         // The connection answers again after a heartbeat was missed without it closing.
         if (!confirmed) confirm()
       },
-      () => (pinging = false),
+      (error: unknown) => {
+        pinging = false
+        lost(`heartbeat failed: ${String(error)}`)
+      },
     )
   }, HEARTBEAT_MS)
   heartbeat.unref()

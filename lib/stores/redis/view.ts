@@ -5,7 +5,7 @@ import createDebug from 'debug'
 import { asLogoutError } from '../../errors.js'
 import { invalidArg, objectOption } from '../../options/check.js'
 import type { CommandSender, ScriptRunner } from './client.js'
-import { LocalView } from './local-view.js'
+import { LocalView, type Load } from './local-view.js'
 import type { RedisScript } from './scripts.js'
 import { canSubscribe, subscribe, type Subscription } from './subscription.js'
 
@@ -126,7 +126,8 @@ export function storeView(
   if (settings === false || !canSubscribe(client)) return undefined
   const revocations = new LocalView(settings.maxEntries)
   const tombstones = new LocalView(settings.maxEntries)
-  const loading = new Map<string, Promise<number | undefined>>()
+  /** Reads in flight, shared by the requests that need the same key meanwhile. */
+  const loading = new Map<string, { ticket: Load; read: Promise<number | undefined> }>()
   let subscription: Subscription | undefined
   let closed = false
 
@@ -162,23 +163,24 @@ export function storeView(
   }
 
   function load(view: LocalView, key: string, operation: string): Promise<number | undefined> {
+    // A read that a change of its key overtook may predate the change: later requests read anew.
     const shared = loading.get(key)
-    if (shared) return shared
+    if (shared && view.fresh(shared.ticket)) return shared.read
     const ticket = view.beginLoad(key)
     const read = run(LOAD, [key], []).then(
       (reply) => {
         const [value, expiresAt] = loaded(reply)
-        if (ticket) view.endLoad(key, ticket, value, expiresAt)
+        view.endLoad(key, ticket, value, expiresAt)
         return value
       },
       (error: unknown) => {
-        if (ticket) view.abandonLoad(key, ticket)
+        view.abandonLoad(key, ticket)
         throw asLogoutError('ERR_STORE', `Redis store ${operation} failed`, error)
       },
     )
-    const tracked = read.finally(() => loading.delete(key))
-    loading.set(key, tracked)
-    return tracked
+    const entry = { ticket, read: read.finally(() => loading.get(key) === entry && loading.delete(key)) }
+    loading.set(key, entry)
+    return entry.read
   }
 
   return {
