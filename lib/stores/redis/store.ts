@@ -13,8 +13,10 @@ import { announcer, localViewSettings, storeView, type LocalViewOptions } from '
 export interface RedisStoreOptions {
   /**
    * A connected node-redis v5 client (`createClient()` from `redis`, the one `connect-redis` uses)
-   * or an ioredis client (`new Redis()`). The store never connects, quits or listens to it: the
-   * application owns it, attaches its `'error'` listener and configures its timeouts.
+   * or an ioredis client (`new Redis()`). The store never connects or quits it: the application
+   * owns it, attaches its `'error'` listener and configures its timeouts. The local view
+   * subscribes on a `duplicate()` of it, which it closes on {@link Store.close} and when this
+   * client emits `'end'`.
    */
   client: unknown
   /** Prepended to every key, to share a Redis with other data. Defaults to `'sso-logout:'`. */
@@ -33,6 +35,10 @@ export interface RedisStoreOptions {
  * one instance or service takes effect in all of them. Each operation is one Lua script (EVALSHA,
  * EVAL after a restart), so it is atomic and costs a number of steps bounded by the sessions of one
  * `sid` or `sub`, never by the size of the database (no `KEYS`, no `SCAN`).
+ *
+ * `guard`'s reads (`revokedAt`, `isBuried`) are answered from a bounded local view kept current by
+ * pub/sub (`revoke` and `bury` publish on `P changes` after their write), so a protected request
+ * sends no command in steady state; see {@link RedisStoreOptions.localView} and the README.
  *
  * Keys, with `P` the prefix and `I` the URI-encoded issuer:
  * - `P s:<sessionId>`: hash of one linked session (link time, its index keys);
