@@ -146,6 +146,10 @@ describeRedis('redisStore() local view', () => {
       // A value rather than a promise: the answer cannot have involved Redis.
       expect(b.store.revokedAt(sid('X'))).toBeUndefined()
       expect(b.store.isBuried('s-1')).toBe(false)
+      // What keeps a logged-out session from being written back asks Redis, never the view.
+      const fresh = b.store.isBuried('s-1', { fresh: true })
+      expect(fresh).toBeInstanceOf(Promise)
+      expect(await fresh).toBe(false)
       let mark = b.events.mark()
       await a.store.revoke(sid('X'), 5000, 60)
       await b.events.after(mark, 'change')

@@ -147,10 +147,10 @@ export function redisStore(options: RedisStoreOptions): Store {
       await announce.buried(tombstones, Number(ms))
     },
 
-    isBuried(sessionId: string) {
+    isBuried(sessionId: string, read?: { fresh?: boolean }) {
       const tombstone = keys.tombstone(sessionId)
       const fetch = async () => (await exec(scripts.isBuried, [tombstone], [])) === 1
-      return view ? view.isBuried(tombstone, fetch) : fetch()
+      return view && read?.fresh !== true ? view.isBuried(tombstone, fetch) : fetch()
     },
 
     async putPending(key: string, value: string, ttl: number) {
