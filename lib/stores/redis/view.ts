@@ -15,8 +15,9 @@ const debug = createDebug('sso-logout:redis-view')
 export interface LocalViewOptions {
   /**
    * How many revocation keys, and separately how many tombstone keys, one instance keeps in
-   * memory (least recently used ones go first). Defaults to 50,000 each, about 12 MB each with
-   * 32-character session ids. A key that is not kept costs one Redis round trip when read.
+   * memory (least recently used ones go first). Defaults to 50,000 each: with 32-character ids,
+   * about 300 bytes per revocation key and 180 per tombstone key (measured on Node 20), so about
+   * 15 MB and 9 MB. A key that is not kept costs one Redis round trip when read.
    */
   maxEntries?: number | undefined
   /**
