@@ -258,6 +258,47 @@ describeRedis('redisStore() local view', () => {
       await whenAnswering(async () => expect(await subscribers()).toBe(before))
     })
 
+    it('ignores anything else published on its channel', async () => {
+      const { a, b } = await instances(kind)
+      await b.store.revokedAt(sid('noise'))
+      const mark = b.events.mark()
+      const channel = `view${prefixes}:changes`
+      for (const noise of [
+        'not json',
+        '{"r":"k","a":1,"t":1}',
+        '{"r":[1],"a":1,"t":1}',
+        '{"b":["k"]}',
+        '[]',
+        'null',
+      ]) {
+        await raw.sendCommand(['PUBLISH', channel, noise])
+      }
+      await a.store.revoke(sid('noise'), 5000, 60)
+      await b.events.after(mark, 'change')
+      expect(b.events.log.slice(mark)).toEqual([{ type: 'change', kind: 'revocation', keys: 1 }])
+      expect(b.store.revokedAt(sid('noise'))).toBe(5000)
+    })
+
+    it('rejects a write it could not announce, which Redis still holds', async () => {
+      const { a, b } = await instances(kind)
+      const mark = b.events.mark()
+      // The default user may no longer use any channel: PUBLISH fails, subscribers are cut.
+      await raw.sendCommand(['ACL', 'SETUSER', 'default', 'resetchannels'])
+      try {
+        const failure = await Promise.resolve(a.store.revoke(sid('unannounced'), 5000, 60)).catch(
+          (e: unknown) => e,
+        )
+        expect(failure).toBeInstanceOf(LogoutError)
+        expect(failure).toMatchObject({ code: 'ERR_STORE', message: expect.stringMatching(/not announced/) })
+        await b.events.after(mark, 'lost')
+      } finally {
+        await raw.sendCommand(['ACL', 'SETUSER', 'default', 'allchannels'])
+      }
+      expect(await b.store.revokedAt(sid('unannounced'))).toBe(5000)
+      await b.events.after(mark, 'current')
+      expect(await b.store.revokedAt(sid('unannounced'))).toBe(5000)
+    })
+
     it('forgets its view when Redis restarts empty, and fails while it is down', async () => {
       const { a, b } = await instances(kind)
       const written = b.events.mark()

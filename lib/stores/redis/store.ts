@@ -7,7 +7,8 @@ import { checkEvictionPolicy } from './configuration.js'
 import { redisKeys } from './keys.js'
 import type { RedisKeys } from './keys.js'
 import { scripts, type RedisScript } from './scripts.js'
-import { announcer, localViewSettings, storeView, type LocalViewOptions } from './view.js'
+import { announcer } from './changes.js'
+import { localViewSettings, storeView, type LocalViewOptions } from './view.js'
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {

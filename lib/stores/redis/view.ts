@@ -1,15 +1,13 @@
 /** The Redis store's local view: guard's reads answered in memory, kept current by Redis pub/sub. */
 import { performance } from 'node:perf_hooks'
 import { createHash } from 'node:crypto'
-import createDebug from 'debug'
 import { asLogoutError } from '../../errors.js'
 import { invalidArg, objectOption } from '../../options/check.js'
-import type { CommandSender, ScriptRunner } from './client.js'
+import type { ScriptRunner } from './client.js'
+import { changesChannel, parseChange, type Change } from './changes.js'
 import { LocalView, type Load } from './local-view.js'
 import type { RedisScript } from './scripts.js'
 import { canSubscribe, subscribe, type Subscription } from './subscription.js'
-
-const debug = createDebug('sso-logout:redis-view')
 
 /** Options of the local view (`redisStore({ localView })`). */
 export interface LocalViewOptions {
@@ -55,48 +53,6 @@ export function localViewSettings(value: unknown): ViewSettings | false {
   return { maxEntries, onEvent: onEvent as ViewSettings['onEvent'] }
 }
 
-/** Announces every write of the keys the view mirrors, on the store's channel. */
-export interface Announcer {
-  revoked(keys: readonly string[], at: number, ttlMs: number): Promise<void>
-  buried(keys: readonly string[], ttlMs: number): Promise<void>
-}
-
-/** A revocation (`r`, with its time `a`) or tombstones (`b`) written, with their life `t` in ms. */
-type Change = { r: string[]; a: number; t: number } | { b: string[]; t: number }
-
-/**
- * The channel of a prefix. A plain PUBLISH reaches the subscribers of every node of a Redis
- * Cluster, so one channel serves every key whatever its slot.
- */
-export function changesChannel(prefix: string): string {
-  return `${prefix}changes`
-}
-
-/**
- * Publishes a change after its write succeeded, so a view that reads the key before the write and
- * keeps "absent" is told. A failure rejects: the write stands, but other instances may not see it
- * until their view is dropped, so the caller (a logout, which the IdP retries) must fail.
- */
-export function announcer(
-  send: CommandSender,
-  prefix: string,
-  onChange: (change: Change) => void,
-): Announcer {
-  const channel = changesChannel(prefix)
-  async function publish(change: Change, operation: string): Promise<void> {
-    onChange(change)
-    try {
-      await send(['PUBLISH', channel, JSON.stringify(change)])
-    } catch (error) {
-      throw asLogoutError('ERR_STORE', `Redis store ${operation} was written but not announced`, error)
-    }
-  }
-  return {
-    revoked: (keys, at, ttlMs) => publish({ r: [...keys], a: at, t: ttlMs }, 'revoke'),
-    buried: (keys, ttlMs) => publish({ b: [...keys], t: ttlMs }, 'bury'),
-  }
-}
-
 /** Reads one key's value and remaining life in one step: what a view keeps of it. */
 const LOAD: RedisScript = script(
   'localView.load',
@@ -136,7 +92,7 @@ export function storeView(
     if (subscription || closed) return
     subscription = subscribe(client, changesChannel(prefix), {
       message(text) {
-        const change = parse(text)
+        const change = parseChange(text)
         if (!change) return
         apply(change)
         const revocation = 'r' in change
@@ -227,20 +183,4 @@ function loaded(reply: unknown): [number | undefined, number] {
   if (value === undefined || !Number.isFinite(value)) return [undefined, Infinity]
   // PTTL -1 means no expiry; this store never writes one, but then none is the truth.
   return [value, pttl >= 0 ? performance.now() + pttl : Infinity]
-}
-
-/** An announcement, or `undefined` (and a debug line) for anything else published on the channel. */
-function parse(text: string): Change | undefined {
-  try {
-    const change = JSON.parse(text) as Record<string, unknown>
-    const keys = change.r ?? change.b
-    const strings = Array.isArray(keys) && keys.every((k) => typeof k === 'string')
-    const life = typeof change.t === 'number' && Number.isFinite(change.t)
-    if (strings && life && change.b !== undefined) return change as Change
-    if (strings && life && typeof change.a === 'number' && Number.isFinite(change.a)) return change as Change
-  } catch {
-    // falls through to the debug line
-  }
-  debug('ignored a message on the changes channel: %s', text.slice(0, 200))
-  return undefined
 }
