@@ -58,7 +58,8 @@ async function buriedIn(stores: ReadonlySet<Store>, sessionId: string): Promise<
 
 async function checked(store: Store, sessionId: string): Promise<boolean | undefined> {
   try {
-    return await store.isBuried(sessionId)
+    // Fresh: the second check must see a logout another instance made during the write.
+    return await store.isBuried(sessionId, { fresh: true })
   } catch (err) {
     debug('tombstone lookup failed: %O', err)
     return undefined

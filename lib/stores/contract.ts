@@ -65,8 +65,13 @@ export interface Store {
    * flight must not write them back into the session store. Kept `ttl` seconds.
    */
   bury(sessionIds: readonly string[], ttl: number): Awaitable<void>
-  /** Whether `sessionId` has a live tombstone. */
-  isBuried(sessionId: string): Awaitable<boolean>
+  /**
+   * Whether `sessionId` has a live tombstone. A store may answer from a local copy that learns of
+   * other instances' writes a moment late (the Redis store's view, for `guard`); with `fresh`, it
+   * must ask the shared service itself, as the check that keeps a logged-out session from being
+   * written back needs. Stores without such a copy can ignore the option.
+   */
+  isBuried(sessionId: string, options?: { fresh?: boolean }): Awaitable<boolean>
   /** Claims a logout-token id: `true` the first time within `ttl` seconds, `false` after. */
   claimJti(iss: string, jti: string, ttl: number): Awaitable<boolean>
   /**

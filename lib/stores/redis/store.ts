@@ -7,17 +7,28 @@ import { checkEvictionPolicy } from './configuration.js'
 import { redisKeys } from './keys.js'
 import type { RedisKeys } from './keys.js'
 import { scripts, type RedisScript } from './scripts.js'
+import { announcer } from './changes.js'
+import { localViewSettings, storeView, type LocalViewOptions } from './view.js'
 
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
   /**
    * A connected node-redis v5 client (`createClient()` from `redis`, the one `connect-redis` uses)
-   * or an ioredis client (`new Redis()`). The store never connects, quits or listens to it: the
-   * application owns it, attaches its `'error'` listener and configures its timeouts.
+   * or an ioredis client (`new Redis()`). The store never connects or quits it: the application
+   * owns it, attaches its `'error'` listener and configures its timeouts. The local view
+   * subscribes on a `duplicate()` of it, which it closes on {@link Store.close} and when this
+   * client emits `'end'`.
    */
   client: unknown
   /** Prepended to every key, to share a Redis with other data. Defaults to `'sso-logout:'`. */
   prefix?: string | undefined
+  /**
+   * Each instance keeps the revocations and tombstones guard reads in memory, kept current by a
+   * subscription (a `duplicate()` of `client`), so a protected request sends no Redis command
+   * once the keys it reads are known. `false` turns it off; every write is announced either way.
+   * Defaults to `{ maxEntries: 50_000 }`.
+   */
+  localView?: LocalViewOptions | false | undefined
 }
 
 /**
@@ -25,6 +36,10 @@ export interface RedisStoreOptions {
  * one instance or service takes effect in all of them. Each operation is one Lua script (EVALSHA,
  * EVAL after a restart), so it is atomic and costs a number of steps bounded by the sessions of one
  * `sid` or `sub`, never by the size of the database (no `KEYS`, no `SCAN`).
+ *
+ * `guard`'s reads (`revokedAt`, `isBuried`) are answered from a bounded local view kept current by
+ * pub/sub (`revoke` and `bury` publish on `P changes` after their write), so a protected request
+ * sends no command in steady state; see {@link RedisStoreOptions.localView} and the README.
  *
  * Keys, with `P` the prefix and `I` the URI-encoded issuer:
  * - `P s:<sessionId>`: hash of one linked session (link time, its index keys);
@@ -86,6 +101,8 @@ export function redisStore(options: RedisStoreOptions): Store {
   const send = commandSender(options.client)
   const run = scriptRunner(send)
   const keys = redisKeys(prefix)
+  const view = storeView(options.client, run, prefix, localViewSettings(options.localView))
+  const announce = announcer(send, prefix, (change) => view?.apply(change))
 
   async function exec(script: RedisScript, keyList: string[], args: string[]): Promise<unknown> {
     try {
@@ -108,23 +125,33 @@ export function redisStore(options: RedisStoreOptions): Store {
     async revoke(subject: Subject, at: number, ttl: number) {
       const revocations = keys.revocations(subject)
       if (revocations.length === 0) return
-      await exec(scripts.revoke, revocations, [number(at, 'at'), milliseconds(ttl)])
+      const ms = milliseconds(ttl)
+      await exec(scripts.revoke, revocations, [number(at, 'at'), ms])
+      await announce.revoked(revocations, at, Number(ms))
     },
 
-    async revokedAt(subject: Subject) {
+    revokedAt(subject: Subject) {
       const revocations = keys.revocations(subject)
       if (revocations.length === 0) return undefined
-      const times = strings(await exec(scripts.revokedAt, revocations, [])).map(Number)
-      return times.length === 0 ? undefined : Math.max(...times)
+      const fetch = async () => {
+        const times = strings(await exec(scripts.revokedAt, revocations, [])).map(Number)
+        return times.length === 0 ? undefined : Math.max(...times)
+      }
+      return view ? view.revokedAt(revocations, fetch) : fetch()
     },
 
     async bury(sessionIds: readonly string[], ttl: number) {
       if (sessionIds.length === 0) return
-      await exec(scripts.bury, sessionIds.map(keys.tombstone), [milliseconds(ttl)])
+      const tombstones = sessionIds.map(keys.tombstone)
+      const ms = milliseconds(ttl)
+      await exec(scripts.bury, tombstones, [ms])
+      await announce.buried(tombstones, Number(ms))
     },
 
-    async isBuried(sessionId: string) {
-      return (await exec(scripts.isBuried, [keys.tombstone(sessionId)], [])) === 1
+    isBuried(sessionId: string, read?: { fresh?: boolean }) {
+      const tombstone = keys.tombstone(sessionId)
+      const fetch = async () => (await exec(scripts.isBuried, [tombstone], [])) === 1
+      return view && read?.fresh !== true ? view.isBuried(tombstone, fetch) : fetch()
     },
 
     async putPending(key: string, value: string, ttl: number) {
@@ -160,6 +187,8 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     checkConfiguration: () => checkEvictionPolicy(send),
+
+    close: () => view?.close(),
   }
 }
 
