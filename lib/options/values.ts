@@ -1,5 +1,6 @@
 /** The small top-level options of `logout()`: each read, checked and defaulted in one function. */
 import type { Provider } from '../providers/contract.js'
+import type { SessionConfig } from '../request/session.js'
 import type { Source } from '../request/sources.js'
 import { parseSource } from '../request/sources.js'
 import type { Store } from '../stores/contract.js'
@@ -64,6 +65,25 @@ export function sessionStoreOption(value: unknown): SessionStoreLike | undefined
     throw v.invalidArg('options.sessionStore', 'an express-session Store (with destroy(sid, cb))', value)
   }
   return value as SessionStoreLike
+}
+
+const EOC = 'express-openid-connect'
+/** express-openid-connect's default `session.name`. */
+const EOC_SESSION_NAME = 'appSession'
+
+/** `options.session`: where express-openid-connect keeps its session, when it is the login session. */
+export function sessionOption(value: unknown): SessionConfig {
+  if (value === undefined) return {}
+  if (value === EOC) return { appSession: EOC_SESSION_NAME }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw v.invalidArg('options.session', `'${EOC}' or { library: '${EOC}', name? }`, value)
+  const o = v.objectOption(value, 'options.session', ['library', 'name'])!
+  if (o.library !== EOC) throw v.invalidArg('options.session.library', `'${EOC}'`, o.library)
+  const name = o.name ?? EOC_SESSION_NAME
+  // express-openid-connect uses the name as a request property and as the cookie name.
+  if (typeof name !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(name))
+    throw v.invalidArg('options.session.name', "express-openid-connect's session.name (an identifier)", name)
+  return { appSession: name }
 }
 
 export function storeOption(value: unknown): Store {
