@@ -15,7 +15,7 @@ describe('recipe: openid-client v6 with express-session', () => {
       const { app, auth: mw } = createApp(env)
       auth = mw
       // Test-only: what the session holds, so the test can see the link and the kept ID token.
-      app.get('/test/session', (req, res) => void res.json({ id: req.sessionID, ...req.session }))
+      app.get('/test/session', (req, res) => void res.json({ ...req.session, id: req.sessionID }))
       return app
     })
   })

@@ -42,7 +42,7 @@ const CLIENT_SECRET = 'recipes-secret-0123456789abcdef'
  */
 export async function startRecipe(
   build: (env: RecipeEnv) => RequestListener | Promise<RequestListener>,
-  client_: Partial<OpClient> = {},
+  setup: { callbacks?: string[]; client?: Partial<OpClient> } = {},
 ): Promise<Recipe> {
   const server = await listen()
   const BASE_URL = server.url
@@ -51,12 +51,12 @@ export async function startRecipe(
       {
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
-        redirect_uris: [`${BASE_URL}/callback`],
+        redirect_uris: (setup.callbacks ?? ['/callback']).map((path) => `${BASE_URL}${path}`),
         post_logout_redirect_uris: [`${BASE_URL}/`],
         backchannel_logout_uri: `${BASE_URL}/backchannel-logout`,
         backchannel_logout_session_required: true,
         grant_types: ['authorization_code'],
-        ...client_,
+        ...setup.client,
       },
     ],
   })
@@ -100,16 +100,22 @@ export class Browser {
 
   /**
    * Signs `sub` in the way a user does: the app's login route, the OP's login and consent forms,
-   * back to the app's callback. Resolves to the callback's response.
+   * back to the app's callback. Resolves to the callback's response and the app's cookies as they
+   * were before it (the session the login started in).
    */
-  async signIn(sub: string, loginPath = '/login'): Promise<Response> {
+  async signIn(
+    sub: string,
+    loginPath = '/login',
+  ): Promise<{ callback: Response; before: Map<string, string> }> {
     const start = await this.fetch(loginPath)
     const location = start.headers.get('location')
     if (start.status !== 302 || !location) throw new Error(`${loginPath} answered ${start.status}`)
-    const callback = await authorize(this.recipe.op, this.op, location, sub)
-    const done = await this.fetch(callback.pathname + callback.search)
-    if (done.status !== 302) throw new Error(`the callback answered ${done.status}: ${await done.text()}`)
-    return done
+    const redirect = await authorize(this.recipe.op, this.op, location, sub)
+    const before = this.cookies()
+    const callback = await this.fetch(redirect.pathname + redirect.search)
+    if (callback.status !== 302)
+      throw new Error(`the callback answered ${callback.status}: ${await callback.text()}`)
+    return { callback, before }
   }
 
   /** The user logs out at the OP itself (another app's button): the OP sends its back-channel logout tokens. */
@@ -133,6 +139,14 @@ export class Browser {
     const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ')
     return fetch(new URL(path, this.recipe.env.BASE_URL), { headers: { cookie }, redirect: 'manual' })
   }
+}
+
+/** The express-session id a `connect.sid` cookie carries (`s:<id>.<signature>`, URL-encoded). */
+export function sessionIdOf(cookies: Map<string, string>, name = 'connect.sid'): string | undefined {
+  const value = cookies.get(name)
+  if (value === undefined) return undefined
+  const decoded = decodeURIComponent(value)
+  return decoded.startsWith('s:') ? decoded.slice(2, decoded.lastIndexOf('.')) : undefined
 }
 
 /** The names of the cookies a response deletes (empty value, or expired). */

@@ -28,7 +28,9 @@ export function createLink(config: Config) {
     if (isRequest(target)) {
       const ctx = contextOf(target, config.sessions)
       keepIdToken(config, ctx.session, options?.idToken, 'options.idToken')
-      return linkRequest(config, ctx, true)
+      const linked = await linkRequest(config, ctx, true)
+      if (linked) followRegeneration(config, ctx)
+      return linked
     }
     const ctx = requestOf(target) ? contextOf(target.req, config.sessions) : undefined
     // A cookie-only session has no id to destroy by: the link is remembered in the session itself
@@ -44,8 +46,9 @@ export function createLink(config: Config) {
       return true
     }
     await config.store.link({ iss, sid, sub, sessionId: sessionId!, at }, config.retention)
-    if (session && ctx?.sessionIdOnRequest === sessionId) {
+    if (session && ctx && ctx.sessionIdOnRequest === sessionId) {
       session[LINK_FIELD] = { iss, sid, sub, at } satisfies SessionLink
+      followRegeneration(config, ctx)
     }
     return true
   }
@@ -164,6 +167,55 @@ function linkOnSave(
       },
     )
   }
+}
+
+type RegenerateFn = (this: Session, callback: SaveCallback) => void
+
+/**
+ * Moves a link made at login to the session that replaces this one later in the same request.
+ * passport 0.6+ regenerates the session inside `req.login`, after the verify callback where the
+ * login's tokens are: a link made there would name a session id destroyed a moment later, and the
+ * logged-in session would be linked to nothing. The session's `regenerate()` is wrapped (once,
+ * non-enumerable, so never stored) so the link and the ID token kept with it are copied to the new
+ * session, the new id is linked and the old one unlinked, before the caller's callback runs.
+ */
+function followRegeneration(config: Config, ctx: RequestContext): void {
+  const session = ctx.session
+  const oldId = ctx.sessionIdOnRequest
+  const regenerate = session?.regenerate
+  if (!session || oldId === undefined || typeof regenerate !== 'function') return
+  if (regenerate.name === regenerateLinked.name) return
+  Object.defineProperty(session, 'regenerate', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: regenerateLinked,
+  })
+
+  function regenerateLinked(this: Session, callback: SaveCallback): void {
+    const link = ctx.link
+    const idTokenField = idTokenFieldOf(config)
+    const idToken = idTokenField === undefined ? undefined : session![idTokenField]
+    ;(regenerate as RegenerateFn).call(this, (err?: unknown) => {
+      const fresh = ctx.session
+      const newId = ctx.sessionIdOnRequest
+      if (err || !link || !fresh || newId === undefined || newId === oldId) return callback(err)
+      fresh[LINK_FIELD] = link
+      if (idTokenField !== undefined && idToken !== undefined) fresh[idTokenField] ??= idToken
+      const { iss, sid, sub, at } = link
+      Promise.all([
+        config.store.unlink(oldId!),
+        config.store.link({ iss, sid, sub, at, sessionId: newId }, config.retention),
+      ]).then(() => callback(), callback)
+      debug('moved a login link to the regenerated session')
+    })
+  }
+}
+
+/** The session field the provider reads the ID token from, when it is a session field. */
+function idTokenFieldOf(config: Config): string | undefined {
+  const source = config.provider?.idTokenSource ?? 'session:idToken'
+  return source.startsWith('session:') ? source.slice('session:'.length) : undefined
 }
 
 function sameSession(link: SessionLink, token: VerifiedToken): boolean {

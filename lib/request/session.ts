@@ -40,6 +40,7 @@ export interface SessionConfig {
 export type Session = Record<string, unknown> & {
   destroy?: (callback: (err?: unknown) => void) => void
   save?: (callback?: (err?: unknown) => void) => void
+  regenerate?: (callback: (err?: unknown) => void) => void
   cookie?: {
     path?: string
     domain?: string
