@@ -1,0 +1,1 @@
+export declare const createApp: import('./recipe-app').CreateApp
