@@ -1,1 +1,3 @@
-export declare const createApp: import('./recipe-app').CreateApp
+import type { CreateApp } from './recipe-app.js'
+
+export declare const createApp: CreateApp
