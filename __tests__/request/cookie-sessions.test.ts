@@ -145,6 +145,7 @@ describe('options.session', () => {
     ["'express-openid-connect'", 'express-openid-connect'],
     ['the object form', { library: 'express-openid-connect' }],
     ['a custom session.name', { library: 'express-openid-connect', name: 'authSession' }],
+    ['a session.name with a dot and a dash', { library: 'express-openid-connect', name: 'app.session-1' }],
   ])('accepts %s', (_what, value) => {
     expect(() => logout({ session: value as LogoutOptions['session'] })).not.toThrow()
   })
@@ -159,6 +160,8 @@ describe('options.session', () => {
       '"options.session.name"',
     ],
     ['an empty name', { library: 'express-openid-connect', name: '' }, '"options.session.name"'],
+    ['__proto__', { library: 'express-openid-connect', name: '__proto__' }, '"options.session.name"'],
+    ['constructor', { library: 'express-openid-connect', name: 'constructor' }, '"options.session.name"'],
     ['an unknown key', { library: 'express-openid-connect', nmae: 'x' }, 'did you mean "name"'],
   ])('refuses %s with a TypeError naming the option', (_what, value, named) => {
     let error: unknown

@@ -68,6 +68,7 @@ export function sessionStoreOption(value: unknown): SessionStoreLike | undefined
 }
 
 const EOC = 'express-openid-connect'
+const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
 /** express-openid-connect's default `session.name`. */
 const EOC_SESSION_NAME = 'appSession'
 
@@ -80,9 +81,10 @@ export function sessionOption(value: unknown): SessionConfig {
   const o = v.objectOption(value, 'options.session', ['library', 'name'])!
   if (o.library !== EOC) throw v.invalidArg('options.session.library', `'${EOC}'`, o.library)
   const name = o.name ?? EOC_SESSION_NAME
-  // express-openid-connect uses the name as a request property and as the cookie name.
-  if (typeof name !== 'string' || !/^[A-Za-z_$][\w$]*$/.test(name))
-    throw v.invalidArg('options.session.name', "express-openid-connect's session.name (an identifier)", name)
+  // express-openid-connect's own rule for session.name (it is the cookie name and the request
+  // property); names that would read an object's prototype instead of a property are refused.
+  if (typeof name !== 'string' || !/^[0-9a-zA-Z_.-]+$/.test(name) || FORBIDDEN_NAMES.has(name))
+    throw v.invalidArg('options.session.name', "express-openid-connect's session.name", name)
   return { appSession: name }
 }
 

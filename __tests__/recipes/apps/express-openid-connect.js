@@ -10,8 +10,8 @@ import { logout, oidc } from '../../../lib/index.js'
  */
 export function createApp(env, extra = {}) {
   const { ISSUER, BASE_URL, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, onLogout } = env
-  const app = express()
   // recipe:start
+  const app = express()
   const auth = logout({
     provider: oidc({
       issuer: ISSUER,

@@ -9,8 +9,8 @@ import { logout, oidc } from '../../../lib/index.js'
 /** Builds the recipe's app; `env` holds the values the recipe names (ISSUER, BASE_URL, config...). */
 export function createApp(env) {
   const { ISSUER, BASE_URL, CLIENT_ID, CLIENT_SECRET, SESSION_SECRET, config, onLogout } = env
-  const app = express()
   // recipe:start
+  const app = express()
   const auth = logout({
     provider: oidc({ issuer: ISSUER, clientId: CLIENT_ID, clientSecret: CLIENT_SECRET }),
     baseURL: BASE_URL,
