@@ -29,13 +29,13 @@ async function start(sessions: express.RequestHandler = cookieSession({ keys: [S
   app.use(sessions)
   app.use(mw)
   app.get('/login', (req, res) => {
-    ;(req as Req).session = { user: 'alice', accessToken: String(req.query.token) }
+    ;(req as unknown as Req).session = { user: 'alice', accessToken: String(req.query.token) }
     res.end('in')
   })
   app.get('/link', async (req, res) => {
     res.json({ linked: await mw.link(req, { idToken: 'the-id-token' }) })
   })
-  app.get('/api', mw.guard, (req, res) => void res.json((req as Req).session ?? null))
+  app.get('/api', mw.guard, (req, res) => void res.json((req as unknown as Req).session ?? null))
   app.use((err: { code?: string }, _req: IncomingMessage, res: ServerResponse, _next: unknown) => {
     res.statusCode = 500
     res.end(`app error: ${err.code ?? String(err)}`)
@@ -105,7 +105,7 @@ describe('cookie-session: a session sso-logout reads, links and ends', () => {
 describe('a req.session from an unknown middleware is not a session', () => {
   it("neither read for 'session:FIELD', nor linked, nor ended: sso-logout does not guess how", async () => {
     const unknown: express.RequestHandler = (req, _res, next) => {
-      ;(req as Req).session = { user: 'someone' }
+      ;(req as unknown as Req).session = { user: 'someone' }
       next()
     }
     const { url } = await start(unknown)
