@@ -9,6 +9,8 @@ export interface RedisKeys {
   tombstone(sessionId: string): string
   pending(key: string): string
   index(iss: string, kind: 'sid' | 'sub', value: string): string
+  /** The issuer and the sid (or sub) an index key names; `undefined` for any other name. */
+  parseIndex(name: string): { iss: string; value: string } | undefined
   revocations(subject: Subject): string[]
   jti(iss: string, jti: string): string
 }
@@ -27,6 +29,16 @@ export function redisKeys(prefix: string): RedisKeys {
     tombstone: (sessionId) => `${prefix}t:${sessionId}`,
     pending: (key) => `${prefix}p:${key}`,
     index: (iss, kind, value) => `${issuer(iss)}${kind}:${value}`,
+    parseIndex(name) {
+      const head = `${prefix}i:`
+      if (!name.startsWith(head)) return undefined
+      const match = /^([^:]*):s(?:id|ub):/.exec(name.slice(head.length))
+      if (!match) return undefined
+      return {
+        iss: decodeURIComponent(match[1]!),
+        value: name.slice(head.length + match[0].length),
+      }
+    },
     revocations(subject) {
       const keys: string[] = []
       if (subject.sid !== undefined) keys.push(`${issuer(subject.iss)}rsid:${subject.sid}`)

@@ -148,6 +148,16 @@ export function redisStore(options: RedisStoreOptions): Store {
       await exec(scripts.unlink, [keys.session(sessionId)], [sessionId])
     },
 
+    async linkOf(sessionId: string) {
+      let reply: unknown
+      try {
+        reply = await send(['HMGET', keys.session(sessionId), 'a', 'd', 'u'])
+      } catch (error) {
+        throw asLogoutError('ERR_STORE', 'Redis store linkOf failed', error)
+      }
+      return linkFromRecord(keys, sessionId, reply)
+    },
+
     checkConfiguration: () => checkEvictionPolicy(send),
   }
 }
@@ -197,4 +207,19 @@ function milliseconds(ttl: number): string {
 function strings(reply: unknown): string[] {
   if (!Array.isArray(reply)) return []
   return reply.filter((item): item is string => typeof item === 'string')
+}
+
+/**
+ * A session record back into its link: the record keeps the names of its index keys, and each
+ * name spells out the issuer and the sid (or sub) it indexes (see `redisKeys`).
+ */
+function linkFromRecord(keys: RedisKeys, sessionId: string, reply: unknown): LinkRecord | undefined {
+  if (!Array.isArray(reply)) return undefined
+  const [at, sidIndex, subIndex] = reply as Array<string | null>
+  if (typeof at !== 'string') return undefined
+  const sid = sidIndex ? keys.parseIndex(sidIndex) : undefined
+  const sub = subIndex ? keys.parseIndex(subIndex) : undefined
+  const iss = sid?.iss ?? sub?.iss
+  if (iss === undefined) return undefined
+  return { iss, sid: sid?.value, sub: sub?.value, sessionId, at: Number(at) }
 }
