@@ -59,7 +59,7 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
   if (options?.store === undefined) warnOfMemoryInProduction(config)
 
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
-    const ctx = contextOf(req)
+    const ctx = contextOf(req, config.sessions)
     // Remembers express-session's store, so revoke() (which has no request) can destroy sessions,
     // and keeps it from writing back sessions that a logout ended while a request was in flight.
     const sessionStore = sessionStoreFor(config, ctx)

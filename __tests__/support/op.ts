@@ -256,3 +256,25 @@ export async function hasOpSession(
   if (params.get('error') === 'login_required') return false
   throw new Error(`unexpected prompt=none answer: ${location}`)
 }
+
+/**
+ * Drives the OP from an authorization URL a login library built (its own `state`, PKCE and
+ * `redirect_uri`) through the devInteractions login and consent forms, as the browser would;
+ * resolves to the URL the OP sends the browser back to (the library's callback, with `code`).
+ */
+export async function authorize(
+  op: Op,
+  jar: CookieJar,
+  authorizationUrl: string,
+  sub = 'user-1',
+): Promise<URL> {
+  const start = new URL(authorizationUrl)
+  const redirectUri = start.searchParams.get('redirect_uri')
+  if (!redirectUri) throw new Error(`no redirect_uri in ${authorizationUrl}`)
+  let location = await nextLocation(jar, start)
+  for (let step = 0; !location.startsWith(redirectUri); step++) {
+    if (step > 10) throw new Error(`authorization did not reach the redirect_uri; stopped at ${location}`)
+    location = await interact(jar, new URL(location, op.issuer), sub)
+  }
+  return new URL(location)
+}

@@ -37,7 +37,7 @@ type Answer = boolean | Error
  */
 export function createGuard(config: Config) {
   return async function guard(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> {
-    const ctx = contextOf(req)
+    const ctx = contextOf(req, config.sessions)
     let revoked: Credential | undefined
     try {
       // No await runs unless something is really asynchronous (a token to verify, a Redis store):

@@ -16,7 +16,14 @@ export interface LinkInput {
    * see it without asking the store, and `idToken` can be kept in that session.
    */
   req?: IncomingMessage | undefined
-  /** The ID token of the login, kept where the provider reads `id_token_hint` (needs `req`). */
+  /**
+   * A cookie-only session to remember the link in, when it is not yet on `req`: the session
+   * express-openid-connect's `afterCallback` returns. A cookie-only session (this one, or
+   * cookie-session's or express-openid-connect's on `req`) needs no `sessionId`: it is not indexed,
+   * and `guard` refuses it once its `sid` is revoked.
+   */
+  session?: Record<string, unknown> | undefined
+  /** The ID token of the login, kept where the provider reads `id_token_hint` (needs `req` or `session`). */
   idToken?: string | undefined
 }
 
@@ -31,16 +38,22 @@ export interface CheckedLinkInput {
   iss: string
   sid?: string
   sub?: string
-  sessionId: string
+  /** Absent only for a cookie-only session. */
+  sessionId?: string
   req?: IncomingMessage
 }
 
-export function checkLinkInput(input: LinkInput, defaultIssuer: string | undefined): CheckedLinkInput {
+export function checkLinkInput(
+  input: LinkInput,
+  defaultIssuer: string | undefined,
+  cookieOnly = false,
+): CheckedLinkInput {
   if (typeof input !== 'object' || input === null)
     throw invalidArg('link(input)', 'a request or { sid, sub?, iss?, sessionId }', input)
   const req = input.req
   if (req !== undefined && (typeof req !== 'object' || req === null || !('headers' in req)))
     throw invalidArg('input.req', 'the request whose session is linked', req)
+  if (cookieOnly && input.sessionId === undefined) return { ...subjectArg(input, defaultIssuer), req }
   const sessionId = input.sessionId ?? (req as { sessionID?: unknown } | undefined)?.sessionID
   if (typeof sessionId !== 'string' || sessionId.length === 0)
     throw invalidArg('input.sessionId', 'a non-empty string (or pass req, with a session)', input.sessionId)
@@ -65,6 +78,9 @@ export function keepIdToken(
   if (!source.startsWith('session:'))
     throw invalidArg(path, `kept by the app: the provider reads it from ${source}, which link() cannot set`)
   if (!session)
-    throw invalidArg(path, 'passed with a request that has a session (express-session before logout())')
+    throw invalidArg(
+      path,
+      'passed with a request that has a session (express-session, cookie-session or express-openid-connect before logout())',
+    )
   session[source.slice('session:'.length)] = idToken
 }

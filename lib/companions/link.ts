@@ -8,6 +8,7 @@ import { firstToken } from '../request/identity.js'
 import type { Session, SessionLink } from '../request/session.js'
 import { CHECKED_FIELD, LINK_FIELD } from '../request/session.js'
 import type { VerifiedToken } from '../tokens/access-token.js'
+import { invalidArg } from '../options/check.js'
 import { checkLinkInput, keepIdToken } from './link-input.js'
 import type { LinkInput, LinkOptions } from './link-input.js'
 
@@ -25,18 +26,29 @@ const debug = createDebug('sso-logout:link')
 export function createLink(config: Config) {
   return async function link(target: IncomingMessage | LinkInput, options?: LinkOptions): Promise<boolean> {
     if (isRequest(target)) {
-      const ctx = contextOf(target)
+      const ctx = contextOf(target, config.sessions)
       keepIdToken(config, ctx.session, options?.idToken, 'options.idToken')
-      return linkRequest(config, ctx, true)
+      const linked = await linkRequest(config, ctx, true)
+      if (linked) followRegeneration(config, ctx)
+      return linked
     }
-    const input = checkLinkInput(target, config.verifier.issuer)
-    const session = input.req ? contextOf(input.req).session : undefined
+    const ctx = requestOf(target) ? contextOf(target.req, config.sessions) : undefined
+    // A cookie-only session has no id to destroy by: the link is remembered in the session itself
+    // (and guard refuses it once its sid is revoked), never in the index.
+    const cookieOnly = checkedSession(target) ?? (ctx?.cookieOnly ? ctx.session : undefined)
+    const input = checkLinkInput(target, config.verifier.issuer, cookieOnly !== undefined)
+    const session = cookieOnly ?? ctx?.session
     keepIdToken(config, session, target.idToken, 'input.idToken')
     const at = Date.now()
     const { iss, sid, sub, sessionId } = input
-    await config.store.link({ iss, sid, sub, sessionId, at }, config.retention)
-    if (session && input.req && contextOf(input.req).sessionIdOnRequest === sessionId) {
+    if (cookieOnly) {
+      cookieOnly[LINK_FIELD] = { iss, sid, sub, at } satisfies SessionLink
+      return true
+    }
+    await config.store.link({ iss, sid, sub, sessionId: sessionId!, at }, config.retention)
+    if (session && ctx && ctx.sessionIdOnRequest === sessionId) {
       session[LINK_FIELD] = { iss, sid, sub, at } satisfies SessionLink
+      followRegeneration(config, ctx)
     }
     return true
   }
@@ -54,9 +66,16 @@ export async function linkRequest(config: Config, ctx: RequestContext, force = f
   const session = ctx.session
   const sessionId = ctx.sessionIdOnRequest
   const jwt = firstToken(config, ctx)
-  if (!session || sessionId === undefined || jwt === undefined) return false
+  if (!session || jwt === undefined) return false
   const print = fingerprint(jwt)
   if (!force && (ctx.link?.tok === print || session[CHECKED_FIELD] === print)) return false
+  if (ctx.cookieOnly) {
+    // A cookie-only session the library just made up is empty: writing the link into it would
+    // set a session cookie on every bearer-only API request. It is linked once the app keeps it.
+    if (!force && !ctx.cookieSessionOnRequest) return false
+    return linkWith(config, ctx, session, undefined, jwt)
+  }
+  if (sessionId === undefined) return false
   // express-session gives every request a session and stores it only when the app changes it
   // (saveUninitialized: false). Linking a fresh one here would store a session for every
   // bearer-only API request, and verifying its token would be wasted: it is linked when saved.
@@ -69,7 +88,7 @@ async function linkWith(
   config: Config,
   ctx: RequestContext,
   session: Session,
-  sessionId: string,
+  sessionId: string | undefined,
   jwt: string,
 ): Promise<boolean> {
   const print = fingerprint(jwt)
@@ -89,11 +108,14 @@ async function linkWith(
   // when it is linked after that logout. Without `iat` a token cannot show it came after one.
   const at = Math.min(Date.now(), (token.iat ?? 0) * 1000)
   const record: SessionLink = { iss: token.iss, sid: token.sid, sub: token.sub, at, tok: print }
-  // `link` replaces the session's earlier link in the index, so the old sid no longer names it.
-  await config.store.link(
-    { iss: record.iss, sid: record.sid, sub: record.sub, at, sessionId },
-    config.retention,
-  )
+  // `link` replaces the session's earlier link in the index, so the old sid no longer names it. A
+  // cookie-only session (no id) is not indexed: its link lives in the session alone.
+  if (sessionId !== undefined) {
+    await config.store.link(
+      { iss: record.iss, sid: record.sid, sub: record.sub, at, sessionId },
+      config.retention,
+    )
+  }
   session[LINK_FIELD] = record
   Reflect.deleteProperty(session, CHECKED_FIELD)
   debug(existing ? 're-linked a session to another IdP session' : 'linked a session')
@@ -147,8 +169,70 @@ function linkOnSave(
   }
 }
 
+type RegenerateFn = (this: Session, callback: SaveCallback) => void
+
+/**
+ * Moves a link made at login to the session that replaces this one later in the same request.
+ * passport 0.6+ regenerates the session inside `req.login`, after the verify callback where the
+ * login's tokens are: a link made there would name a session id destroyed a moment later, and the
+ * logged-in session would be linked to nothing. The session's `regenerate()` is wrapped (once,
+ * non-enumerable, so never stored) so the link and the ID token kept with it are copied to the new
+ * session, the new id is linked and the old one unlinked, before the caller's callback runs.
+ */
+function followRegeneration(config: Config, ctx: RequestContext): void {
+  const session = ctx.session
+  const oldId = ctx.sessionIdOnRequest
+  const regenerate = session?.regenerate
+  if (!session || oldId === undefined || typeof regenerate !== 'function') return
+  if (regenerate.name === regenerateLinked.name) return
+  Object.defineProperty(session, 'regenerate', {
+    configurable: true,
+    enumerable: false,
+    writable: true,
+    value: regenerateLinked,
+  })
+
+  function regenerateLinked(this: Session, callback: SaveCallback): void {
+    const link = ctx.link
+    const idTokenField = idTokenFieldOf(config)
+    const idToken = idTokenField === undefined ? undefined : session![idTokenField]
+    ;(regenerate as RegenerateFn).call(this, (err?: unknown) => {
+      const fresh = ctx.session
+      const newId = ctx.sessionIdOnRequest
+      if (err || !link || !fresh || newId === undefined || newId === oldId) return callback(err)
+      fresh[LINK_FIELD] = link
+      if (idTokenField !== undefined && idToken !== undefined) fresh[idTokenField] ??= idToken
+      const { iss, sid, sub, at } = link
+      Promise.all([
+        config.store.unlink(oldId!),
+        config.store.link({ iss, sid, sub, at, sessionId: newId }, config.retention),
+      ]).then(() => callback(), callback)
+      debug('moved a login link to the regenerated session')
+    })
+  }
+}
+
+/** The session field the provider reads the ID token from, when it is a session field. */
+function idTokenFieldOf(config: Config): string | undefined {
+  const source = config.provider?.idTokenSource ?? 'session:idToken'
+  return source.startsWith('session:') ? source.slice('session:'.length) : undefined
+}
+
 function sameSession(link: SessionLink, token: VerifiedToken): boolean {
   return link.iss === token.iss && link.sid === token.sid && link.sub === token.sub
+}
+
+function requestOf(input: LinkInput): input is LinkInput & { req: IncomingMessage } {
+  return isRequest(input?.req)
+}
+
+/** `input.session`, a cookie-only session's data object, when given. */
+function checkedSession(input: LinkInput): Session | undefined {
+  const session = (input as { session?: unknown } | null)?.session
+  if (session === undefined) return undefined
+  if (typeof session !== 'object' || session === null || Array.isArray(session))
+    throw invalidArg('input.session', "a cookie-only session's data object", session)
+  return session as Session
 }
 
 function isRequest(value: unknown): value is IncomingMessage {

@@ -50,6 +50,8 @@ export async function endBrowserSession(
 ): Promise<BrowserLogout> {
   const cookie = config.clearSessionCookie || options.clear === 'session' ? sessionCookie(ctx) : undefined
   const ownId = ctx.storedSessionId
+  // A cookie-only session that came with the request ends here too; one its library just made up does not count.
+  const ownCookieSession = ctx.cookieSessionOnRequest
   const errors: LogoutError[] = []
   const now = Date.now()
   // The own id is buried while the index work runs: a stuck store then costs one client timeout,
@@ -84,7 +86,7 @@ export async function endBrowserSession(
     sessionStoreError ??= asLogoutError('ERR_SESSION_STORE', 'Destroying the current session failed', err)
   }
   clearCookies(config, res, options.clear, cookie)
-  const destroyed = linked.destroyed.length + (ownId === undefined ? 0 : 1)
+  const destroyed = linked.destroyed.length + (ownId !== undefined || ownCookieSession ? 1 : 0)
   debug('local logout: %d session(s)', destroyed)
   return { destroyed, errors, sessionStoreError }
 }

@@ -4,6 +4,7 @@ import type { CookieSpec } from '../request/cookies.js'
 import { serializeCookie } from '../request/cookies.js'
 import { compileReturnTo } from '../request/return-to.js'
 import type { ReturnToPolicy } from '../request/return-to.js'
+import type { SessionConfig } from '../request/session.js'
 import type { Source } from '../request/sources.js'
 import type { Store } from '../stores/contract.js'
 import { createVerifier } from '../tokens/access-token.js'
@@ -26,6 +27,7 @@ const OPTION_KEYS = [
   'accessToken',
   'returnTo',
   'sessionStore',
+  'session',
   'store',
   'cookies',
   'clearSiteData',
@@ -51,6 +53,8 @@ export interface Config {
   verifier: Verifier
   returnTo: ReturnToPolicy
   sessionStore?: SessionStoreLike
+  /** Where the login session is, when it is not `req.session`. */
+  sessions: SessionConfig
   store: Store
   /** Cookies to clear; the express-session cookie is added per request when `clearSessionCookie`. */
   cookies: CookieSpec[]
@@ -101,6 +105,7 @@ export function resolveConfig(input: LogoutOptions | undefined): Config {
     verifier,
     returnTo: compileReturnTo({ ...returnToOptions, baseURL }),
     sessionStore: values.sessionStoreOption(o.sessionStore),
+    sessions: values.sessionOption(o.session),
     store: values.storeOption(o.store),
     cookies,
     clearedCookies: cookies.map((c) => serializeCookie(c, '', 'expired')),

@@ -151,6 +151,10 @@ export interface LogoutEvent {
   notes: string[]
 }
 
+/** Which login session `logout()` reads, links and ends; see {@link LogoutOptions.session}. */
+export type SessionOption =
+  'express-openid-connect' | { library: 'express-openid-connect'; name?: string | undefined }
+
 /** Options of {@link logout}. Every field is optional. */
 export interface LogoutOptions {
   /** Where the IdP session is ended. Defaults to none: local logout only. */
@@ -173,6 +177,12 @@ export interface LogoutOptions {
   returnTo?: ReturnToOptions | undefined
   /** The express-session store whose sessions are destroyed. Defaults to `req.sessionStore`. */
   sessionStore?: SessionStoreLike | undefined
+  /**
+   * The login session, when it is express-openid-connect's: `'express-openid-connect'` (its session
+   * at `req.appSession`), or `{ library: 'express-openid-connect', name }` for its `session.name`.
+   * Defaults to `req.session`, of express-session or cookie-session (each recognised by its shape).
+   */
+  session?: SessionOption | undefined
   /** Index, revocation list and replay cache. Defaults to one `memoryStore()` per middleware. */
   store?: Store | undefined
   /** Cookies to clear. Defaults to the access-token cookie of `from` and express-session's cookie. */

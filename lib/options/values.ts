@@ -1,5 +1,6 @@
 /** The small top-level options of `logout()`: each read, checked and defaulted in one function. */
 import type { Provider } from '../providers/contract.js'
+import type { SessionConfig } from '../request/session.js'
 import type { Source } from '../request/sources.js'
 import { parseSource } from '../request/sources.js'
 import type { Store } from '../stores/contract.js'
@@ -64,6 +65,27 @@ export function sessionStoreOption(value: unknown): SessionStoreLike | undefined
     throw v.invalidArg('options.sessionStore', 'an express-session Store (with destroy(sid, cb))', value)
   }
   return value as SessionStoreLike
+}
+
+const EOC = 'express-openid-connect'
+const FORBIDDEN_NAMES = new Set(['__proto__', 'constructor', 'prototype'])
+/** express-openid-connect's default `session.name`. */
+const EOC_SESSION_NAME = 'appSession'
+
+/** `options.session`: where express-openid-connect keeps its session, when it is the login session. */
+export function sessionOption(value: unknown): SessionConfig {
+  if (value === undefined) return {}
+  if (value === EOC) return { appSession: EOC_SESSION_NAME }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw v.invalidArg('options.session', `'${EOC}' or { library: '${EOC}', name? }`, value)
+  const o = v.objectOption(value, 'options.session', ['library', 'name'])!
+  if (o.library !== EOC) throw v.invalidArg('options.session.library', `'${EOC}'`, o.library)
+  const name = o.name ?? EOC_SESSION_NAME
+  // express-openid-connect's own rule for session.name (it is the cookie name and the request
+  // property); names that would read an object's prototype instead of a property are refused.
+  if (typeof name !== 'string' || !/^[0-9a-zA-Z_.-]+$/.test(name) || FORBIDDEN_NAMES.has(name))
+    throw v.invalidArg('options.session.name', "express-openid-connect's session.name", name)
+  return { appSession: name }
 }
 
 export function storeOption(value: unknown): Store {

@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Verification, Verifier } from '../tokens/access-token.js'
 import type { Fields } from './body.js'
 import { parseCookieHeader } from './cookies.js'
-import type { Session, SessionLink, SessionRequest } from './session.js'
-import { LINK_FIELD } from './session.js'
+import type { Session, SessionConfig, SessionKind, SessionLink, SessionRequest } from './session.js'
+import { LINK_FIELD, isCookieSession } from './session.js'
 import type { SessionStoreLike } from '../options/types.js'
 import type { Source } from './sources.js'
 
@@ -12,11 +12,14 @@ const contexts = new WeakMap<IncomingMessage, RequestContext>()
 
 /**
  * The one {@link RequestContext} of `req`: the middleware, `guard` and `link(req)` all see the same
- * value, so cookies are parsed and each token is verified at most once per request.
+ * value, so cookies are parsed and each token is verified at most once per request. `sessions`
+ * (from the options) says where express-openid-connect keeps its session, when it is the login
+ * session; the first middleware to see the request with it decides.
  */
-export function contextOf(req: IncomingMessage): RequestContext {
+export function contextOf(req: IncomingMessage, sessions?: SessionConfig): RequestContext {
   let ctx = contexts.get(req)
   if (!ctx) contexts.set(req, (ctx = new RequestContext(req as SessionRequest)))
+  if (sessions?.appSession !== undefined) ctx.appSession ??= sessions.appSession
   return ctx
 }
 
@@ -49,15 +52,57 @@ export class RequestContext {
     return this.parsedCookies
   }
 
-  /** The express-session session, when one is on the request. */
-  get session(): Session | undefined {
+  /** The request property express-openid-connect keeps its session in, when it is the login session. */
+  appSession: string | undefined
+
+  /**
+   * Which library made the request's session, each told by its own shape: express-openid-connect's
+   * session at `req[appSession]` when the options name it; else `req.session` of express-session
+   * (it has `destroy()`) or of cookie-session ({@link isCookieSession}). Anything else on
+   * `req.session` is not a session sso-logout knows how to end, so it is not one.
+   */
+  get sessionKind(): SessionKind | undefined {
+    if (this.appSession !== undefined) {
+      const s = (this.req as unknown as Record<string, unknown>)[this.appSession]
+      return s && typeof s === 'object' ? 'express-openid-connect' : undefined
+    }
     const s = this.req.session
-    return s && typeof s === 'object' && typeof s.destroy === 'function' ? s : undefined
+    if (!s || typeof s !== 'object') return undefined
+    if (typeof s.destroy === 'function') return 'express-session'
+    return isCookieSession(this.req, s) ? 'cookie-session' : undefined
+  }
+
+  /** The login session's data (express-session's, cookie-session's or express-openid-connect's). */
+  get session(): Session | undefined {
+    const kind = this.sessionKind
+    if (kind === undefined) return undefined
+    const s =
+      kind === 'express-openid-connect'
+        ? (this.req as unknown as Record<string, unknown>)[this.appSession!]
+        : this.req.session
+    return s as Session
+  }
+
+  /** Whether the session lives in the browser's cookie only, with no id a logout elsewhere could destroy. */
+  get cookieOnly(): boolean {
+    const kind = this.sessionKind
+    return kind === 'cookie-session' || kind === 'express-openid-connect'
+  }
+
+  /**
+   * Whether the request came with a cookie-only session (rather than one its library just made up,
+   * empty): cookie-session's `isNew` is false, express-openid-connect's session has content.
+   */
+  get cookieSessionOnRequest(): boolean {
+    const kind = this.sessionKind
+    if (kind === 'cookie-session') return this.req.session!.isNew === false
+    if (kind === 'express-openid-connect') return Object.keys(this.session!).length > 0
+    return false
   }
 
   /** `req.sessionID`, as express-session set it for the current session. */
   get sessionIdOnRequest(): string | undefined {
-    return this.session ? this.req.sessionID : undefined
+    return this.sessionKind === 'express-session' ? this.req.sessionID : undefined
   }
 
   /**

@@ -1,4 +1,7 @@
-/** express-session, read and driven without importing it: the session, its cookie, its store. */
+/**
+ * The login session, read and driven without importing its library: express-session (its session,
+ * cookie and store), and the two cookie-only libraries, cookie-session and express-openid-connect.
+ */
 import type { IncomingMessage } from 'node:http'
 import { LogoutError } from '../errors.js'
 import type { SessionStoreLike } from '../options/types.js'
@@ -20,10 +23,24 @@ export interface SessionLink extends Subject {
   tok?: string
 }
 
-/** An express-session session, as far as sso-logout uses it. */
+/**
+ * Which library made the request's session. express-session keeps sessions in a store, so they can
+ * be destroyed by id from any request; cookie-session and express-openid-connect (without its
+ * `session.store`) keep the whole session in the browser's cookie, so a logout elsewhere cannot
+ * reach them: they are ended when they next come through `guard` or the logout route.
+ */
+export type SessionKind = 'express-session' | 'cookie-session' | 'express-openid-connect'
+
+/** Where express-openid-connect keeps its session on the request (its `session.name`), when it is the login session. */
+export interface SessionConfig {
+  appSession?: string
+}
+
+/** An express-session session (or a cookie-only session's data), as far as sso-logout uses it. */
 export type Session = Record<string, unknown> & {
   destroy?: (callback: (err?: unknown) => void) => void
   save?: (callback?: (err?: unknown) => void) => void
+  regenerate?: (callback: (err?: unknown) => void) => void
   cookie?: {
     path?: string
     domain?: string
@@ -36,9 +53,25 @@ export type Session = Record<string, unknown> & {
 
 /** The express-session objects a request may carry. */
 export interface SessionRequest extends IncomingMessage {
-  session?: Session
+  session?: Session | null
   sessionID?: string
   sessionStore?: SessionStoreLike
+  /** Set by cookie-session on every request it handles. */
+  sessionOptions?: unknown
+}
+
+/**
+ * cookie-session's session, told apart by what cookie-session documents and express-session lacks:
+ * it sets `req.sessionOptions` on every request, and its session has the `isNew` and `isPopulated`
+ * flags (and no `destroy()`: it ends by `req.session = null`).
+ */
+export function isCookieSession(req: SessionRequest, session: Session): boolean {
+  return (
+    typeof req.sessionOptions === 'object' &&
+    req.sessionOptions !== null &&
+    typeof session.isNew === 'boolean' &&
+    typeof session.isPopulated === 'boolean'
+  )
 }
 
 const learnedStores = new WeakMap<object, SessionStoreLike>()
@@ -61,10 +94,26 @@ export function sessionStoreFor(
   return learnedStores.get(config)
 }
 
-/** Destroys the request's own session (express-session clears `req.session`). */
+/**
+ * Ends the request's own session. express-session destroys it in its store (and clears
+ * `req.session`). A cookie-only session is dropped the way its library documents, and the library
+ * then deletes its own cookies, with the name and attributes it set them with, as the response
+ * goes out: cookie-session on `req.session = null` (the cookie and its `.sig`),
+ * express-openid-connect on `req.appSession = undefined` (every `appSession` and `appSession.N`
+ * chunk, and the store entry when it has a `session.store`).
+ */
 export function destroyCurrent(ctx: RequestContext): Promise<void> {
   const session = ctx.session
   if (!session) return Promise.resolve()
+  const kind = ctx.sessionKind
+  if (kind === 'cookie-session') {
+    ctx.req.session = null
+    return Promise.resolve()
+  }
+  if (kind === 'express-openid-connect') {
+    ;(ctx.req as unknown as Record<string, unknown>)[ctx.appSession!] = undefined
+    return Promise.resolve()
+  }
   return new Promise((resolve, reject) => {
     session.destroy!((err) => (err ? reject(sessionStoreError(err)) : resolve()))
   })

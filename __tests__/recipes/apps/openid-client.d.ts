@@ -1,0 +1,3 @@
+import type { CreateApp } from './recipe-app.js'
+
+export declare const createApp: CreateApp
