@@ -14,11 +14,6 @@ const documents = [
     .map((name) => join(root, 'docs', name)),
 ]
 
-// Pages that other branches are writing now and the README already links to. Each entry must still
-// be missing: once the page lands, the entry fails this suite and has to go, and the page's
-// anchors are checked like every other's.
-const WRITTEN_ELSEWHERE = ['docs/login-recipes.md']
-
 const isExternal = (href: string): boolean => /^[a-z][a-z0-9+.-]*:/i.test(href) || href.startsWith('//')
 
 describe('relative links in README.md and docs/*.md', () => {
@@ -31,20 +26,13 @@ describe('relative links in README.md and docs/*.md', () => {
         const [path = '', anchor] = href.split('#', 2)
         const target = path === '' ? file : resolve(dirname(file), decodeURIComponent(path))
         if (!existsSync(target)) {
-          if (!WRITTEN_ELSEWHERE.includes(relative(root, target))) broken.push(`${href}: no such file`)
+          broken.push(`${href}: no such file`)
           continue
         }
         if (anchor === undefined || !target.endsWith('.md')) continue
         if (!headingAnchors(readMarkdown(target)).has(anchor)) broken.push(`${href}: no heading #${anchor}`)
       }
       expect(broken).toEqual([])
-    },
-  )
-
-  it.each(WRITTEN_ELSEWHERE)(
-    '%s is still being written elsewhere (remove its entry once it exists)',
-    (path) => {
-      expect(existsSync(join(root, path))).toBe(false)
     },
   )
 

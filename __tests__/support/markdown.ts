@@ -38,9 +38,17 @@ function plainText(tokens: readonly Token[] | undefined, fallback: string): stri
     .map((t) => {
       const inner = (t as { tokens?: Token[] }).tokens
       if (inner) return plainText(inner, '')
-      return (t as { text?: string }).text ?? ''
+      return unescapeHtml((t as { text?: string }).text ?? '')
     })
     .join('')
+}
+
+/** marked escapes the text of inline tokens (`'` as `&#39;`); GitHub slugs the characters themselves. */
+function unescapeHtml(text: string): string {
+  const named: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"' }
+  return text.replace(/&(#\d+|amp|lt|gt|quot);/g, (_, name: string) =>
+    name.startsWith('#') ? String.fromCharCode(Number(name.slice(1))) : named[name]!,
+  )
 }
 
 /** The anchors GitHub gives the document's headings, in order. */
