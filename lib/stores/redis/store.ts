@@ -2,10 +2,10 @@
 import { optionError } from '../../options/check.js'
 import { asLogoutError } from '../../errors.js'
 import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
-import { commandSender, scriptRunner } from './client.js'
-import { checkEvictionPolicy } from './configuration.js'
+import { connect, scriptRunner } from './client.js'
+import { checkConfiguration } from './configuration.js'
 import { redisKeys } from './keys.js'
-import type { RedisKeys } from './keys.js'
+import { linkSteps } from './links.js'
 import { scripts, type RedisScript } from './scripts.js'
 
 /** Options of {@link redisStore}. */
@@ -83,102 +83,74 @@ export function redisStore(options: RedisStoreOptions): Store {
   if (typeof options !== 'object' || options === null) throw optionError('"options" must be an object')
   const prefix = options.prefix === undefined ? 'sso-logout:' : options.prefix
   if (typeof prefix !== 'string') throw optionError('"options.prefix" must be a string')
-  const send = commandSender(options.client)
-  const run = scriptRunner(send)
+  const connection = connect(options.client)
+  const run = scriptRunner(connection.send)
   const keys = redisKeys(prefix)
 
-  async function exec(script: RedisScript, keyList: string[], args: string[]): Promise<unknown> {
+  async function exec(script: RedisScript, key: string, args: string[]): Promise<unknown> {
     try {
-      return await run(script, keyList, args)
+      return await run(script, key, args)
     } catch (error) {
       throw asLogoutError('ERR_STORE', `Redis store ${script.name} failed`, error)
     }
   }
+  const links = linkSteps(keys, exec)
 
   return {
     async link(record: LinkRecord, ttl: number) {
-      await exec(scripts.link, ...linkCall(keys, record, ttl))
+      await links.link(record, number(record.at, 'record.at'), milliseconds(ttl))
     },
 
     async take(query: TakeQuery) {
-      const call = takeCall(keys, query)
-      return call ? strings(await exec(scripts.take, ...call)) : []
+      return links.take(query, number(query.linkedBefore, 'query.linkedBefore'))
     },
 
     async revoke(subject: Subject, at: number, ttl: number) {
-      const revocations = keys.revocations(subject)
-      if (revocations.length === 0) return
-      await exec(scripts.revoke, revocations, [number(at, 'at'), milliseconds(ttl)])
+      const args = [number(at, 'at'), milliseconds(ttl)]
+      // One key per sid or sub: each may live in its own slot, and each keeps its own maximum.
+      await Promise.all(keys.revocations(subject).map((key) => exec(scripts.revoke, key, args)))
     },
 
     async revokedAt(subject: Subject) {
-      const revocations = keys.revocations(subject)
-      if (revocations.length === 0) return undefined
-      const times = strings(await exec(scripts.revokedAt, revocations, [])).map(Number)
+      const replies = await Promise.all(
+        keys.revocations(subject).map((key) => exec(scripts.revokedAt, key, [])),
+      )
+      const times = replies.filter((reply) => typeof reply === 'string').map(Number)
       return times.length === 0 ? undefined : Math.max(...times)
     },
 
     async bury(sessionIds: readonly string[], ttl: number) {
-      if (sessionIds.length === 0) return
-      await exec(scripts.bury, sessionIds.map(keys.tombstone), [milliseconds(ttl)])
+      const args = ['1', milliseconds(ttl)]
+      await Promise.all(sessionIds.map((id) => exec(scripts.bury, keys.tombstone(id), args)))
     },
 
     async isBuried(sessionId: string) {
-      return (await exec(scripts.isBuried, [keys.tombstone(sessionId)], [])) === 1
+      return (await exec(scripts.isBuried, keys.tombstone(sessionId), [])) === 1
     },
 
     async putPending(key: string, value: string, ttl: number) {
-      await exec(scripts.putPending, [keys.pending(key)], [value, milliseconds(ttl)])
+      await exec(scripts.putPending, keys.pending(key), [value, milliseconds(ttl)])
     },
 
     async takePending(key: string) {
-      const value = await exec(scripts.takePending, [keys.pending(key)], [])
+      const value = await exec(scripts.takePending, keys.pending(key), [])
       return typeof value === 'string' ? value : undefined
     },
 
     async claimJti(iss: string, jti: string, ttl: number) {
-      return (await exec(scripts.claimJti, [keys.jti(iss, jti)], [milliseconds(ttl)])) === 1
+      return (await exec(scripts.claimJti, keys.jti(iss, jti), [milliseconds(ttl)])) === 1
     },
 
     async releaseJti(iss: string, jti: string) {
-      await exec(scripts.releaseJti, [keys.jti(iss, jti)], [])
+      await exec(scripts.releaseJti, keys.jti(iss, jti), [])
     },
 
     async unlink(sessionId: string) {
-      await exec(scripts.unlink, [keys.session(sessionId)], [sessionId])
+      await links.unlink(sessionId)
     },
 
-    checkConfiguration: () => checkEvictionPolicy(send),
+    checkConfiguration: () => checkConfiguration(connection),
   }
-}
-
-/** KEYS and ARGV of the link script: the session record, then one index per letter (`d` sid, `u` sub). */
-function linkCall(keys: RedisKeys, record: LinkRecord, ttl: number): [string[], string[]] {
-  const indexes: string[] = []
-  let letters = ''
-  if (record.sid !== undefined) {
-    indexes.push(keys.index(record.iss, 'sid', record.sid))
-    letters += 'd'
-  }
-  if (record.sub !== undefined) {
-    indexes.push(keys.index(record.iss, 'sub', record.sub))
-    letters += 'u'
-  }
-  const args = [record.sessionId, number(record.at, 'record.at'), milliseconds(ttl), letters]
-  return [[keys.session(record.sessionId), ...indexes], args]
-}
-
-/** KEYS and ARGV of the take script, or `undefined` when the query names neither sid nor sub. */
-function takeCall(keys: RedisKeys, query: TakeQuery): [string[], string[]] | undefined {
-  const kind = query.sid !== undefined ? 'sid' : 'sub'
-  const value = query.sid ?? query.sub
-  if (value === undefined) return undefined
-  const args = [
-    keys.sessionPrefix,
-    number(query.linkedBefore, 'query.linkedBefore'),
-    kind === 'sid' ? 'd' : 'u',
-  ]
-  return [[keys.index(query.iss, kind, value)], args]
 }
 
 /** Lua compares numbers it parses from strings, so only finite numbers may cross. */
@@ -191,10 +163,4 @@ function number(value: number, name: string): string {
 function milliseconds(ttl: number): string {
   if (!Number.isFinite(ttl)) throw optionError('"ttl" must be a finite number of seconds')
   return String(Math.ceil(ttl * 1000))
-}
-
-/** Script replies are arrays whose nil entries arrive as `null`; keeps the strings. */
-function strings(reply: unknown): string[] {
-  if (!Array.isArray(reply)) return []
-  return reply.filter((item): item is string => typeof item === 'string')
 }
