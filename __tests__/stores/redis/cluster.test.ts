@@ -131,4 +131,91 @@ describeRedis('redisStore() on a three-master Redis Cluster', () => {
       await cluster.cli(lenient, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
     }
   })
+
+  /** Whether the master on `port` serves the slot of `key` (from its own CLUSTER NODES line). */
+  const servedBy = async (port: number, key: string): Promise<boolean> => {
+    const slot = await slotOf(key)
+    const mine = (await cluster.cli(port, 'CLUSTER', 'NODES')).split('\n').find((l) => l.includes('myself'))!
+    return mine
+      .split(' ')
+      .slice(8)
+      .some((range) => {
+        const [from, to = from] = range.split('-').map(Number)
+        return slot >= from! && slot <= to!
+      })
+  }
+
+  it.each([0, 1])(
+    'keeps every acknowledged write through a master crash and restart under load, and rejects the rest with ERR_STORE (%s)',
+    async (i) => {
+      const store = stores[i]![1]()
+      const prefix = `k${prefixes}:`
+      const victim = cluster.nodes[0]!
+      const ROUNDS = 60
+      const logins: Array<Outcome<void>> = []
+      const revokes: Array<Outcome<void>> = []
+      const takes: Array<Outcome<string[]>> = []
+      const login = async (r: number): Promise<void> => {
+        logins[r] = await outcome(() =>
+          store.link({ iss: ISS, sid: `L${r}`, sub: `user-${r % 7}`, sessionId: `sess-${r}`, at: 1 }, 600),
+        )
+      }
+      // A logout as the library runs it: the revocation and the take of the sid, sent together.
+      const logout = async (r: number): Promise<void> => {
+        ;[revokes[r], takes[r]] = await Promise.all([
+          outcome(() => store.revoke({ iss: ISS, sid: `L${r}` }, 1000 + r, 600)),
+          outcome(() => store.take({ iss: ISS, sid: `L${r}`, linkedBefore: 2 })),
+        ])
+      }
+      let outage: Promise<void> | undefined
+      for (let r = 0; r < ROUNDS; r++) {
+        const round = [login(r), r % 2 === 1 ? logout(r - 1) : undefined]
+        // The crash lands while this round's links and takes are in flight.
+        if (r === 10) outage = victim.kill()
+        if (r === 30) outage = outage!.then(() => victim.start())
+        await Promise.all(round)
+      }
+      await outage
+      await cluster.whenOk()
+      // A probe on a key the restarted master serves tells when the client uses it again.
+      let probe = 0
+      while (!(await servedBy(victim.port, `${prefix}{${TAG}dprobe-${probe}}r`))) probe++
+      await whenAnswering(() => store.revokedAt({ iss: ISS, sid: `probe-${probe}` }))
+
+      const failures = [...logins, ...revokes, ...takes].filter((o) => o && !o.ok)
+      for (const failure of failures) {
+        const error = (failure as { error: unknown }).error
+        expect([error instanceof LogoutError, (error as LogoutError).code]).toEqual([true, 'ERR_STORE'])
+      }
+      // The outage was seen: some operations failed, and others succeeded meanwhile.
+      expect(failures.length).toBeGreaterThan(0)
+      const seen: string[] = []
+      for (let r = 0; r < ROUNDS; r++) {
+        const id = `sess-${r}`
+        const loggedOut = r % 2 === 0 && r + 1 < ROUNDS
+        const left = await store.take({ iss: ISS, sid: `L${r}`, linkedBefore: 2 })
+        const revokedAt = await store.revokedAt({ iss: ISS, sid: `L${r}` })
+        const take = takes[r]
+        if (take?.ok) seen.push(...take.value)
+        seen.push(...left)
+        if (!loggedOut) {
+          // Never logged out: an acknowledged link is still there, after the restart too.
+          expect([r, left]).toEqual([r, logins[r]!.ok ? [id] : left.length === 0 ? [] : [id]])
+          continue
+        }
+        // An acknowledged revocation survives the crash.
+        if (revokes[r]!.ok) expect([r, revokedAt]).toEqual([r, 1000 + r])
+        if (take!.ok) {
+          // An acknowledged take found the acknowledged link, and took it for good.
+          if (logins[r]!.ok) expect([r, take.value]).toEqual([r, [id]])
+          expect([r, left]).toEqual([r, []])
+        } else {
+          // A take that failed may have taken the record before failing: the revocation covers it.
+          expect([r, left.length <= 1]).toEqual([r, true])
+        }
+      }
+      expect(seen.length).toBe(new Set(seen).size)
+    },
+    60_000,
+  )
 })
