@@ -189,7 +189,9 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
         headers: { authorization: `Bearer ${user.jwt}` },
       })
       expect(res.status).toBe(303)
-      expect(await redis.exists([indexKey, `${prefix}{s${user.atA.id}}l`, `${prefix}{s${user.atB.id}}l`])).toBe(0)
+      expect(
+        await redis.exists([indexKey, `${prefix}{s${user.atA.id}}l`, `${prefix}{s${user.atB.id}}l`]),
+      ).toBe(0)
       const keys = await redis.keys(`${prefix}*`)
       expect(keys.length).toBeGreaterThan(0)
       for (const name of keys) expect([name, (await redis.pTTL(name)) > 0]).toEqual([name, true])
@@ -242,7 +244,12 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
       for (const sid of sids) {
         for (const member of await redis.zRange(indexOf(sid), 0, -1)) {
           // The index only names sessions that exist, each through a record that points back at it.
-          expect([seed, member, await linkedSid(member), stored.has(member)]).toEqual([seed, member, sid, true])
+          expect([seed, member, await linkedSid(member), stored.has(member)]).toEqual([
+            seed,
+            member,
+            sid,
+            true,
+          ])
         }
       }
       for (const session of created) {
@@ -258,8 +265,7 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
       const left = new Set([...(await sessions(a)), ...(await sessions(b))])
       expect([seed, created.filter((s) => left.has(s.id)).map((s) => s.id)]).toEqual([seed, []])
       // What is left in the shared index is bounded: nothing names a destroyed session, and every key expires.
-      for (const sid of sids)
-        expect([seed, await redis.zRange(indexOf(sid), 0, -1)]).toEqual([seed, []])
+      for (const sid of sids) expect([seed, await redis.zRange(indexOf(sid), 0, -1)]).toEqual([seed, []])
       for (const name of await redis.keys(`${prefix}*`)) {
         expect([seed, name, (await redis.pTTL(name)) > 0]).toEqual([seed, name, true])
       }

@@ -9,7 +9,12 @@ import {
   startRedisServer,
   type RedisServer,
 } from '../support/redis-server.js'
-import { ioredisCluster, nodeRedisCluster, startRedisCluster, type RedisCluster } from '../support/redis-cluster.js'
+import {
+  ioredisCluster,
+  nodeRedisCluster,
+  startRedisCluster,
+  type RedisCluster,
+} from '../support/redis-cluster.js'
 import { sleep } from '../support/sleep.js'
 
 // The Store contract (lib/stores/contract.ts), one suite run against every implementation.

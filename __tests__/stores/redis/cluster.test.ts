@@ -85,7 +85,11 @@ describeRedis('redisStore() on a three-master Redis Cluster', () => {
       const link = (id: string, sid: string, sub: string) =>
         store.link({ iss: ISS, sid, sub, sessionId: id, at: 1 }, 60)
       const take = (q: { sid?: string; sub?: string }) => store.take({ iss: ISS, ...q, linkedBefore: 2 })
-      const sessions = Array.from({ length: 60 }, (_, n) => ({ id: `s${n}`, sid: `S${n % 6}`, sub: `u${n % 4}` }))
+      const sessions = Array.from({ length: 60 }, (_, n) => ({
+        id: `s${n}`,
+        sid: `S${n % 6}`,
+        sub: `u${n % 4}`,
+      }))
       const unlinked = ['s20', 's33', 's47']
       const taken: string[][] = []
       // Links, takes and unlinks all at once, in an order mixing the kinds.

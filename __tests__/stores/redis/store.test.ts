@@ -70,7 +70,9 @@ describeRedis('redisStore() against a real redis-server', () => {
     it('refuses a node-redis cluster look-alike without nodeClient(), which checkConfiguration needs', () => {
       const cluster = { sendCommand: async () => 'OK', isOpen: true, getSlotMaster: () => undefined }
       expect(() => redisStore({ client: cluster })).toThrow(TypeError)
-      expect(() => redisStore({ client: cluster })).toThrow('"options.client" looks like a node-redis cluster')
+      expect(() => redisStore({ client: cluster })).toThrow(
+        '"options.client" looks like a node-redis cluster',
+      )
     })
 
     it.each([

@@ -60,7 +60,9 @@ export function connect(client: unknown): RedisConnection {
   }
   if (has(client, 'getSlotMaster', 'function')) {
     if (!has(client, 'sendCommand', 'function') || !has(client, 'nodeClient', 'function')) {
-      throw optionError('"options.client" looks like a node-redis cluster but has no sendCommand() or nodeClient()')
+      throw optionError(
+        '"options.client" looks like a node-redis cluster but has no sendCommand() or nodeClient()',
+      )
     }
     return nodeRedisCluster(client as NodeRedisClusterShape)
   }

@@ -18,7 +18,9 @@ export async function checkConfiguration(connection: RedisConnection): Promise<s
     masters = await connection.masters()
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    return [`Redis store: could not reach the masters of the Redis Cluster (${reason}) to read their eviction policy.`]
+    return [
+      `Redis store: could not reach the masters of the Redis Cluster (${reason}) to read their eviction policy.`,
+    ]
   }
   if (masters.length === 0) {
     return ['Redis store: the Redis Cluster client knows no master yet, so no eviction policy could be read.']
@@ -36,9 +38,7 @@ async function checkEvictionPolicy(send: CommandSender, name: string): Promise<s
     reply = await send(['INFO', 'memory'])
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    return [
-      `${label}: could not read the Redis eviction policy (INFO memory failed: ${reason}); ${advice}.`,
-    ]
+    return [`${label}: could not read the Redis eviction policy (INFO memory failed: ${reason}); ${advice}.`]
   }
   const policy = infoField(reply, 'maxmemory_policy')
   if (policy === undefined) {
