@@ -2,10 +2,11 @@
 // registry's audit endpoint cannot be reached (some mirrors and proxies refuse its POST), the
 // audit is reported as not run, loudly, instead of passing silently or failing for a reason
 // that says nothing about our dependencies. Either way, the runtime dependency tree must be
-// exactly the justified list in the README ("Dependencies"): a new one fails the build.
+// exactly the justified list in docs/dependencies.md ("The gate"): a new one fails the build.
 import { execFileSync } from 'node:child_process'
+import { justifiedDependencies } from './justified.mjs'
 
-const JUSTIFIED = new Set(['jose', 'debug', 'ms', 'cookie'])
+const JUSTIFIED = justifiedDependencies()
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
 function npmJson(args) {

@@ -78,6 +78,24 @@ describe.each(FLAVOURS)('%s: guard', (flavour) => {
     expect((await request(app.url).get('/api').set('Cookie', bystander.cookie)).text).toBe('api ok')
   })
 
+  it('refuses and destroys a session linked explicitly (no marker in it) once another service logged its sid out', async () => {
+    // Two services sharing one store, each with its own session store: A's logout cannot reach
+    // B's session store, so B's guard finds the session's tombstone on its next request.
+    const store = memoryStore()
+    const a = await createApp(flavour, localOptions([key], { store }))
+    const b = await createApp(flavour, localOptions([key], { store }))
+    const atB = await b.login()
+    await b.mw.link({ sid: 'opaque', sub: 'alice', sessionId: atB.id })
+    expect((await request(b.url).get('/api').set('Cookie', atB.cookie)).text).toBe('api ok')
+    expect(await a.mw.revoke({ sid: 'opaque' })).toBe(0)
+    expect(await b.sessionIds()).toEqual([atB.id])
+    const res = await request(b.url).get('/api').set('Cookie', atB.cookie)
+    expect(res.status).toBe(401)
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/)
+    expectClearedCookie(res, 'connect.sid', { httpOnly: true })
+    expect(await b.sessionIds()).toEqual([])
+  })
+
   it('passes requests with no token, an unverifiable token, or an unlinked session', async () => {
     const app = await createApp(flavour, localOptions([key]))
     await request(app.url)

@@ -18,7 +18,7 @@ afterEach(async () => {
 
 type Req = IncomingMessage & { session: session.Session & Record<string, unknown>; sessionID: string }
 
-/** An app whose `/login` links the session the way the README's recipes do, and `/guarded` is behind guard. */
+/** An app whose `/login` links the session the way docs/providers.md and the migration guide do, and `/guarded` is behind guard. */
 async function app(mw: LogoutMiddleware, login: (req: Req) => Promise<unknown>) {
   const a = express()
   a.use(session({ secret: 's', resave: false, saveUninitialized: false }))

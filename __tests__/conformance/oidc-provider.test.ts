@@ -256,7 +256,7 @@ describe('oidc-provider: RFC 7009 revocation with oidc({ revoke: ["refresh_token
         metadata: (urls) => ({ ...backchannel(urls), grant_types: ['authorization_code', 'refresh_token'] }),
         setup: {
           provider: { clientSecret: 'notes-secret-0123456789abcdef0123456789', revoke: ['refresh_token'] },
-          // README: keep the refresh token in the session when you revoke it.
+          // docs/providers.md: keep the refresh token in the session when you revoke it.
           onTokens: (session, tokens) => void (session.refreshToken = tokens.refresh_token),
         },
       },

@@ -98,7 +98,7 @@ it('oidcc-client-test-rp-init-logout-no-state', async () => {
   })
 })
 
-describe('not a module: the README recipe instead of link({ idToken })', () => {
+describe('not a module: the docs/providers.md recipe instead of link({ idToken })', () => {
   // The same module with the app keeping the ID token itself (`req.session.idToken`), to tell a
   // failure of link({ ..., idToken }) apart from a failure of the logout itself.
   it('oidcc-client-test-rp-init-logout, ID token kept in req.session.idToken', async () => {

@@ -202,7 +202,7 @@ async function mountRp(server: Server, url: string, setup: RpSetup): Promise<Rp>
   })
 
   app.get('/goodbye', (req, res) => {
-    // Checking `state` on return (README): a state is good once, and only for this browser.
+    // Checking `state` on return (docs/providers.md): a state is good once, and only for this browser.
     if (!checkLogoutState(req, res)) return void res.status(400).send('Unexpected logout response')
     res.send('You are signed out.')
   })

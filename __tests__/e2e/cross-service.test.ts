@@ -89,7 +89,16 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
   beforeAll(async () => {
     if (!existsSync(BUILT)) throw new Error(`${BUILT} is missing: run \`npm run build\` first`)
     server = await startRedisServer()
-    const common = { redisUrl: server.url, prefix, jwk: key.jwk, issuer: ISSUER, clientId: CLIENT_ID }
+    // A generous client timeout: these tests are about races, not a slow Redis, and a command that
+    // times out on a loaded machine takes the documented degraded path (the write goes ahead).
+    const common = {
+      redisUrl: server.url,
+      prefix,
+      jwk: key.jwk,
+      issuer: ISSUER,
+      clientId: CLIENT_ID,
+      timeout: 5000,
+    }
     ;[a, b] = await Promise.all([
       startService({ ...common, name: 'A' }),
       startService({ ...common, name: 'B' }),
@@ -175,6 +184,67 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
     expect(a.events.find((e) => e.sid === sid)).toMatchObject({ reason: 'backchannel', errors: [] })
     await expectEndedAtB(user)
   })
+
+  /** Signs in at `service` with an opaque token: the session is linked with the explicit link({ sid, sub, sessionId }). */
+  async function loginExplicitly(service: Service, sid: string): Promise<{ cookie: string; id: string }> {
+    const query = new URLSearchParams({ sid, sub: `user-${sid}` })
+    const response = await fetch(`${service.url}/login-explicit?${query}`)
+    expect(response.status).toBe(200)
+    const { id } = (await response.json()) as { id: string }
+    const cookie = response.headers.getSetCookie().find((c) => c.startsWith('connect.sid='))
+    return { cookie: cookie!.split(';')[0]!, id }
+  }
+
+  it.each([
+    ['the logout route', 'user'],
+    ['revoke()', 'api'],
+    ['a back-channel logout token', 'backchannel'],
+  ])(
+    'a session B linked explicitly (opaque token, no marker in the session) is refused and destroyed after %s at A',
+    async (_how, reason) => {
+      const sid = `sid-${randomUUID()}`
+      const [atA, atB, bystander] = await Promise.all([
+        loginExplicitly(a, sid),
+        loginExplicitly(b, sid),
+        loginExplicitly(b, `other-${sid}`),
+      ])
+      expect(await api(b, { cookie: atB.cookie })).toMatchObject({ status: 200, user: 'someone' })
+      let res: Response
+      if (reason === 'user') {
+        // The browser's own session carries no token: its link names the sid.
+        res = await fetch(`${a.url}/logout`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie: atA.cookie },
+        })
+        expect(res.status).toBe(303)
+      } else if (reason === 'api') {
+        res = await fetch(`${a.url}/admin/revoke`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ sid }),
+        })
+        expect(res.status).toBe(200)
+      } else {
+        const logoutToken = await signLogoutToken(key, { sid, sub: `user-${sid}` })
+        res = await fetch(`${a.url}/backchannel`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ logout_token: logoutToken }).toString(),
+        })
+        expect(res.status).toBe(200)
+      }
+      expect(await sessions(a)).not.toContain(atA.id)
+      expect(await sessions(b)).toContain(atB.id)
+      const refused = await api(b, { cookie: atB.cookie })
+      expect(refused.status).toBe(401)
+      expect(refused.authenticate).toMatch(/^Bearer error="invalid_token"/)
+      const left = await sessions(b)
+      expect(left).not.toContain(atB.id)
+      expect(left).toContain(bystander.id)
+      expect(await api(b, { cookie: bystander.cookie })).toMatchObject({ status: 200, user: 'someone' })
+    },
+  )
 
   it('keeps nothing for a logged-out sid in the shared index, and every key it keeps expires', async () => {
     const sid = `sid-${randomUUID()}`

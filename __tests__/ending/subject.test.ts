@@ -1,4 +1,5 @@
 import request from 'supertest'
+import { memoryStore } from '../../lib/index.js'
 import { FLAVOURS, ISSUER, closeApps, recordingApp } from '../support/app.js'
 import { mint, useTestKey } from '../support/jwt.js'
 
@@ -75,5 +76,21 @@ describe.each(FLAVOURS)('%s: local invalidation', (flavour) => {
     const sibling = await app.login(await token('sid-2'))
     await request(app.url).post('/logout').set('Authorization', `Bearer ${a}`)
     expect(await app.sessionIds()).toEqual([sibling.id])
+  })
+})
+
+describe('tombstones of the linked sessions', () => {
+  it('last as long as a link could name them, since the session may live in another service', async () => {
+    const store = memoryStore()
+    const buried: Array<{ ids: readonly string[]; ttl: number }> = []
+    const bury = store.bury.bind(store)
+    store.bury = (ids, ttl) => {
+      buried.push({ ids, ttl })
+      return bury(ids, ttl)
+    }
+    const { app } = await recordingApp('express5', [key], { store, retention: 3 * 86400 })
+    await app.mw.link({ sid: 'elsewhere', sessionId: 'a-session-of-another-service' })
+    await app.mw.revoke({ sid: 'elsewhere' })
+    expect(buried).toEqual([{ ids: ['a-session-of-another-service'], ttl: 3 * 86400 }])
   })
 })

@@ -135,7 +135,7 @@ describe('types', () => {
   const source = `import { auth0, logout, LogoutError, memoryStore, oidc } from 'sso-logout'
 import type { LogoutEvent, LogoutOptions, Provider } from 'sso-logout'
 
-// The README's quick start, typed: the client id comes from the environment.
+// The README's provider example ("Identity providers"), typed: the client id comes from the environment.
 const auth = logout({
   provider: auth0({ domain: 'acme.eu.auth0.com', clientId: process.env.AUTH0_CLIENT_ID }),
   baseURL: 'https://app.example.com',
@@ -156,7 +156,7 @@ const options: LogoutOptions = {
   onLogout: (event: LogoutEvent) => void event.sessionsDestroyed,
 }
 
-// A custom adapter, as in the README's "Writing your own adapter".
+// A custom adapter, as in docs/providers.md "Writing your own adapter".
 const custom: Provider = {
   name: 'acme',
   issuer: process.env.ISSUER,

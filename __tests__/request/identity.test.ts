@@ -48,3 +48,41 @@ describe.each(FLAVOURS)('%s: onLogout', (flavour) => {
     })
   })
 })
+
+// An explicit link({ sid, sessionId }) at login (opaque tokens) writes nothing into the session:
+// the logout route asks the store which IdP session the browser's session belongs to.
+describe.each(FLAVOURS)('%s: a session linked explicitly', (flavour) => {
+  it('logs out every session of its sid from a request that carries only the session cookie', async () => {
+    const { app, seen } = await recordingApp(flavour, [key])
+    const mine = await app.login()
+    const other = await app.login()
+    const bystander = await app.login()
+    await app.mw.link({ sid: 'opaque-sid', sub: 'alice', sessionId: mine.id })
+    await app.mw.link({ sid: 'opaque-sid', sub: 'alice', sessionId: other.id })
+    await app.mw.link({ sid: 'someone-else', sub: 'bob', sessionId: bystander.id })
+    const res = await request(app.url).post('/logout').set('Cookie', mine.cookie)
+    expect(res.status).toBe(303)
+    expect(await app.sessionIds()).toEqual([bystander.id])
+    expect(seen).toEqual([
+      expect.objectContaining({
+        iss: ISSUER,
+        sid: 'opaque-sid',
+        sub: 'alice',
+        sessionsDestroyed: 2,
+        errors: [],
+      }),
+    ])
+  })
+
+  it('still ends the browser session when the store cannot say, and reports why', async () => {
+    const { app, seen } = await recordingApp(flavour, [key])
+    const mine = await app.login()
+    await app.mw.link({ sid: 'opaque-sid', sessionId: mine.id })
+    app.mw.store.linkOf = () => Promise.reject(new Error('store down'))
+    const res = await request(app.url).post('/logout').set('Cookie', mine.cookie)
+    expect(res.status).toBe(303)
+    expect(await app.sessionIds()).toEqual([])
+    expect(seen[0]).toMatchObject({ sid: undefined, sessionsDestroyed: 1 })
+    expect(seen[0]!.errors.map((e) => e.code)).toEqual(['ERR_STORE'])
+  })
+})

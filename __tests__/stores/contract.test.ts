@@ -146,6 +146,48 @@ function contract(backend: Backend): void {
     })
   })
 
+  describe('linkOf', () => {
+    it('gives the live link of a session, however it was made, until it is taken, unlinked or expired', async () => {
+      expect(await store.linkOf?.('s1', ISS)).toBeUndefined()
+      await link('s1', { sid: 'A', sub: 'u1' }, 1000)
+      await link('s2', { sub: 'u2' }, 1500)
+      await link('s3', { sid: 'C' }, 1700, 0.15)
+      expect(await store.linkOf?.('s1', ISS)).toEqual({
+        iss: ISS,
+        sid: 'A',
+        sub: 'u1',
+        sessionId: 's1',
+        at: 1000,
+      })
+      expect(await store.linkOf?.('s2', ISS)).toMatchObject({
+        iss: ISS,
+        sub: 'u2',
+        sessionId: 's2',
+        at: 1500,
+      })
+      expect((await store.linkOf?.('s2', ISS))?.sid).toBeUndefined()
+      expect(await store.linkOf?.('s2', OTHER_ISS)).toBeUndefined()
+      await link('s1', { sid: 'B', sub: 'u1' }, 3000)
+      expect(await store.linkOf?.('s1', ISS)).toMatchObject({ sid: 'B', at: 3000 })
+      await store.take({ iss: ISS, sid: 'B', linkedBefore: 5000 })
+      expect(await store.linkOf?.('s1', ISS)).toBeUndefined()
+      await store.unlink('s2')
+      expect(await store.linkOf?.('s2', ISS)).toBeUndefined()
+      await elapse(300)
+      expect(await store.linkOf?.('s3', ISS)).toBeUndefined()
+    })
+
+    it.each([
+      ['colons', { iss: 'a:sid:b', sid: 'b:sid:c', sub: 'u:sub:v' }],
+      ['NUL bytes and unicode', { iss: `https://idp.example/\u0000ü`, sid: '🙂\u0000', sub: '*' }],
+      ['empty values', { iss: '', sid: '', sub: '' }],
+    ])('reads hostile names back exactly: %s', async (_case, subject) => {
+      await store.link({ ...subject, sessionId: 'x:*', at: 7 }, 60)
+      expect(await store.linkOf?.('x:*', subject.iss)).toEqual({ ...subject, sessionId: 'x:*', at: 7 })
+      expect(await store.linkOf?.('x:*', `${subject.iss}/`)).toBeUndefined()
+    })
+  })
+
   describe('revoke and revokedAt', () => {
     it('answers undefined for a subject never revoked', async () => {
       expect(await store.revokedAt({ iss: ISS, sid: 'A' })).toBeUndefined()

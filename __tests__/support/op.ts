@@ -148,7 +148,7 @@ export async function login(op: Op, input: LoginInput): Promise<LoginResult> {
 }
 
 /** Answers one devInteractions page (login or consent) or follows one redirect; returns the next Location. */
-async function interact(jar: CookieJar, url: URL, sub: string): Promise<string> {
+export async function interact(jar: CookieJar, url: URL, sub: string): Promise<string> {
   if (!url.pathname.startsWith('/interaction/')) return nextLocation(jar, url)
   const page = await browse(jar, url)
   const html = await page.text()

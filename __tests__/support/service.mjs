@@ -86,6 +86,21 @@ app.get('/login', (req, res) => {
   req.session.user = 'someone'
   res.json({ id: req.sessionID })
 })
+// Signs the user in with an opaque access token: nothing to verify, so the session is linked
+// explicitly, the way the README's login recipes do it, and holds no link of its own.
+app.get('/login-explicit', (req, res, next) => {
+  req.session.user = 'someone'
+  req.session.save(async (err) => {
+    if (err) return next(err)
+    try {
+      const { sid, sub } = req.query
+      await auth.link({ sid: String(sid), sub: String(sub), sessionId: req.sessionID })
+      res.json({ id: req.sessionID })
+    } catch (error) {
+      next(error)
+    }
+  })
+})
 app.get('/api', auth.guard, (req, res) => {
   res.json({ service: config.name, user: req.session.user ?? null })
 })

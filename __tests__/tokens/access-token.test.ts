@@ -1,6 +1,7 @@
 import { createPublicKey, randomBytes } from 'node:crypto'
 import type { JsonWebKey, KeyObject } from 'node:crypto'
 import request from 'supertest'
+import type { JWK } from 'jose'
 import type { LogoutOptions } from '../../lib/index.js'
 import type { TestApp } from '../support/app.js'
 import { FLAVOURS, ISSUER, closeApps, createApp, localOptions } from '../support/app.js'
@@ -22,6 +23,7 @@ afterEach(async () => {
 /** The RSA test key as a node:crypto KeyObject (PEM/DER exports come from it). */
 const rsaKeyObject = (): KeyObject => createPublicKey({ key: rsa.jwk as JsonWebKey, format: 'jwk' })
 const pem = rsaKeyObject
+const withoutAlg = ({ alg: _alg, ...jwk }: JWK): JWK => jwk
 const keyOf = (alg: TestAlg) => ({ RS256: rsa, ES256: ec, EdDSA: ed })[alg]
 
 /** True when logging out with `token` counted: the sessions of `sid` went and `sid` was revoked. */
@@ -83,11 +85,26 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
   it.each<[string, () => NonNullable<LogoutOptions['accessToken']>['key']]>([
     ['a KeyObject', rsaKeyObject],
     ['a public JWK', () => rsa.jwk],
+    // What jose's exportJWK gives: no "alg", so the algorithm comes from the token (within `algorithms`).
+    ['a public JWK without "alg"', () => withoutAlg(rsa.jwk)],
   ])('verifies against a single key given as %s', async (_name, key) => {
     const app = await createApp(flavour, {
       baseURL: 'https://app.test',
       accessToken: { key: key(), issuer: ISSUER },
     })
+    await expectSingleKeyChecks(app)
+  })
+
+  it('verifies against a public JWK without "alg" when one algorithm is allowed', async () => {
+    const app = await createApp(flavour, {
+      baseURL: 'https://app.test',
+      accessToken: { key: withoutAlg(rsa.jwk), issuer: ISSUER, algorithms: ['RS256'] },
+    })
+    await expectSingleKeyChecks(app)
+  })
+
+  /** The key's own tokens count; a stranger's, and an HS256 token keyed with the public key, do not. */
+  async function expectSingleKeyChecks(app: TestApp) {
     expect(await counts(app, await mint(rsa, { iss: ISSUER, sid: 'single' }), 'single')).toBe(true)
     const forged = await mint(stranger, { iss: ISSUER, sid: 'single2' })
     expect(await counts(app, forged, 'single2', await mint(rsa, { iss: ISSUER, sid: 'single2' }))).toBe(false)
@@ -101,7 +118,7 @@ describe.each(FLAVOURS)('%s: verification keys', (flavour) => {
     expect(await counts(app, confused, 'single2', await mint(rsa, { iss: ISSUER, sid: 'single2' }))).toBe(
       false,
     )
-  })
+  }
 
   it('verifies HS256 against a Uint8Array secret, and refuses asymmetric tokens then', async () => {
     const secret = new Uint8Array(randomBytes(32))

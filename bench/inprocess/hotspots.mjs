@@ -19,7 +19,7 @@ for (const n of nodes) for (const child of n.children ?? []) parent.set(child, n
 function area(frame) {
   const url = frame.url
   if (!url) return frame.functionName.startsWith('(') ? frame.functionName : 'native'
-  if (url.includes('sso-logout-bench-inprocess/esm/')) return 'sso-logout (lib)'
+  if (url.includes('sso-logout-bench-inprocess/dist/')) return 'sso-logout (lib)'
   const dep = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)
   if (dep) return dep[1]
   if (url.startsWith('node:')) return 'node internals'
@@ -29,7 +29,7 @@ function area(frame) {
 
 const short = (frame) => {
   const url = frame.url
-    .replace(/^.*sso-logout-bench-inprocess\/esm\//, 'lib/')
+    .replace(/^.*sso-logout-bench-inprocess\/dist\/(?:cjs|esm)\//, 'lib/')
     .replace(/^.*node_modules\//, '')
   return `${frame.functionName || '(anonymous)'} ${url}:${frame.lineNumber + 1}`
 }

@@ -63,9 +63,10 @@ export function createGuard(config: Config) {
     }
     if (!revoked) return next()
     // Known revoked: refused whatever happens next (failOpen is for "cannot tell", never this). The
-    // session is ended when it is the revoked credential or carries a token of the same subject.
+    // session is ended when it is the revoked credential (its link, or its tombstone however it was
+    // linked) or carries a token of the same subject.
     const link = ctx.link
-    if (link && (revoked.fromSession || sameSubject(link, revoked.subject))) {
+    if (revoked.fromSession || (link !== undefined && sameSubject(link, revoked.subject))) {
       await endRevokedSession(config, ctx, res)
     }
     refuse(req, res)

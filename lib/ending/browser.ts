@@ -8,6 +8,7 @@ import type { RequestContext } from '../request/context.js'
 import { appendSetCookie, serializeCookie } from '../request/cookies.js'
 import { destroyCurrent, sessionCookie, sessionStoreFor } from '../request/session.js'
 import type { Subject } from '../stores/contract.js'
+import { collect } from './collect.js'
 import { invalidate } from './subject.js'
 import { bury } from './tombstones.js'
 
@@ -63,12 +64,20 @@ export async function endBrowserSession(
         ownSessionId: ownId,
       })
     : { destroyed: [], errors: [], tookOwn: false }
-  await burying
+  if (burying instanceof Promise) await burying
   let sessionStoreError = linked.errors.find((e) => e.code === 'ERR_SESSION_STORE')
   errors.push(...linked.errors.filter((e) => e !== sessionStoreError))
   // A session linked to another sid (or never linked) still has its own link to drop; skip it when
   // the store just failed, rather than wait for it to fail again.
-  if (ownId !== undefined && !linked.tookOwn && errors.length === 0) await forget(config, ownId, errors)
+  if (ownId !== undefined && !linked.tookOwn && errors.length === 0) {
+    const forgotten = collect(
+      () => config.store.unlink(ownId),
+      undefined,
+      errors,
+      'Removing the session link failed',
+    )
+    if (forgotten instanceof Promise) await forgotten
+  }
   try {
     await destroyCurrent(ctx)
   } catch (err) {
@@ -78,14 +87,6 @@ export async function endBrowserSession(
   const destroyed = linked.destroyed.length + (ownId === undefined ? 0 : 1)
   debug('local logout: %d session(s)', destroyed)
   return { destroyed, errors, sessionStoreError }
-}
-
-async function forget(config: Config, sessionId: string, errors: LogoutError[]): Promise<void> {
-  try {
-    await config.store.unlink(sessionId)
-  } catch (err) {
-    errors.push(asLogoutError('ERR_STORE', 'Removing the session link failed', err))
-  }
 }
 
 /** Deletes each cookie with the Path/Domain it was set with (RFC 6265bis §3.1) and sends Clear-Site-Data. */

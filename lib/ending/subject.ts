@@ -5,7 +5,8 @@ import type { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 import type { SessionStoreLike } from '../options/types.js'
 import { destroyIds } from '../request/session.js'
-import type { Subject } from '../stores/contract.js'
+import type { Awaitable, Subject } from '../stores/contract.js'
+import { collect, settled } from './collect.js'
 import { TOMBSTONE_TTL, bury } from './tombstones.js'
 
 const debug = createDebug('sso-logout:invalidate')
@@ -51,15 +52,19 @@ export async function invalidate(
   // Sent together, not one after the other: a stuck store then costs one client timeout, not one
   // per command. The revocation is still recorded first, since a client sends one connection's
   // commands in order and Redis runs them in that order.
-  const [, ids] = await Promise.all([
-    record(config, revoked, options.at, errors),
-    takeAll(config, revoked, options.linkedBefore, errors),
-  ])
+  const recorded = record(config, revoked, options.at, errors)
+  const taken = takeAll(config, revoked, options.linkedBefore, errors)
+  const ids =
+    recorded instanceof Promise || taken instanceof Promise
+      ? (await Promise.all([recorded, taken]))[1]
+      : taken
   const others = ids.filter((id) => id !== options.ownSessionId)
   // Tombstones first: requests of these sessions still in flight must not write them back, and a
-  // session this process cannot destroy (no session store here) is refused by `guard` wherever it
-  // shows up next, for as long as a link could have named it.
-  await bury(config, others, errors, options.sessionStore ? TOMBSTONE_TTL : config.retention)
+  // session this process cannot destroy (it may live in another service's session store, which
+  // destroying it here does not reach) is refused by `guard` wherever it shows up next, for as
+  // long as a link could have named it: the links' retention.
+  const buried = bury(config, others, errors, Math.max(TOMBSTONE_TTL, config.retention))
+  if (buried instanceof Promise) await buried
   if (others.length > 0 && options.sessionStore) {
     try {
       await destroyIds(options.sessionStore, others)
@@ -71,34 +76,29 @@ export async function invalidate(
   return { destroyed: options.sessionStore ? others : [], errors, tookOwn: others.length !== ids.length }
 }
 
-async function record(config: Config, subject: Subject, at: number, errors: LogoutError[]): Promise<void> {
-  try {
-    await config.store.revoke(subject, at, config.retention)
-  } catch (err) {
-    errors.push(asLogoutError('ERR_STORE', 'Recording the revocation failed', err))
-  }
+function record(config: Config, subject: Subject, at: number, errors: LogoutError[]): Awaitable<void> {
+  const message = 'Recording the revocation failed'
+  return collect(() => config.store.revoke(subject, at, config.retention), undefined, errors, message)
 }
 
-async function takeAll(
+/** The ids of the subject's sid and of its sub (when asked), each once. */
+function takeAll(
   config: Config,
   subject: Subject,
   linkedBefore: number,
   errors: LogoutError[],
-): Promise<string[]> {
-  const queries = [
-    subject.sid !== undefined ? { iss: subject.iss, sid: subject.sid, linkedBefore } : undefined,
-    subject.sub !== undefined ? { iss: subject.iss, sub: subject.sub, linkedBefore } : undefined,
-  ]
-  const taken = await Promise.all(
-    queries.map(async (query) => {
-      if (!query) return []
-      try {
-        return await config.store.take(query)
-      } catch (err) {
-        errors.push(asLogoutError('ERR_STORE', 'Reading the session index failed', err))
-        return []
-      }
-    }),
-  )
-  return [...new Set(taken.flat())]
+): Awaitable<string[]> {
+  const message = 'Reading the session index failed'
+  const answers: Array<Awaitable<string[]>> = []
+  if (subject.sid !== undefined) {
+    const query = { iss: subject.iss, sid: subject.sid, linkedBefore }
+    answers.push(collect(() => config.store.take(query), [], errors, message))
+  }
+  if (subject.sub !== undefined) {
+    const query = { iss: subject.iss, sub: subject.sub, linkedBefore }
+    answers.push(collect(() => config.store.take(query), [], errors, message))
+  }
+  const merge = (taken: string[][]): string[] => (taken.length === 1 ? taken[0]! : [...new Set(taken.flat())])
+  const all = settled(answers)
+  return all instanceof Promise ? all.then(merge) : merge(all)
 }

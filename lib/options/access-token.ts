@@ -72,7 +72,8 @@ function keyOption(value: unknown): KeyObject | JWK | Uint8Array | undefined {
   if (value && typeof value === 'object' && typeof (value as JWK).kty === 'string') {
     if (typeof (value as JWK).d === 'string')
       throw v.invalidArg(`${P}.key`, 'a public JWK (it has a private "d")')
-    return value as JWK
+    // A copy: jose freezes the JWK it is handed, and the caller's object is not ours to freeze.
+    return { ...(value as JWK) }
   }
   throw v.invalidArg(`${P}.key`, 'a KeyObject, a public JWK, or a Uint8Array secret', value)
 }

@@ -1,7 +1,8 @@
 /** Who a request belongs to: its first verified access token, else its session's remembered link. */
-import type { Config } from '../options/config.js'
+import { collect } from '../ending/collect.js'
 import type { LogoutError } from '../errors.js'
-import type { Subject } from '../stores/contract.js'
+import type { Config } from '../options/config.js'
+import type { LinkRecord, Subject } from '../stores/contract.js'
 import type { Verification, VerifiedToken } from '../tokens/access-token.js'
 import type { RequestContext } from './context.js'
 
@@ -47,4 +48,25 @@ export function identify(ctx: RequestContext, verification: Verification | undef
 /** The subject an identity names, when it names one at a known issuer. */
 export function subjectOf(who: Identity): Subject | undefined {
   return who.iss === undefined ? undefined : { iss: who.iss, sid: who.sid, sub: who.sub }
+}
+
+/**
+ * Completes an identity that neither a token nor the session named with the store's link of the
+ * browser's stored session at the issuer this middleware serves: an explicit `link({ sid, sessionId })` at login (opaque tokens) writes
+ * nothing into the session. A store failure leaves the identity as it was and is reported.
+ */
+export function withStoredLink(
+  config: Config,
+  ctx: RequestContext,
+  who: Identity,
+  errors: LogoutError[],
+): Identity | Promise<Identity> {
+  const sessionId = ctx.storedSessionId
+  const iss = config.verifier.issuer
+  const linkOf = config.store.linkOf?.bind(config.store)
+  if (who.iss !== undefined || sessionId === undefined || iss === undefined || !linkOf) return who
+  const complete = (link: LinkRecord | undefined): Identity =>
+    link ? { ...who, iss: link.iss, sid: link.sid, sub: link.sub } : who
+  const found = collect(() => linkOf(sessionId, iss), undefined, errors, 'Reading the session link failed')
+  return found instanceof Promise ? found.then(complete) : complete(found)
 }

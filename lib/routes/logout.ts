@@ -11,7 +11,7 @@ import { readBody } from '../request/body.js'
 import type { Fields } from '../request/body.js'
 import type { RequestContext } from '../request/context.js'
 import { judgeRequest } from '../request/csrf.js'
-import { identify, subjectOf, verifyRequestToken } from '../request/identity.js'
+import { identify, subjectOf, verifyRequestToken, withStoredLink } from '../request/identity.js'
 import { noStore, prefersJson, queryOf, redirect, sendError, sendJson } from '../request/respond.js'
 import { askToConfirm } from './confirm.js'
 import type { Next } from './route.js'
@@ -34,7 +34,10 @@ export function createLogoutRoute(config: Config) {
     const returnTo = config.returnTo.resolve(returnToValue(ctx, ctx.body))
     if (!returnTo.ok)
       return sendError(req, res, new LogoutError('ERR_RETURN_TO_NOT_ALLOWED', returnTo.message))
-    const who = identify(ctx, await verifyRequestToken(config, ctx))
+    const lookupErrors: LogoutError[] = []
+    const verified = identify(ctx, await verifyRequestToken(config, ctx))
+    const found = withStoredLink(config, ctx, verified, lookupErrors)
+    const who = found instanceof Promise ? await found : found
     // The provider reads the ID token and refresh token from the session, which is destroyed first.
     const snapshot = config.provider ? { ...(ctx.session ?? {}) } : {}
     const local = await endBrowserSession(config, ctx, res, {
@@ -51,10 +54,11 @@ export function createLogoutRoute(config: Config) {
       sub: who.sub,
       sessionsDestroyed: local.destroyed,
       provider: config.provider?.name,
-      errors: [...local.errors, ...provider.errors],
+      errors: [...lookupErrors, ...local.errors, ...provider.errors],
       notes: provider.notes,
     }
-    await emit(config, event)
+    const emitted = emit(config, event)
+    if (emitted instanceof Promise) await emitted
     if (local.sessionStoreError) return next(local.sessionStoreError)
     if (provider.failure) return sendError(req, res, provider.failure)
     const location = provider.redirect?.href ?? returnTo.location

@@ -85,6 +85,14 @@ export interface Store {
   takePending(key: string): Awaitable<string | undefined>
   /** Forgets one local session's links (it was destroyed by other means). */
   unlink(sessionId: string): Awaitable<void>
+  /**
+   * The live link of one local session at issuer `iss`, however it was made: the explicit
+   * `link({ sid, sessionId })` of a login writes nothing into the session, so the logout route asks
+   * here which IdP session a browser's session belongs to (at the issuer it serves). Optional:
+   * without it, such a logout ends the browser's own session only (every other linked session then
+   * ends when its IdP session does).
+   */
+  linkOf?(sessionId: string, iss: string): Awaitable<LinkRecord | undefined>
   /** Releases timers and subscriptions. Optional. */
   close?(): Awaitable<void>
   /**

@@ -58,7 +58,7 @@ export interface VerifiedToken extends Subject {
 export type Verification =
   { token: VerifiedToken; error?: undefined } | { token?: undefined; error: LogoutError }
 
-type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array
+type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array | JWK
 
 /**
  * Builds the access-token verifier once: the key source is chosen up front (a single key, a local
@@ -112,7 +112,14 @@ async function resolveKeySource(
   provider: Provider | undefined,
 ): Promise<KeySource | undefined> {
   if (config.key instanceof Uint8Array || isKeyObject(config.key)) return config.key
-  if (config.key) return importJWK(config.key as JWK)
+  if (config.key) {
+    // Imported once when its algorithm is known (its "alg", or the only one allowed). A JWK
+    // without "alg" (as exportJWK writes them) under several algorithms goes to jose as it is:
+    // jose imports it for the algorithm each token names, within `algorithms`, at a small cost
+    // per verification.
+    const alg = config.key.alg ?? (config.algorithms.length === 1 ? config.algorithms[0] : undefined)
+    return alg === undefined ? config.key : importJWK(config.key, alg)
+  }
   const limits = { timeout: config.jwksTimeout, maxBytes: config.jwksMaxBytes }
   if (config.jwks instanceof URL) return remoteJwks(config.jwks, limits)
   if (config.jwks) return createLocalJWKSet(config.jwks)

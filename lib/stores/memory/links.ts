@@ -57,6 +57,12 @@ export class LinkTable {
     return taken
   }
 
+  linkOf(sessionId: string, iss: string): LinkRecord | undefined {
+    const entry = this.entries.get(sessionId)
+    if (!entry || entry.iss !== iss || entry.expiresAt <= Date.now()) return undefined
+    return { iss: entry.iss, sid: entry.sid, sub: entry.sub, sessionId, at: entry.at }
+  }
+
   unlink(sessionId: string): void {
     const entry = this.entries.get(sessionId)
     if (entry) this.remove(sessionId, entry)

@@ -53,6 +53,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
     link: (record, ttl) => links.link(record, ttl),
     take: (query) => links.take(query),
     unlink: (sessionId) => links.unlink(sessionId),
+    linkOf: (sessionId, iss) => links.linkOf(sessionId, iss),
     revoke: (subject, at, ttl) => records.revoke(subject, at, ttl),
     revokedAt: (subject) => records.revokedAt(subject),
     bury: (sessionIds, ttl) => records.bury(sessionIds, ttl),

@@ -20,6 +20,7 @@ export interface LinkSteps {
   link(record: LinkRecord, at: string, ttl: string): Promise<void>
   take(query: TakeQuery, linkedBefore: string): Promise<string[]>
   unlink(sessionId: string): Promise<void>
+  linkOf(sessionId: string, iss: string): Promise<LinkRecord | undefined>
 }
 
 /**
@@ -108,6 +109,19 @@ export function linkSteps(keys: RedisKeys, exec: Exec): LinkSteps {
     async unlink(sessionId) {
       const old = oldLink(asArray(await exec(scripts.deleteLink, keys.link(sessionId), [])))
       if (old) await forget(sessionId, old)
+    },
+
+    // The record is the truth about a link (and expires with it), so it alone answers.
+    async linkOf(sessionId, iss) {
+      const [at, tag, sid, sub] = asArray(await exec(scripts.readLink, keys.link(sessionId), []))
+      if (typeof at !== 'string' || tag !== issuerTag(iss)) return undefined
+      return {
+        iss,
+        sid: typeof sid === 'string' ? sid : undefined,
+        sub: typeof sub === 'string' ? sub : undefined,
+        sessionId,
+        at: Number(at),
+      }
     },
   }
 }

@@ -66,6 +66,13 @@ if not old then return { ms(E), false, false, false, false } end
 return { ms(E), old[2], old[3], old[4], ms(oldE) }
 `
 
+/** KEYS: the link record. Its { link time, tag, sid, sub } (false where absent), or nil. */
+const READ_LINK = `
+local fields = record(KEYS[1])
+if not fields then return nil end
+return { string.format('%.17g', fields[1]), fields[2], fields[3], fields[4] }
+`
+
 /** KEYS: the link record. Deletes it and returns { tag, sid, sub, E } of the link, or nil. */
 const DELETE_LINK = `
 local old, oldE = record(KEYS[1])
@@ -184,6 +191,7 @@ function script(name: string, body: string): RedisScript {
 export const scripts = {
   setLink: script('link', SET_LINK),
   deleteLink: script('unlink', DELETE_LINK),
+  readLink: script('linkOf', READ_LINK),
   takeLink: script('take', TAKE_LINK),
   indexAdd: script('link', INDEX_ADD),
   indexRead: script('take', INDEX_READ),

@@ -194,6 +194,10 @@ export function redisStore(options: RedisStoreOptions): Store {
       await links.unlink(sessionId)
     },
 
+    async linkOf(sessionId: string, iss: string) {
+      return links.linkOf(sessionId, iss)
+    },
+
     checkConfiguration: () => checkConfiguration(connection),
   }
 }

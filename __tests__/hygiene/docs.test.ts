@@ -1,0 +1,148 @@
+import { execFileSync } from 'node:child_process'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve } from 'node:path'
+import { headingAnchors, linkTargets, readMarkdown } from '../support/markdown.js'
+
+// The README is the guide and docs/ the reference: every relative link and anchor between them must
+// land somewhere, and what the README promises about the repository must be what it does.
+const root = resolve(__dirname, '..', '..')
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
+const documents = [
+  join(root, 'README.md'),
+  ...readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => join(root, 'docs', name)),
+]
+
+// Pages that other branches are writing now and the README already links to. Each entry must still
+// be missing: once the page lands, the entry fails this suite and has to go, and the page's
+// anchors are checked like every other's.
+const WRITTEN_ELSEWHERE = ['docs/login-recipes.md']
+
+const isExternal = (href: string): boolean => /^[a-z][a-z0-9+.-]*:/i.test(href) || href.startsWith('//')
+
+describe('relative links in README.md and docs/*.md', () => {
+  it.each(documents.map((file) => [relative(root, file), file]))(
+    '%s: every link and anchor resolves',
+    (_, file) => {
+      const broken: string[] = []
+      for (const href of linkTargets(readMarkdown(file))) {
+        if (isExternal(href)) continue
+        const [path = '', anchor] = href.split('#', 2)
+        const target = path === '' ? file : resolve(dirname(file), decodeURIComponent(path))
+        if (!existsSync(target)) {
+          if (!WRITTEN_ELSEWHERE.includes(relative(root, target))) broken.push(`${href}: no such file`)
+          continue
+        }
+        if (anchor === undefined || !target.endsWith('.md')) continue
+        if (!headingAnchors(readMarkdown(target)).has(anchor)) broken.push(`${href}: no heading #${anchor}`)
+      }
+      expect(broken).toEqual([])
+    },
+  )
+
+  it.each(WRITTEN_ELSEWHERE)(
+    '%s is still being written elsewhere (remove its entry once it exists)',
+    (path) => {
+      expect(existsSync(join(root, path))).toBe(false)
+    },
+  )
+
+  it('finds links and anchors (the checker is not vacuous)', () => {
+    const readme = readMarkdown(join(root, 'README.md'))
+    expect(linkTargets(readme)).toEqual(expect.arrayContaining(['docs/options.md', '#linking-at-login']))
+    expect(headingAnchors(readme).has('what-happens-on-logout')).toBe(true)
+    expect(
+      headingAnchors(readMarkdown(join(root, 'docs', 'receivers.md'))).has(
+        'third-party-cookie-limits-fcl-41',
+      ),
+    ).toBe(true)
+  })
+})
+
+describe('the README as a guide', () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+
+  it('stays under 350 lines', () => {
+    expect(readme.split('\n').length).toBeLessThan(350)
+  })
+
+  it('calls the middleware `auth` throughout, as the docs do', () => {
+    const others = documents.filter((file) => /\bmw\./.test(readFileSync(file, 'utf8')))
+    expect(others.map((file) => relative(root, file))).toEqual([])
+  })
+
+  it("gives the two commands as CI runs them: npm ci first, then the package's scripts", () => {
+    expect(readme).toContain('| `npm ci && npm run example` |')
+    expect(readme).toContain('| `npm ci && npm test`        |')
+    const scripts = (
+      JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts
+    expect(scripts.example).toBeDefined()
+    expect(scripts.pretest).toBe('npm run build')
+    const ci = readFileSync(join(root, '.ci', 'run'), 'utf8').split('\n')
+    const install = ci.findIndex((line) => /^npm ci\b/.test(line))
+    expect(install).toBeGreaterThanOrEqual(0)
+    expect(ci.findIndex((line) => line === 'npm test')).toBeGreaterThan(install)
+  })
+})
+
+describe('the dependency gate (docs/dependencies.md)', () => {
+  /** The table's packages, as scripts/audit.mjs reads them. */
+  function justified(): string[] {
+    const code = `import { justifiedDependencies } from './scripts/justified.mjs'
+      console.log(JSON.stringify([...justifiedDependencies()].sort()))`
+    return JSON.parse(
+      execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: root, encoding: 'utf8' }),
+    ) as string[]
+  }
+
+  /** Every package of the installed runtime tree. */
+  function runtimeTree(): string[] {
+    type Node = { dependencies?: Record<string, Node> }
+    const tree = JSON.parse(
+      execFileSync(npm, ['ls', '--omit=dev', '--all', '--json'], { cwd: root, encoding: 'utf8' }),
+    ) as Node
+    const names = new Set<string>()
+    const walk = (node: Node): void => {
+      for (const [name, child] of Object.entries(node.dependencies ?? {})) {
+        names.add(name)
+        walk(child)
+      }
+    }
+    walk(tree)
+    return [...names].sort()
+  }
+
+  it('lists exactly the runtime tree, every direct dependency included', () => {
+    const table = justified()
+    const direct = Object.keys(
+      (
+        JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+          dependencies: Record<string, string>
+        }
+      ).dependencies,
+    )
+    expect(table).toEqual(expect.arrayContaining(direct))
+    expect(table).toEqual(runtimeTree())
+  }, 30_000)
+})
+
+describe('docs/performance.md', () => {
+  const doc = readFileSync(join(root, 'docs', 'performance.md'), 'utf8')
+  const results = ['RESULTS-inprocess.md', 'RESULTS.md'].map((name) =>
+    readFileSync(join(root, 'bench', name), 'utf8'),
+  )
+
+  it('quotes its tables from bench/RESULTS-inprocess.md and bench/RESULTS.md, row for row', () => {
+    const rows = doc.split('\n').filter((line) => line.startsWith('| ') && !/^\| -/.test(line))
+    expect(rows.length).toBeGreaterThan(20)
+    expect(rows.filter((row) => !results.some((text) => text.includes(row)))).toEqual([])
+  })
+
+  it('gives the commands that wrote them', () => {
+    for (const command of ['npm run bench', 'npm run bench:inprocess', 'npm run bench:http']) {
+      expect(doc).toContain(`\`${command}\``)
+    }
+  })
+})
