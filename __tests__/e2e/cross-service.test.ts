@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { issuerTag } from '../../lib/stores/redis/keys.js'
 import { ISSUER } from '../support/app.js'
 import { CLIENT_ID, signLogoutToken } from '../support/logout-token.js'
 import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server.js'
@@ -19,6 +20,7 @@ interface Service {
   stop(): Promise<void>
 }
 
+const LINKED_SID = `local r = redis.call('GET', KEYS[1]) if not r then return nil end return cmsgpack.unpack(r)[3] or nil`
 const SERVICE = join(__dirname, '..', 'support', 'service.mjs')
 const BUILT = join(__dirname, '..', '..', 'dist', 'esm', 'index.js')
 
@@ -249,7 +251,7 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
     const user = await signedInEverywhere(sid)
     const redis = await nodeRedisClient(server)
     try {
-      const indexKey = `${prefix}i:${encodeURIComponent(ISSUER)}:sid:${sid}`
+      const indexKey = `${prefix}{${issuerTag(ISSUER)}d${sid}}i`
       expect((await redis.zRange(indexKey, 0, -1)).sort()).toEqual([user.atA.id, user.atB.id].sort())
       const res = await fetch(`${a.url}/logout`, {
         method: 'POST',
@@ -257,7 +259,9 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
         headers: { authorization: `Bearer ${user.jwt}` },
       })
       expect(res.status).toBe(303)
-      expect(await redis.exists([indexKey, `${prefix}s:${user.atA.id}`, `${prefix}s:${user.atB.id}`])).toBe(0)
+      expect(
+        await redis.exists([indexKey, `${prefix}{s${user.atA.id}}l`, `${prefix}{s${user.atB.id}}l`]),
+      ).toBe(0)
       const keys = await redis.keys(`${prefix}*`)
       expect(keys.length).toBeGreaterThan(0)
       for (const name of keys) expect([name, (await redis.pTTL(name)) > 0]).toEqual([name, true])
@@ -302,23 +306,25 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
 
     const redis = await nodeRedisClient(server)
     try {
-      const issuer = `${prefix}i:${encodeURIComponent(ISSUER)}`
+      const indexOf = (sid: string): string => `${prefix}{${issuerTag(ISSUER)}d${sid}}i`
+      // A link record is a MessagePack array [at, issuer tag, sid, sub] (lib/stores/redis/scripts.ts).
+      const linkedSid = async (id: string): Promise<string | null> =>
+        (await redis.eval(LINKED_SID, { keys: [`${prefix}{s${id}}l`] })) as string | null
       const stored = new Set([...(await sessions(a)), ...(await sessions(b))])
       for (const sid of sids) {
-        const index = `${issuer}:sid:${sid}`
-        for (const member of await redis.zRange(index, 0, -1)) {
+        for (const member of await redis.zRange(indexOf(sid), 0, -1)) {
           // The index only names sessions that exist, each through a record that points back at it.
-          expect([seed, member, await redis.hGet(`${prefix}s:${member}`, 'd'), stored.has(member)]).toEqual([
+          expect([seed, member, await linkedSid(member), stored.has(member)]).toEqual([
             seed,
             member,
-            index,
+            sid,
             true,
           ])
         }
       }
       for (const session of created) {
-        const record = await redis.hGet(`${prefix}s:${session.id}`, 'd')
-        if (record !== null) expect(await redis.zScore(record, session.id)).not.toBeNull()
+        const sid = await linkedSid(session.id)
+        if (sid !== null) expect(await redis.zScore(indexOf(sid), session.id)).not.toBeNull()
       }
 
       // No resurrected session: none of them is signed in any more, anywhere.
@@ -329,8 +335,7 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
       const left = new Set([...(await sessions(a)), ...(await sessions(b))])
       expect([seed, created.filter((s) => left.has(s.id)).map((s) => s.id)]).toEqual([seed, []])
       // What is left in the shared index is bounded: nothing names a destroyed session, and every key expires.
-      for (const sid of sids)
-        expect([seed, await redis.zRange(`${issuer}:sid:${sid}`, 0, -1)]).toEqual([seed, []])
+      for (const sid of sids) expect([seed, await redis.zRange(indexOf(sid), 0, -1)]).toEqual([seed, []])
       for (const name of await redis.keys(`${prefix}*`)) {
         expect([seed, name, (await redis.pTTL(name)) > 0]).toEqual([seed, name, true])
       }

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis'
-import type { createClient } from 'redis'
+import type { Cluster, Redis } from 'ioredis'
+import type { createClient, createCluster } from 'redis'
 import { memoryStore, redisStore } from '../../lib/index.js'
 import type { Store } from '../../lib/index.js'
 import {
@@ -9,6 +9,12 @@ import {
   startRedisServer,
   type RedisServer,
 } from '../support/redis-server.js'
+import {
+  ioredisCluster,
+  nodeRedisCluster,
+  startRedisCluster,
+  type RedisCluster,
+} from '../support/redis-cluster.js'
 import { sleep } from '../support/sleep.js'
 
 // The Store contract (lib/stores/contract.ts), one suite run against every implementation.
@@ -284,5 +290,32 @@ describeRedis('redisStore()', () => {
   })
   describe('with ioredis', () => {
     contract({ create: () => redisStore({ client: ioredis, prefix: `t${++counter}:` }), fakeClock: false })
+  })
+})
+
+// Keys spread over the slots of three masters: every script must name the one key it touches.
+describeRedis('redisStore() on a Redis Cluster', () => {
+  let cluster: RedisCluster
+  let nodeRedis: ReturnType<typeof createCluster>
+  let ioredis: Cluster
+  let counter = 0
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster()
+    nodeRedis = await nodeRedisCluster(cluster)
+    ioredis = await ioredisCluster(cluster)
+  }, 60_000)
+
+  afterAll(async () => {
+    await nodeRedis?.close()
+    await ioredis?.quit()
+    await cluster?.stop()
+  })
+
+  describe('with node-redis createCluster()', () => {
+    contract({ create: () => redisStore({ client: nodeRedis, prefix: `c${++counter}:` }), fakeClock: false })
+  })
+  describe('with ioredis Cluster', () => {
+    contract({ create: () => redisStore({ client: ioredis, prefix: `c${++counter}:` }), fakeClock: false })
   })
 })

@@ -58,7 +58,7 @@ export function describeRedis(name: string, body: () => void): void {
 }
 
 /** A port that was free a moment ago: bind port 0, read the port, close (redis has no `--port 0`). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
@@ -70,7 +70,7 @@ async function freePort(): Promise<number> {
   })
 }
 
-function ping(port: number): Promise<boolean> {
+export function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' })
     let reply = ''
@@ -88,9 +88,18 @@ function ping(port: number): Promise<boolean> {
   })
 }
 
-async function launch(binary: string, port: number, extra: readonly string[]): Promise<ChildProcess> {
+/**
+ * Starts `redis-server` on `port` (empty and non-persistent unless `extra` says otherwise; a later
+ * argument wins) with `dir` as its working directory, and waits until it answers PING.
+ */
+export async function launch(
+  binary: string,
+  port: number,
+  extra: readonly string[],
+  dir = tmpdir(),
+): Promise<ChildProcess> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...extra]
-  const child = spawn(binary, [...args, '--dir', tmpdir(), '--daemonize', 'no'], {
+  const child = spawn(binary, [...args, '--dir', dir, '--daemonize', 'no'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   // A crashed jest worker must not leave a redis-server behind.
@@ -110,7 +119,7 @@ async function launch(binary: string, port: number, extra: readonly string[]): P
   throw new Error(`redis-server did not answer on port ${port} within 10 s: ${output}`)
 }
 
-function exited(child: ChildProcess): Promise<void> {
+export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => child.once('exit', () => resolve()))
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
 import { LogoutError, redisStore } from '../../../lib/index.js'
+import { issuerTag } from '../../../lib/stores/redis/keys.js'
 import type { Store } from '../../../lib/index.js'
 import {
   describeRedis,
@@ -13,7 +14,7 @@ import { sleep } from '../../support/sleep.js'
 
 type NodeRedis = ReturnType<typeof createClient>
 const ISS = 'https://idp.example.com/'
-const ENC_ISS = encodeURIComponent(ISS)
+const TAG = issuerTag(ISS)
 
 async function rejection(promise: unknown): Promise<unknown> {
   try {
@@ -66,10 +67,11 @@ describeRedis('redisStore() against a real redis-server', () => {
       expect(() => redisStore({ client })).toThrow('"options.client" must be')
     })
 
-    it('refuses a node-redis cluster client, whose sendCommand takes other arguments', () => {
+    it('refuses a node-redis cluster look-alike without nodeClient(), which checkConfiguration needs', () => {
       const cluster = { sendCommand: async () => 'OK', isOpen: true, getSlotMaster: () => undefined }
+      expect(() => redisStore({ client: cluster })).toThrow(TypeError)
       expect(() => redisStore({ client: cluster })).toThrow(
-        '"options.client" must be a standalone node-redis client',
+        '"options.client" looks like a node-redis cluster',
       )
     })
 
@@ -111,12 +113,12 @@ describeRedis('redisStore() against a real redis-server', () => {
       const keys = await keysOf(prefix)
       expect(keys).toEqual(
         [
-          `${prefix}i:${ENC_ISS}:jti:J`,
-          `${prefix}i:${ENC_ISS}:rsid:S`,
-          `${prefix}i:${ENC_ISS}:rsub:U`,
-          `${prefix}i:${ENC_ISS}:sid:S`,
-          `${prefix}i:${ENC_ISS}:sub:U`,
-          `${prefix}s:sess-1`,
+          `${prefix}{${TAG}jJ}j`,
+          `${prefix}{${TAG}dS}r`,
+          `${prefix}{${TAG}uU}r`,
+          `${prefix}{${TAG}dS}i`,
+          `${prefix}{${TAG}uU}i`,
+          `${prefix}{ssess-1}l`,
         ].sort(),
       )
       for (const key of keys) {
@@ -129,8 +131,8 @@ describeRedis('redisStore() against a real redis-server', () => {
     it('uses sso-logout: as the default prefix', async () => {
       const defaulted = redisStore({ client: client() })
       await defaulted.claimJti(ISS, `default-${prefix}`, 60)
-      expect(await keysOf('sso-logout:')).toEqual([`sso-logout:i:${ENC_ISS}:jti:default-${prefix}`])
-      await send('DEL', `sso-logout:i:${ENC_ISS}:jti:default-${prefix}`)
+      expect(await keysOf('sso-logout:')).toEqual([`sso-logout:{${TAG}jdefault-${prefix}}j`])
+      await send('DEL', `sso-logout:{${TAG}jdefault-${prefix}}j`)
     })
 
     it('keeps stores with different prefixes apart', async () => {
@@ -143,7 +145,7 @@ describeRedis('redisStore() against a real redis-server', () => {
     })
 
     it('expires an index with its longest-lived member and deletes it with its last one', async () => {
-      const index = `${prefix}i:${ENC_ISS}:sid:S`
+      const index = `${prefix}{${TAG}dS}i`
       await store.link({ iss: ISS, sid: 'S', sessionId: 'short', at: 1 }, 2)
       await store.link({ iss: ISS, sid: 'S', sessionId: 'long', at: 1 }, 20)
       expect(await send('PTTL', index)).toBeGreaterThan(19_000)
@@ -155,7 +157,7 @@ describeRedis('redisStore() against a real redis-server', () => {
     })
 
     it('prunes expired members when the index is written', async () => {
-      const index = `${prefix}i:${ENC_ISS}:sid:S`
+      const index = `${prefix}{${TAG}dS}i`
       await store.link({ iss: ISS, sid: 'S', sessionId: 'gone', at: 1 }, 0.1)
       // The member expires on the Redis server's clock, which no fake timer moves.
       await sleep(200)
@@ -184,7 +186,7 @@ describeRedis('redisStore() against a real redis-server', () => {
     })
 
     it('rejects with ERR_STORE and keeps the Redis error as cause', async () => {
-      await send('SET', `${prefix}i:${ENC_ISS}:sid:S`, 'not a sorted set', 'EX', '60')
+      await send('SET', `${prefix}{${TAG}dS}i`, 'not a sorted set', 'EX', '60')
       const error = await rejection(store.link({ iss: ISS, sid: 'S', sessionId: 'x', at: 1 }, 60))
       expect(error).toBeInstanceOf(LogoutError)
       expect((error as LogoutError).code).toBe('ERR_STORE')

@@ -1,5 +1,5 @@
 /** The Redis store's start-up check: a `maxmemory-policy` under which Redis could evict a revocation. */
-import type { CommandSender } from './client.js'
+import type { CommandSender, RedisConnection } from './client.js'
 
 /**
  * Every key this store writes has a TTL, so under a `volatile-*` policy Redis may evict a
@@ -8,26 +8,45 @@ import type { CommandSender } from './client.js'
  * writes instead, which the store reports as `ERR_STORE`, so logout and guard fail loudly.
  *
  * The policy is read from `INFO memory` (`maxmemory_policy`) rather than `CONFIG GET`, which
- * managed Redis services commonly disable; a policy that cannot be read is reported too.
+ * managed Redis services commonly disable; a policy that cannot be read is reported too. On a Redis
+ * Cluster every master holds a share of the records, so each master the client knows is asked,
+ * and each problem names its master.
  */
-export async function checkEvictionPolicy(send: CommandSender): Promise<string[]> {
+export async function checkConfiguration(connection: RedisConnection): Promise<string[]> {
+  let masters: Array<{ name: string; send: CommandSender }>
+  try {
+    masters = await connection.masters()
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    return [
+      `Redis store: could not reach the masters of the Redis Cluster (${reason}) to read their eviction policy.`,
+    ]
+  }
+  if (masters.length === 0) {
+    return ['Redis store: the Redis Cluster client knows no master yet, so no eviction policy could be read.']
+  }
+  const found = await Promise.all(masters.map(({ name, send }) => checkEvictionPolicy(send, name)))
+  return found.flat()
+}
+
+/** The check of one server (a standalone Redis or one master of a cluster), named `name` in messages. */
+async function checkEvictionPolicy(send: CommandSender, name: string): Promise<string[]> {
+  const label = name === 'Redis' ? 'Redis store' : `Redis store (${name})`
   const advice = 'set "maxmemory-policy noeviction" so that revocations are never evicted before their TTL'
   let reply: unknown
   try {
     reply = await send(['INFO', 'memory'])
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error)
-    return [
-      `Redis store: could not read the Redis eviction policy (INFO memory failed: ${reason}); ${advice}.`,
-    ]
+    return [`${label}: could not read the Redis eviction policy (INFO memory failed: ${reason}); ${advice}.`]
   }
   const policy = infoField(reply, 'maxmemory_policy')
   if (policy === undefined) {
-    return [`Redis store: INFO memory did not name the Redis eviction policy (maxmemory_policy); ${advice}.`]
+    return [`${label}: INFO memory did not name the Redis eviction policy (maxmemory_policy); ${advice}.`]
   }
   if (policy === 'noeviction') return []
   return [
-    `Redis store: Redis runs with maxmemory-policy "${policy}", which lets it evict sso-logout's keys (revocations included) when memory is full; ${advice}.`,
+    `${label}: Redis runs with maxmemory-policy "${policy}", which lets it evict sso-logout's keys (revocations included) when memory is full; ${advice}.`,
   ]
 }
 

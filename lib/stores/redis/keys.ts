@@ -1,50 +1,57 @@
-/** The names of every key the Redis store writes. */
+/** The names of every key the Redis store writes, and the Redis Cluster hash slot each one lands in. */
+import { createHash } from 'node:crypto'
 import type { Subject } from '../contract.js'
+
+/** Which of a link's two indexes: by `sid` or by `sub`. */
+export type IndexKind = 'sid' | 'sub'
 
 /** Names of every key the Redis store writes, all under one prefix. */
 export interface RedisKeys {
-  /** Prefix of the per-session records; the scripts append the raw session id. */
-  sessionPrefix: string
-  session(sessionId: string): string
+  /** The record of one linked session: its link time and the indexes that name it. */
+  link(sessionId: string): string
   tombstone(sessionId: string): string
   pending(key: string): string
-  index(iss: string, kind: 'sid' | 'sub', value: string): string
-  /** The issuer and the sid (or sub) an index key names; `undefined` for any other name. */
-  parseIndex(name: string): { iss: string; value: string } | undefined
+  /** The index of the sessions of one `sid` or `sub`, by issuer tag (see {@link issuerTag}). */
+  index(tag: string, kind: IndexKind, value: string): string
   revocations(subject: Subject): string[]
   jti(iss: string, jti: string): string
 }
 
 /**
- * The issuer is URI-encoded so it contains no `:`, which makes every name unambiguous even though
- * the trailing `sid`, `sub`, `jti` or session id is kept raw. Session records (`s:`) and issuer
- * records (`i:`) tombstones (`t:`) and pending work (`p:`) never share a name because their first segment differs.
+ * A fixed-length stand-in for an issuer in key names: 12 base64url characters (72 bits) of its
+ * SHA-256. An issuer is a URL of 30 or more characters that every index, revocation and jti key
+ * would otherwise repeat; the tag keeps names short and free of `{` and `}` (which Redis Cluster
+ * reads as a hash tag). Two issuers of one deployment share a tag with a probability near 2^-72.
+ */
+export function issuerTag(iss: string): string {
+  return createHash('sha256').update(iss).digest('base64url').slice(0, 12)
+}
+
+/**
+ * Each name is `<prefix>{<slot part>}<kind letter>`. The part in braces is the Redis Cluster hash
+ * tag, so keys spread over the slots by session, by `sid`, by `sub`, by jti and by pending key,
+ * while the keys of one `sid` (its index and its revocation) share a slot. Names never collide:
+ * the last letter tells the kind apart (`l` link record, `t` tombstone, `p` pending, `i` index,
+ * `r` revocation, `j` jti), the issuer tag has a fixed length and is followed by a letter saying
+ * whether a `sid` (`d`) or a `sub` (`u`) comes next, and the trailing value is kept raw. A value
+ * containing `}` ends the hash tag early, identically for every key of that value, so they still
+ * share a slot. A prefix containing a hash tag puts every key in one slot, which also works.
  */
 export function redisKeys(prefix: string): RedisKeys {
-  const issuer = (iss: string): string => `${prefix}i:${encodeURIComponent(iss)}:`
-  const sessionPrefix = `${prefix}s:`
+  const scoped = (tag: string, kind: IndexKind, value: string, letter: string): string =>
+    `${prefix}{${tag}${kind === 'sid' ? 'd' : 'u'}${value}}${letter}`
   return {
-    sessionPrefix,
-    session: (sessionId) => `${sessionPrefix}${sessionId}`,
-    tombstone: (sessionId) => `${prefix}t:${sessionId}`,
-    pending: (key) => `${prefix}p:${key}`,
-    index: (iss, kind, value) => `${issuer(iss)}${kind}:${value}`,
-    parseIndex(name) {
-      const head = `${prefix}i:`
-      if (!name.startsWith(head)) return undefined
-      const match = /^([^:]*):s(?:id|ub):/.exec(name.slice(head.length))
-      if (!match) return undefined
-      return {
-        iss: decodeURIComponent(match[1]!),
-        value: name.slice(head.length + match[0].length),
-      }
-    },
+    link: (sessionId) => `${prefix}{s${sessionId}}l`,
+    tombstone: (sessionId) => `${prefix}{s${sessionId}}t`,
+    pending: (key) => `${prefix}{p${key}}p`,
+    index: (tag, kind, value) => scoped(tag, kind, value, 'i'),
     revocations(subject) {
+      const tag = issuerTag(subject.iss)
       const keys: string[] = []
-      if (subject.sid !== undefined) keys.push(`${issuer(subject.iss)}rsid:${subject.sid}`)
-      if (subject.sub !== undefined) keys.push(`${issuer(subject.iss)}rsub:${subject.sub}`)
+      if (subject.sid !== undefined) keys.push(scoped(tag, 'sid', subject.sid, 'r'))
+      if (subject.sub !== undefined) keys.push(scoped(tag, 'sub', subject.sub, 'r'))
       return keys
     },
-    jti: (iss, jti) => `${issuer(iss)}jti:${jti}`,
+    jti: (iss, jti) => `${prefix}{${issuerTag(iss)}j${jti}}j`,
   }
 }

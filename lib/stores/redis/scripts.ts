@@ -1,4 +1,4 @@
-/** The Lua scripts of the Redis store: one per `Store` operation, each atomic on the server. */
+/** The Lua scripts of the Redis store: each reads and writes exactly the one key it declares. */
 import { createHash } from 'node:crypto'
 
 /** A Lua script and its SHA1, so it can be sent with EVALSHA and re-sent with EVAL on NOSCRIPT. */
@@ -9,99 +9,147 @@ export interface RedisScript {
 }
 
 /*
- * Layout shared by every script (see redisStore's TSDoc for the key names):
- * - a session record is a hash { a = link time, d = its sid index key, u = its sub index key };
- * - an index is a sorted set of session ids scored by their expiry in server milliseconds, so
- *   expired members are pruned by score and the key expires with its longest-lived member.
- * Expiry uses the Redis server clock (TIME), so several hosts with skewed clocks agree on it.
- * Scripts reach a session's other index through the key stored in its record: that keeps every
- * operation one round trip whose cost depends on the sessions of one sid or sub only.
+ * Layout shared by the scripts (see keys.ts for the names and store.ts for the order of steps):
+ * - a link record is a string, the MessagePack array [link time, issuer tag, sid or false, sub or
+ *   false], that expires with the link; its expiry time (PEXPIRETIME) is the link's expiry, E;
+ * - an index is a sorted set of session ids scored by E, so expired members are pruned by score
+ *   and the key expires with its longest-lived member.
+ * Every script touches only KEYS[1], which a Redis Cluster requires of a script whose keys lie in
+ * different slots. Expiry uses the Redis server clock (TIME) of the link record's node, so hosts
+ * with skewed clocks agree on it.
  */
 const PRELUDE = `
 local function clock()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+local function ms(n)
+  return string.format('%.0f', n)
+end
 local function refresh(index)
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if last[2] then
-    redis.call('PEXPIREAT', index, string.format('%.0f', math.ceil(tonumber(last[2]))))
+    redis.call('PEXPIREAT', index, ms(math.ceil(tonumber(last[2]))))
   else
     redis.call('DEL', index)
   end
 end
-local function unlink(session, member)
-  local old = redis.call('HMGET', session, 'd', 'u')
-  for i = 1, 2 do
-    if old[i] then
-      redis.call('ZREM', old[i], member)
-      refresh(old[i])
-    end
-  end
-  redis.call('DEL', session)
+local function record(key)
+  local value = redis.call('GET', key)
+  if not value then return nil end
+  local fields = cmsgpack.unpack(value)
+  return fields, redis.call('PEXPIRETIME', key)
 end
 `
 
-/** KEYS: session record, then one index per letter of ARGV[4]. ARGV: session id, link time, ttl ms, 'd'/'u' letters. */
-const LINK = `
-local now = clock()
-unlink(KEYS[1], ARGV[1])
-local ttl = tonumber(ARGV[3])
-if ttl <= 0 then return 0 end
-local expires = string.format('%.0f', now + ttl)
-redis.call('HSET', KEYS[1], 'a', ARGV[2])
-for i = 1, #ARGV[4] do
-  local index = KEYS[i + 1]
-  redis.call('HSET', KEYS[1], string.sub(ARGV[4], i, i), index)
-  redis.call('ZADD', index, expires, ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', index, '-inf', now)
-  refresh(index)
+/**
+ * KEYS: the link record. ARGV: link time, ttl ms, issuer tag, sid or '', sub or '' (ARGV[6] says
+ * which are present: 'd', 'u', 'du'). Writes the record, or deletes it when ttl <= 0, and returns
+ * { E (0 when deleted), old tag, old sid, old sub, old E } with false where there is no old link.
+ * E differs from the old link's E, so a step that removes an index member only while its score is
+ * the old E never removes the new link's member.
+ */
+const SET_LINK = `
+local old, oldE = record(KEYS[1])
+local E = 0
+if tonumber(ARGV[2]) > 0 then
+  E = clock() + tonumber(ARGV[2])
+  if oldE and oldE == E then E = E + 1 end
+  local sid, sub = false, false
+  if string.find(ARGV[6], 'd', 1, true) then sid = ARGV[4] end
+  if string.find(ARGV[6], 'u', 1, true) then sub = ARGV[5] end
+  redis.call('SET', KEYS[1], cmsgpack.pack({ tonumber(ARGV[1]), ARGV[3], sid, sub }), 'PXAT', ms(E))
+else
+  redis.call('DEL', KEYS[1])
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return 1
+if not old then return { ms(E), false, false, false, false } end
+return { ms(E), old[2], old[3], old[4], ms(oldE) }
 `
 
-/** KEYS: one index. ARGV: session key prefix, linkedBefore, the record field naming this index ('d' or 'u'). */
-const TAKE = `
+/** KEYS: the link record. Its { link time, tag, sid, sub } (false where absent), or nil. */
+const READ_LINK = `
+local fields = record(KEYS[1])
+if not fields then return nil end
+return { string.format('%.17g', fields[1]), fields[2], fields[3], fields[4] }
+`
+
+/** KEYS: the link record. Deletes it and returns { tag, sid, sub, E } of the link, or nil. */
+const DELETE_LINK = `
+local old, oldE = record(KEYS[1])
+if not old then return nil end
+redis.call('DEL', KEYS[1])
+return { old[2], old[3], old[4], ms(oldE) }
+`
+
+/**
+ * KEYS: the link record of one index member. ARGV: issuer tag, 'd' or 'u' (the index taken),
+ * its sid or sub, linkedBefore. The record decides: 0 when there is none (the member is an
+ * orphan), 1 when it names another sid or sub (a stale member of a session linked again since),
+ * 2 when the link is later than linkedBefore (it survives), or { 3, the other index's value or
+ * false, E } after deleting the record: the session is taken, by this call and no other.
+ */
+const TAKE_LINK = `
+local fields, E = record(KEYS[1])
+if not fields then return 0 end
+local sid, sub = fields[3], fields[4]
+local mine, other = sid, sub
+if ARGV[2] == 'u' then mine, other = sub, sid end
+if fields[2] ~= ARGV[1] or mine ~= ARGV[3] then return 1 end
+if tonumber(fields[1]) > tonumber(ARGV[4]) then return 2 end
+redis.call('DEL', KEYS[1])
+return { 3, other, ms(E) }
+`
+
+/**
+ * KEYS: one index. ARGV: session id, E. Adds or moves the member, prunes expired ones. A leftover
+ * member of an earlier link that has this very score by chance gets E + 0.5 instead, so a cleanup
+ * that still holds the old score cannot remove the new link's member.
+ */
+const INDEX_ADD = `
 local now = clock()
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local before = tonumber(ARGV[2])
-local taken = {}
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local session = ARGV[1] .. member
-  local record = redis.call('HMGET', session, 'a', ARGV[3])
-  if not record[1] or record[2] ~= KEYS[1] then
-    redis.call('ZREM', KEYS[1], member)
-  elseif tonumber(record[1]) <= before then
-    unlink(session, member)
-    taken[#taken + 1] = member
-  end
+local score = ARGV[2]
+local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if current and tonumber(current) == tonumber(score) then score = tonumber(score) + 0.5 end
+redis.call('ZADD', KEYS[1], score, ARGV[1])
+refresh(KEYS[1])
+return 1
+`
+
+/** KEYS: one index. Prunes expired members and returns the others, with their scores. */
+const INDEX_READ = `
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', clock())
+local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+if #members == 0 then redis.call('DEL', KEYS[1]) end
+return members
+`
+
+/**
+ * KEYS: one index. ARGV: pairs of session id and score. Removes each member only while it still
+ * has that score: a member a newer link wrote since (with another E) stays.
+ */
+const INDEX_REMOVE = `
+for i = 1, #ARGV, 2 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) == tonumber(ARGV[i + 1]) then redis.call('ZREM', KEYS[1], ARGV[i]) end
 end
 refresh(KEYS[1])
-return taken
-`
-
-/** KEYS: one session record. ARGV: its session id. */
-const UNLINK = `
-unlink(KEYS[1], ARGV[1])
 return 1
 `
 
-/** KEYS: revocation records. ARGV: revocation time, ttl ms. The later time and the longer life win. */
+/** KEYS: one revocation record. ARGV: revocation time, ttl ms. The later time and the longer life win. */
 const REVOKE = `
-for _, key in ipairs(KEYS) do
-  local at = ARGV[1]
-  local previous = redis.call('GET', key)
-  if previous and tonumber(previous) > tonumber(at) then at = previous end
-  local ttl = math.max(tonumber(ARGV[2]), redis.call('PTTL', key))
-  if ttl > 0 then redis.call('SET', key, at, 'PX', string.format('%.0f', ttl)) end
-end
+local at = ARGV[1]
+local previous = redis.call('GET', KEYS[1])
+if previous and tonumber(previous) > tonumber(at) then at = previous end
+local ttl = math.max(tonumber(ARGV[2]), redis.call('PTTL', KEYS[1]))
+if ttl > 0 then redis.call('SET', KEYS[1], at, 'PX', ms(ttl)) end
 return 1
 `
 
-/** KEYS: revocation records. */
-const REVOKED_AT = `
-return redis.call('MGET', unpack(KEYS))
+/** KEYS: one record. Its value, or nil. */
+const GET = `
+return redis.call('GET', KEYS[1])
 `
 
 /** KEYS: one logout-token id record. ARGV: ttl ms. 1 for the first claimer, 0 for every later one. */
@@ -111,23 +159,15 @@ if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
 return 1
 `
 
-/** KEYS: tombstones. ARGV: ttl ms. */
-const BURY = `
-for _, key in ipairs(KEYS) do
-  redis.call('SET', key, '1', 'PX', ARGV[1])
-end
+/** KEYS: one tombstone, or one pending record. ARGV: value, ttl ms. */
+const PUT = `
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `
 
 /** KEYS: one tombstone. */
-const IS_BURIED = `
+const EXISTS = `
 return redis.call('EXISTS', KEYS[1])
-`
-
-/** KEYS: one pending record. ARGV: value, ttl ms. */
-const PUT_PENDING = `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
 `
 
 /** KEYS: one pending record. Its value, deleted in the same step, or nil. */
@@ -137,7 +177,7 @@ if value then redis.call('DEL', KEYS[1]) end
 return value
 `
 
-const RELEASE_JTI = `
+const DELETE = `
 redis.call('DEL', KEYS[1])
 return 1
 `
@@ -147,17 +187,21 @@ function script(name: string, body: string): RedisScript {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
 }
 
-/** The one script per store operation; each runs atomically on the server. */
+/** The scripts, named after the store operation (or the step of one) that runs each. */
 export const scripts = {
-  link: script('link', LINK),
-  take: script('take', TAKE),
-  unlink: script('unlink', UNLINK),
+  setLink: script('link', SET_LINK),
+  deleteLink: script('unlink', DELETE_LINK),
+  readLink: script('linkOf', READ_LINK),
+  takeLink: script('take', TAKE_LINK),
+  indexAdd: script('link', INDEX_ADD),
+  indexRead: script('take', INDEX_READ),
+  indexRemove: script('index cleanup', INDEX_REMOVE),
   revoke: script('revoke', REVOKE),
-  revokedAt: script('revokedAt', REVOKED_AT),
-  bury: script('bury', BURY),
-  isBuried: script('isBuried', IS_BURIED),
+  revokedAt: script('revokedAt', GET),
+  bury: script('bury', PUT),
+  isBuried: script('isBuried', EXISTS),
   claimJti: script('claimJti', CLAIM_JTI),
-  putPending: script('putPending', PUT_PENDING),
+  putPending: script('putPending', PUT),
   takePending: script('takePending', TAKE_PENDING),
-  releaseJti: script('releaseJti', RELEASE_JTI),
+  releaseJti: script('releaseJti', DELETE),
 } as const

@@ -2,10 +2,10 @@
 import { optionError } from '../../options/check.js'
 import { asLogoutError } from '../../errors.js'
 import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
-import { commandSender, scriptRunner } from './client.js'
-import { checkEvictionPolicy } from './configuration.js'
+import { connect, scriptRunner } from './client.js'
+import { checkConfiguration } from './configuration.js'
 import { redisKeys } from './keys.js'
-import type { RedisKeys } from './keys.js'
+import { linkSteps } from './links.js'
 import { scripts, type RedisScript } from './scripts.js'
 import { announcer } from './changes.js'
 import { localViewSettings, storeView, type LocalViewOptions } from './view.js'
@@ -13,8 +13,9 @@ import { localViewSettings, storeView, type LocalViewOptions } from './view.js'
 /** Options of {@link redisStore}. */
 export interface RedisStoreOptions {
   /**
-   * A connected node-redis v5 client (`createClient()` from `redis`, the one `connect-redis` uses)
-   * or an ioredis client (`new Redis()`). The store never connects or quits it: the application
+   * A connected node-redis v5 client or cluster (`createClient()` or `createCluster()` from
+   * `redis`; the client is the one `connect-redis` uses) or an ioredis client or cluster (`new
+   * Redis()`, `new Cluster()`). The store never connects, quits or listens to it: the application
    * owns it, attaches its `'error'` listener and configures its timeouts. The local view
    * subscribes on a `duplicate()` of it, which it closes on {@link Store.close} and when this
    * client emits `'end'`.
@@ -33,50 +34,85 @@ export interface RedisStoreOptions {
 
 /**
  * The shared store: the sid/sub index, revocations and logout-token ids live in Redis, so a logout in
- * one instance or service takes effect in all of them. Each operation is one Lua script (EVALSHA,
- * EVAL after a restart), so it is atomic and costs a number of steps bounded by the sessions of one
- * `sid` or `sub`, never by the size of the database (no `KEYS`, no `SCAN`).
+ * one instance or service takes effect in all of them. Each step is one Lua script on one key
+ * (EVALSHA, EVAL after a restart), so it is atomic, and an operation costs a number of steps
+ * bounded by the sessions of one `sid` or `sub`, never by the size of the database (no `KEYS`, no
+ * `SCAN`). It works on a standalone Redis (or Sentinel) and on a Redis Cluster alike.
  *
  * `guard`'s reads (`revokedAt`, `isBuried`) are answered from a bounded local view kept current by
  * pub/sub (`revoke` and `bury` publish on `P changes` after their write), so a protected request
- * sends no command in steady state; see {@link RedisStoreOptions.localView} and the README.
+ * sends no command in steady state; see {@link RedisStoreOptions.localView} and docs/many-instances.md.
  *
- * Keys, with `P` the prefix and `I` the URI-encoded issuer:
- * - `P s:<sessionId>`: hash of one linked session (link time, its index keys);
- * - `P i:I:sid:<sid>`, `P i:I:sub:<sub>`: sorted sets of session ids scored by expiry, pruned on
- *   every write and expiring with their longest-lived member;
- * - `P i:I:rsid:<sid>`, `P i:I:rsub:<sub>`: revocation time in ms;
- * - `P i:I:jti:<jti>`: a claimed logout-token id;
- * - `P t:<sessionId>`: a tombstone (a logged-out session that must not be written back);
- * - `P p:<key>`: work a logout left for the browser's return (held-back revocations).
- * Session records carry no issuer in their name because {@link Store.unlink} only knows the session
- * id; the issuer is in the index keys they point to. Every key has a TTL.
+ * Keys, with `P` the prefix, `T` a 12-character tag of the issuer (issuerTag() in keys.ts) and the
+ * part in braces the Redis Cluster hash tag:
+ * - `P{s<sessionId>}l`: a linked session's record, the MessagePack array [link time, T, sid, sub];
+ * - `P{Td<sid>}i`, `P{Tu<sub>}i`: sorted sets of session ids scored by the link's expiry, pruned
+ *   on every write and expiring with their longest-lived member;
+ * - `P{Td<sid>}r`, `P{Tu<sub>}r`: revocation time in ms (in the slot of that sid's or sub's index);
+ * - `P{Tj<jti>}j`: a claimed logout-token id;
+ * - `P{s<sessionId>}t`: a tombstone (a logged-out session that must not be written back);
+ * - `P{p<key>}p`: work a logout left for the browser's return (held-back revocations).
+ * Every key has a TTL.
+ *
+ * Redis Cluster. Every script names the one key it reads and writes, so it runs on the master of
+ * that key's slot, and the keys spread over all slots. An operation on several keys is a sequence
+ * of such steps, safe in any interleaving and after a crash between any two of them, because a
+ * session's link record is the truth and an index member is only a pointer to it: `take` returns
+ * a session only from a script on its record that checks the record still names the sid (or sub)
+ * taken and a link time up to `linkedBefore`, and deletes it. That script runs once per record on
+ * one master, so exactly one take, by sid or by sub and from any instance, gets each session.
+ * - link: (1) write the record, which answers the previous one; the new expiry E differs from
+ *   the previous one; (2) add the session, scored E, to its sid and sub indexes; (3) remove it from
+ *   the previous link's indexes, only while it is still scored with the previous E. Between (1)
+ *   and (2) a take of the new sid does not see the session yet, as if the link came after it (and
+ *   a logout's revocation still makes `guard` refuse a session linked from an older token); a take
+ *   of the old sid finds the old member, whose record names another sid: it is not taken and is
+ *   removed. A crash after (1) leaves a record no index names: it expires, is replaced by the next
+ *   link, and the failed link is made again on the session's next request. A crash after (2)
+ *   leaves old members that no take returns, removed by the next take of their index or at E.
+ * - take: (1) read the index; (2) run the record script of each member; (3) remove from this
+ *   index the members taken, stale or orphaned, and the taken ones from their other index, each
+ *   only while its score is unchanged, so a new link of the same session written meanwhile stays.
+ *   Between (2) and (3), and after a crash there, the members left name deleted records: orphans,
+ *   which no take returns (an orphan costs memory until its index's next take or its expiry, never
+ *   a wrong answer). The sessions (2) took are lost when the take then rejects (a master down) or
+ *   the process dies before destroying them, as on a single Redis when a take's reply is lost: the
+ *   logout records its revocation with the take, so `guard` refuses those sessions, and a failed
+ *   back-channel logout answers an error so the OP retries it (Back-Channel Logout 1.0 §2.8).
+ * - unlink: (1) delete the record, which answers it; (2) remove its members (orphans until then).
+ * - revoke, revokedAt, bury: one script per revocation or tombstone. Each revocation keeps its own
+ *   maximum, so their order does not matter, and revokedAt answers the later of the two it reads.
+ * On a cluster, the revocation and the take of one logout run on different masters, so neither
+ * waits for the other; the record check above, not their order, keeps a take exact. A master that
+ * restarts empty forgets the revocations and links of its slots, as a single Redis does: give each
+ * master a replica or append-only persistence.
  *
  * Redis must run with `maxmemory-policy noeviction` and a `maxmemory` with room for every record:
  * because every key has a TTL, `volatile-*` policies may evict revocations and `allkeys-*` policies
  * any key, while under `noeviction` a full Redis refuses writes and the store rejects with
- * `ERR_STORE`. {@link Store.checkConfiguration} reads the policy from `INFO memory` and says when
- * it is another one.
+ * `ERR_STORE`. {@link Store.checkConfiguration} reads the policy from `INFO memory` (of every master
+ * of a cluster) and says when it is another one.
  *
  * Memory, measured on Redis 7.0 (64-bit, jemalloc) with 32-character session ids and an https
- * issuer, as the growth of `used_memory` over 5,000 records: about 780 bytes per linked session
- * that has its own `sid` and `sub` index (session record 250 bytes and each one-member index
- * 170 bytes by `MEMORY USAGE`, plus per-key overhead), and about 220 bytes per revocation record.
+ * issuer, as the growth of `used_memory` over 5,000 records (__tests__/stores/redis/concurrency.test.ts):
+ * about 590 bytes per linked session that has its own `sid` and `sub` index (record and each
+ * one-member index 136 bytes by `MEMORY USAGE`, plus about 75 bytes of per-key overhead with a
+ * TTL), and about 175 bytes per revocation record.
  *
  * Redis failures reject with a `LogoutError` of code `ERR_STORE` (the client's error is its
  * `cause`). The store cannot bound a command's time itself, so configure the client to fail fast
  * instead of queueing or waiting while Redis is down or stuck. node-redis: `disableOfflineQueue:
  * true`, `socket.connectTimeout`, and `socket.socketTimeout` with `pingInterval` below it (its
  * `commandOptions.timeout` only bounds the wait before a command is written, not the reply), plus
- * a `socket.reconnectStrategy`, since by default it gives up after a socket timeout. ioredis:
- * `commandTimeout`, `maxRetriesPerRequest` and `enableOfflineQueue: false`. Both clients reconnect
- * on their own, and the store works again as soon as they do, without being re-created. Targets a standalone Redis (or Sentinel): scripts
- * reach a session's second index through its record, which a Redis Cluster only allows when every
- * key shares a slot, e.g. with the prefix `'{sso-logout}:'`.
+ * a `socket.reconnectStrategy`, since by default it gives up after a socket timeout; for
+ * `createCluster()`, the same under `defaults`. ioredis: `commandTimeout`, `maxRetriesPerRequest`
+ * and `enableOfflineQueue: false` (for `Cluster`, `enableOfflineQueue` at the top and the others
+ * under `redisOptions`). The clients reconnect on their own, and the store works again as soon as
+ * they do, without being re-created.
  *
  * @example
  * ```ts
- * import { createClient } from 'redis'
+ * import { createClient, createCluster } from 'redis'
  * const client = createClient({
  *   url: process.env.REDIS_URL,
  *   disableOfflineQueue: true,
@@ -89,7 +125,16 @@ export interface RedisStoreOptions {
  * app.use(session({ store: new RedisStore({ client }), secret, resave: false, saveUninitialized: false }))
  * app.use(logout({ provider, baseURL, store: redisStore({ client }) }))
  *
- * // or with ioredis
+ * // a Redis Cluster
+ * const cluster = createCluster({
+ *   rootNodes: [{ url: 'redis://10.0.0.1:6379' }, { url: 'redis://10.0.0.2:6379' }],
+ *   defaults: { disableOfflineQueue: true, socket: { connectTimeout: 2_000, socketTimeout: 2_000 } },
+ * })
+ * cluster.on('error', (err) => log.warn(err))
+ * await cluster.connect()
+ * app.use(logout({ provider, baseURL, store: redisStore({ client: cluster }) }))
+ *
+ * // or with ioredis (`new Cluster([...], { enableOfflineQueue: false, redisOptions: {...} })` alike)
  * const ioredis = new Redis(process.env.REDIS_URL, { commandTimeout: 2_000, maxRetriesPerRequest: 1, enableOfflineQueue: false })
  * app.use(logout({ provider, baseURL, store: redisStore({ client: ioredis, prefix: 'app-a:logout:' }) }))
  * ```
@@ -98,35 +143,37 @@ export function redisStore(options: RedisStoreOptions): Store {
   if (typeof options !== 'object' || options === null) throw optionError('"options" must be an object')
   const prefix = options.prefix === undefined ? 'sso-logout:' : options.prefix
   if (typeof prefix !== 'string') throw optionError('"options.prefix" must be a string')
-  const send = commandSender(options.client)
-  const run = scriptRunner(send)
+  const connection = connect(options.client)
+  const run = scriptRunner(connection.send)
   const keys = redisKeys(prefix)
   const view = storeView(options.client, run, prefix, localViewSettings(options.localView))
-  const announce = announcer(send, prefix, (change) => view?.apply(change))
+  const announce = announcer(connection.send, prefix, (change) => view?.apply(change))
 
-  async function exec(script: RedisScript, keyList: string[], args: string[]): Promise<unknown> {
+  async function exec(script: RedisScript, key: string, args: string[]): Promise<unknown> {
     try {
-      return await run(script, keyList, args)
+      return await run(script, key, args)
     } catch (error) {
       throw asLogoutError('ERR_STORE', `Redis store ${script.name} failed`, error)
     }
   }
+  const links = linkSteps(keys, exec)
 
   return {
     async link(record: LinkRecord, ttl: number) {
-      await exec(scripts.link, ...linkCall(keys, record, ttl))
+      await links.link(record, number(record.at, 'record.at'), milliseconds(ttl))
     },
 
     async take(query: TakeQuery) {
-      const call = takeCall(keys, query)
-      return call ? strings(await exec(scripts.take, ...call)) : []
+      return links.take(query, number(query.linkedBefore, 'query.linkedBefore'))
     },
 
     async revoke(subject: Subject, at: number, ttl: number) {
       const revocations = keys.revocations(subject)
       if (revocations.length === 0) return
       const ms = milliseconds(ttl)
-      await exec(scripts.revoke, revocations, [number(at, 'at'), ms])
+      const args = [number(at, 'at'), ms]
+      // One key per sid or sub: each may live in its own slot, and each keeps its own maximum.
+      await Promise.all(revocations.map((key) => exec(scripts.revoke, key, args)))
       await announce.revoked(revocations, at, Number(ms))
     },
 
@@ -134,7 +181,8 @@ export function redisStore(options: RedisStoreOptions): Store {
       const revocations = keys.revocations(subject)
       if (revocations.length === 0) return undefined
       const fetch = async () => {
-        const times = strings(await exec(scripts.revokedAt, revocations, [])).map(Number)
+        const replies = await Promise.all(revocations.map((key) => exec(scripts.revokedAt, key, [])))
+        const times = replies.filter((reply) => typeof reply === 'string').map(Number)
         return times.length === 0 ? undefined : Math.max(...times)
       }
       return view ? view.revokedAt(revocations, fetch) : fetch()
@@ -144,81 +192,46 @@ export function redisStore(options: RedisStoreOptions): Store {
       if (sessionIds.length === 0) return
       const tombstones = sessionIds.map(keys.tombstone)
       const ms = milliseconds(ttl)
-      await exec(scripts.bury, tombstones, [ms])
+      const args = ['1', ms]
+      await Promise.all(tombstones.map((key) => exec(scripts.bury, key, args)))
       await announce.buried(tombstones, Number(ms))
     },
 
     isBuried(sessionId: string, read?: { fresh?: boolean }) {
       const tombstone = keys.tombstone(sessionId)
-      const fetch = async () => (await exec(scripts.isBuried, [tombstone], [])) === 1
+      const fetch = async () => (await exec(scripts.isBuried, tombstone, [])) === 1
       return view && read?.fresh !== true ? view.isBuried(tombstone, fetch) : fetch()
     },
 
     async putPending(key: string, value: string, ttl: number) {
-      await exec(scripts.putPending, [keys.pending(key)], [value, milliseconds(ttl)])
+      await exec(scripts.putPending, keys.pending(key), [value, milliseconds(ttl)])
     },
 
     async takePending(key: string) {
-      const value = await exec(scripts.takePending, [keys.pending(key)], [])
+      const value = await exec(scripts.takePending, keys.pending(key), [])
       return typeof value === 'string' ? value : undefined
     },
 
     async claimJti(iss: string, jti: string, ttl: number) {
-      return (await exec(scripts.claimJti, [keys.jti(iss, jti)], [milliseconds(ttl)])) === 1
+      return (await exec(scripts.claimJti, keys.jti(iss, jti), [milliseconds(ttl)])) === 1
     },
 
     async releaseJti(iss: string, jti: string) {
-      await exec(scripts.releaseJti, [keys.jti(iss, jti)], [])
+      await exec(scripts.releaseJti, keys.jti(iss, jti), [])
     },
 
     async unlink(sessionId: string) {
-      await exec(scripts.unlink, [keys.session(sessionId)], [sessionId])
+      await links.unlink(sessionId)
     },
 
     async linkOf(sessionId: string, iss: string) {
-      let reply: unknown
-      try {
-        reply = await send(['HMGET', keys.session(sessionId), 'a', 'd', 'u'])
-      } catch (error) {
-        throw asLogoutError('ERR_STORE', 'Redis store linkOf failed', error)
-      }
-      const link = linkFromRecord(keys, sessionId, reply)
-      return link?.iss === iss ? link : undefined
+      return links.linkOf(sessionId, iss)
     },
 
-    checkConfiguration: () => checkEvictionPolicy(send),
+    checkConfiguration: () => checkConfiguration(connection),
 
     close: () => view?.close(),
   }
-}
-
-/** KEYS and ARGV of the link script: the session record, then one index per letter (`d` sid, `u` sub). */
-function linkCall(keys: RedisKeys, record: LinkRecord, ttl: number): [string[], string[]] {
-  const indexes: string[] = []
-  let letters = ''
-  if (record.sid !== undefined) {
-    indexes.push(keys.index(record.iss, 'sid', record.sid))
-    letters += 'd'
-  }
-  if (record.sub !== undefined) {
-    indexes.push(keys.index(record.iss, 'sub', record.sub))
-    letters += 'u'
-  }
-  const args = [record.sessionId, number(record.at, 'record.at'), milliseconds(ttl), letters]
-  return [[keys.session(record.sessionId), ...indexes], args]
-}
-
-/** KEYS and ARGV of the take script, or `undefined` when the query names neither sid nor sub. */
-function takeCall(keys: RedisKeys, query: TakeQuery): [string[], string[]] | undefined {
-  const kind = query.sid !== undefined ? 'sid' : 'sub'
-  const value = query.sid ?? query.sub
-  if (value === undefined) return undefined
-  const args = [
-    keys.sessionPrefix,
-    number(query.linkedBefore, 'query.linkedBefore'),
-    kind === 'sid' ? 'd' : 'u',
-  ]
-  return [[keys.index(query.iss, kind, value)], args]
 }
 
 /** Lua compares numbers it parses from strings, so only finite numbers may cross. */
@@ -231,25 +244,4 @@ function number(value: number, name: string): string {
 function milliseconds(ttl: number): string {
   if (!Number.isFinite(ttl)) throw optionError('"ttl" must be a finite number of seconds')
   return String(Math.ceil(ttl * 1000))
-}
-
-/** Script replies are arrays whose nil entries arrive as `null`; keeps the strings. */
-function strings(reply: unknown): string[] {
-  if (!Array.isArray(reply)) return []
-  return reply.filter((item): item is string => typeof item === 'string')
-}
-
-/**
- * A session record back into its link: the record keeps the names of its index keys, and each
- * name spells out the issuer and the sid (or sub) it indexes (see `redisKeys`).
- */
-function linkFromRecord(keys: RedisKeys, sessionId: string, reply: unknown): LinkRecord | undefined {
-  if (!Array.isArray(reply)) return undefined
-  const [at, sidIndex, subIndex] = reply as Array<string | null>
-  if (typeof at !== 'string') return undefined
-  const sid = sidIndex ? keys.parseIndex(sidIndex) : undefined
-  const sub = subIndex ? keys.parseIndex(subIndex) : undefined
-  const iss = sid?.iss ?? sub?.iss
-  if (iss === undefined) return undefined
-  return { iss, sid: sid?.value, sub: sub?.value, sessionId, at: Number(at) }
 }

@@ -124,7 +124,7 @@ export function storeView(
     const shared = loading.get(key)
     if (shared && view.fresh(shared.ticket)) return shared.read
     const ticket = view.beginLoad(key)
-    const read = run(LOAD, [key], []).then(
+    const read = run(LOAD, key, []).then(
       (reply) => {
         const [value, expiresAt] = loaded(reply)
         view.endLoad(key, ticket, value, expiresAt)
