@@ -50,8 +50,9 @@ export async function invalidate(
   }
   if (revoked.sid === undefined && revoked.sub === undefined) return { destroyed: [], errors, tookOwn: false }
   // Sent together, not one after the other: a stuck store then costs one client timeout, not one
-  // per command. The revocation is still recorded first, since a client sends one connection's
-  // commands in order and Redis runs them in that order.
+  // per command. Their order does not matter: a session the take returns is destroyed here, and one
+  // linked while they run carries a token (or a link time) from before the revocation, which guard
+  // refuses once the revocation lands (on a Redis Cluster the two run on different masters).
   const recorded = record(config, revoked, options.at, errors)
   const taken = takeAll(config, revoked, options.linkedBefore, errors)
   const ids =
