@@ -20,7 +20,7 @@ import { mint, useTestKey } from '../../support/jwt.js'
 import { refusedHost } from '../../support/serve.js'
 import { sleep } from '../../support/sleep.js'
 
-/** The clients' command timeout (ms): far shorter than the 3 s a stuck Redis stays stuck. */
+/** The clients' command timeout (ms): far shorter than the 5 s a stuck Redis stays stuck. */
 const TIMEOUT = 400
 
 /**
