@@ -16,7 +16,6 @@ function logoutOptions(app, sessionStore, store) {
       issuer: app.issuer,
       clientId: app.clientId,
       clientSecret: app.clientSecret,
-      idToken: 'session:idToken',
       // RFC 7009: the refresh token is revoked at the OP once the browser is back from it.
       revoke: ['refresh_token'],
     }),
