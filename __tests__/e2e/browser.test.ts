@@ -283,7 +283,9 @@ describeBrowser('example app in Chromium', () => {
       },
       [calendar, notes, provider].map((origin) => `${origin}/favicon.ico`),
     )
-    await page.waitForFunction(() => [...document.images].every((i) => i.complete && i.naturalWidth > 0))
+    await page.waitForFunction(() =>
+      Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0),
+    )
     await page.screenshot({
       path: artifact('browser-14-favicons.png'),
       clip: { x: 0, y: 0, width: 240, height: 90 },
