@@ -43,6 +43,7 @@ export function page({ title, tag = '', accent = '#3056d3', body, script = '' })
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(title)}</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <style>:root{--accent:${accent}}${CSS}</style>
 </head>
 <body>
@@ -61,4 +62,17 @@ export function sendPage(res, html, status = 200) {
   res.setHeader('Content-Type', 'text/html; charset=utf-8')
   res.setHeader('Cache-Control', 'no-store')
   res.end(html)
+}
+
+/**
+ * `GET /favicon.ico`: a one-letter SVG icon in the app's colour, so browsers find an icon instead
+ * of a 404. Browsers take an SVG favicon by its Content-Type, whatever the file name says.
+ */
+export function favicon(letter, accent) {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="${esc(accent)}"/><text x="16" y="23" font-family="system-ui,sans-serif" font-size="19" font-weight="700" fill="#fff" text-anchor="middle">${esc(letter)}</text></svg>`
+  return (_req, res) => {
+    res.setHeader('Content-Type', 'image/svg+xml')
+    res.setHeader('Cache-Control', 'public, max-age=86400')
+    res.end(svg)
+  }
 }

@@ -3,7 +3,7 @@
 import { decodeJwt } from 'jose'
 import { esc, page } from './html.mjs'
 
-const ACCENT = '#4a3aa8'
+export const ACCENT = '#4a3aa8'
 const TAG = 'the example OpenID Provider'
 
 /** The sign-in form of an interaction, prefilled with the demo user. */
@@ -78,14 +78,19 @@ export async function renderError(ctx, out) {
   })
 }
 
-/** The OP's home page: what it is and where its discovery document lives. */
-export function opHomePage(issuer, demoEmail) {
+/** The OP's home page: what it is, the apps that sign in with it, and its discovery document. */
+export function opHomePage({ issuer, demoEmail, apps }) {
+  const links = apps
+    .map((a) => `<li><a href="${esc(a.url)}" class="app-link">${esc(a.name)}</a></li>`)
+    .join('')
   return page({
     title: 'Demo ID',
     tag: TAG,
     accent: ACCENT,
     body: `<div class="card"><h2>A real OpenID Provider, running locally</h2>
 <p>Built with <code>oidc-provider</code>. Demo user: <b>${esc(demoEmail)}</b>.</p>
-<p><a href="${esc(issuer)}/.well-known/openid-configuration">Discovery document</a></p></div>`,
+<p>Apps that sign in with Demo ID:</p>
+<ul id="apps">${links}</ul>
+<p class="note"><a href="${esc(issuer)}/.well-known/openid-configuration">Discovery document</a></p></div>`,
   })
 }

@@ -4,8 +4,15 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import express from 'express'
 import Provider from 'oidc-provider'
-import { loginPage, logoutSource, opHomePage, postLogoutSuccessSource, renderError } from './op-pages.mjs'
-import { sendPage } from './html.mjs'
+import {
+  ACCENT,
+  loginPage,
+  logoutSource,
+  opHomePage,
+  postLogoutSuccessSource,
+  renderError,
+} from './op-pages.mjs'
+import { favicon, sendPage } from './html.mjs'
 
 export const DEMO_USER = { sub: 'demo-user', email: 'demo@example.test', name: 'Dana Demo' }
 /** The API the access tokens are for; a resource indicator (RFC 8707) makes them JWTs. */
@@ -156,7 +163,9 @@ export function createOP({ issuer, clients, onEvent = () => {} }) {
   provider.on('end_session.success', () => onEvent('end_session.success', {}))
   const app = express()
   app.disable('x-powered-by')
-  app.get('/', (_req, res) => sendPage(res, opHomePage(issuer, DEMO_USER.email)))
+  app.get('/favicon.ico', favicon('D', ACCENT))
+  const apps = clients.map((c) => ({ name: c.name, url: `${c.baseURL}/` }))
+  app.get('/', (_req, res) => sendPage(res, opHomePage({ issuer, demoEmail: DEMO_USER.email, apps })))
   interactionRoutes(app, provider)
   app.use(provider.callback())
   return app

@@ -1,93 +1,74 @@
-// Sign-in for the example apps: OpenID Connect authorization code flow with PKCE (RFC 7636),
-// written by hand with fetch + jose so every step is visible.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { createRemoteJWKSet, jwtVerify } from 'jose'
+// Sign-in for the example apps with openid-client v6: the authorization code flow with PKCE
+// (RFC 7636), then one call that links the new session to the Demo ID session for sso-logout.
+import * as client from 'openid-client'
 import { API_SCOPE } from './op.mjs'
 
-const random = () => randomBytes(32).toString('base64url')
-const s256 = (verifier) => createHash('sha256').update(verifier).digest('base64url')
-
-function sameString(a, b) {
-  const x = Buffer.from(String(a))
-  const y = Buffer.from(String(b))
-  return x.length === y.length && timingSafeEqual(x, y)
-}
-
-/** Discovery (OpenID Connect Discovery 1.0 §4), fetched once and cached. */
-function discover(issuer) {
-  let pending
-  return () => {
-    pending ??= fetch(`${issuer}/.well-known/openid-configuration`).then(async (res) => {
-      if (!res.ok) throw new Error(`discovery failed: HTTP ${res.status}`)
-      const doc = await res.json()
-      if (doc.issuer !== issuer) throw new Error('discovery issuer mismatch')
-      return { ...doc, jwks: createRemoteJWKSet(new URL(doc.jwks_uri)) }
-    })
-    pending.catch(() => (pending = undefined))
-    return pending
-  }
-}
-
-async function exchangeCode(op, client, code, verifier) {
-  const res = await fetch(op.token_endpoint, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`,
-    },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: client.redirectUri,
-      code_verifier: verifier,
-    }),
-  })
-  const body = await res.json()
-  if (!res.ok) throw new Error(`token endpoint: ${body.error ?? res.status} ${body.error_description ?? ''}`)
-  return body
-}
+const promisify = (fn) => new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())))
 
 /**
- * The two halves of the flow for one client (`{ issuer, clientId, clientSecret, redirectUri }`):
- * `start(req)` returns the authorization URL and keeps state, nonce and the PKCE verifier in the
- * session; `finish(req)` checks the callback, redeems the code and verifies the ID token.
+ * Adds `GET /login` and `GET /callback` for one app (`{ baseURL, issuer, clientId, clientSecret }`);
+ * `mw` is the app's sso-logout middleware.
  */
-export function codeFlow(client) {
-  const metadata = discover(client.issuer)
-  async function start(req) {
-    const op = await metadata()
-    const pending = { state: random(), nonce: random(), verifier: random() }
-    req.session.pendingLogin = pending
-    const url = new URL(op.authorization_endpoint)
-    url.search = new URLSearchParams({
-      client_id: client.clientId,
-      response_type: 'code',
+export function loginRoutes(router, app, mw) {
+  const redirectUri = `${app.baseURL}/callback`
+  // Discovery (OpenID Connect Discovery 1.0 §4), once. Plain http is allowed only because Demo ID
+  // runs on 127.0.0.1; drop `allowInsecureRequests` for a real provider.
+  let configuration
+  const discover = () => {
+    configuration ??= client
+      .discovery(new URL(app.issuer), app.clientId, app.clientSecret, client.ClientSecretBasic(), {
+        execute: [client.allowInsecureRequests],
+      })
+      .catch((err) => {
+        configuration = undefined
+        throw err
+      })
+    return configuration
+  }
+
+  router.get('/login', async (req, res) => {
+    const login = {
+      verifier: client.randomPKCECodeVerifier(),
+      state: client.randomState(),
+      nonce: client.randomNonce(),
+    }
+    req.session.login = login
+    const url = client.buildAuthorizationUrl(await discover(), {
+      redirect_uri: redirectUri,
       scope: `openid profile email ${API_SCOPE}`,
-      redirect_uri: client.redirectUri,
-      state: pending.state,
-      nonce: pending.nonce,
-      code_challenge: s256(pending.verifier),
+      code_challenge: await client.calculatePKCECodeChallenge(login.verifier),
       code_challenge_method: 'S256',
-    }).toString()
-    return url
-  }
-  async function finish(req) {
-    const pending = req.session.pendingLogin
-    delete req.session.pendingLogin
-    const { code, state, error, error_description: description } = req.query
-    if (error) throw new Error(`sign-in refused: ${error} ${description ?? ''}`)
-    if (!pending || typeof state !== 'string' || !sameString(state, pending.state))
-      throw new Error('state mismatch')
-    if (typeof code !== 'string') throw new Error('no code in the callback')
-    const op = await metadata()
-    const tokens = await exchangeCode(op, client, code, pending.verifier)
-    const { payload } = await jwtVerify(tokens.id_token, op.jwks, {
-      issuer: client.issuer,
-      audience: client.clientId,
-      algorithms: ['RS256'],
+      state: login.state,
+      nonce: login.nonce,
     })
-    if (!sameString(payload.nonce, pending.nonce)) throw new Error('nonce mismatch')
-    return { claims: payload, tokens }
-  }
-  return { start, finish }
+    res.redirect(303, url.href)
+  })
+
+  router.get('/callback', async (req, res) => {
+    const login = req.session.login
+    delete req.session.login
+    if (!login) throw new Error('No sign-in is under way in this browser: click "Sign in" again.')
+    // Checks state, PKCE and the ID token (signature, iss, aud, nonce), and redeems the code.
+    const tokens = await client.authorizationCodeGrant(
+      await discover(),
+      new URL(req.originalUrl, app.baseURL),
+      {
+        pkceCodeVerifier: login.verifier,
+        expectedState: login.state,
+        expectedNonce: login.nonce,
+        idTokenExpected: true,
+      },
+    )
+    const { sub, email, name } = tokens.claims()
+    // A new session id at sign-in, so an id planted before it is worth nothing (session fixation).
+    await promisify((cb) => req.session.regenerate(cb))
+    req.session.user = { sub, email, name }
+    req.session.accessToken = tokens.access_token
+    req.session.refreshToken = tokens.refresh_token
+    // Ties this session to the Demo ID session (the access token's sid), so a back-channel logout
+    // ends it, and keeps the ID token where the logout reads it for `id_token_hint`.
+    await mw.link(req, { idToken: tokens.id_token })
+    await promisify((cb) => req.session.save(cb))
+    res.redirect(303, '/')
+  })
 }

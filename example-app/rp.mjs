@@ -1,44 +1,29 @@
-// One example app (Notes or Calendar): signs in through the OP, keeps the tokens in an
-// express-session, and uses sso-logout for logout, back-channel logout, guard and revoke.
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+// One example app (Notes or Calendar): signs in through the OP with openid-client, keeps the tokens
+// in an express-session, and uses sso-logout for logout, "log out everywhere", back-channel logout
+// and guard.
+import { randomBytes } from 'node:crypto'
 import express from 'express'
 import session from 'express-session'
 import { decodeJwt } from 'jose'
-import { checkLogoutState, logout, oidc } from '../dist/esm/index.js'
-import { codeFlow } from './rp-login.mjs'
+import { logout, logoutStateOf, memoryStore, oidc } from '../dist/esm/index.js'
+import { loginRoutes } from './rp-login.mjs'
 import { errorPage, signedInPage, signedOutPage } from './rp-pages.mjs'
-import { sendPage } from './html.mjs'
+import { favicon, sendPage } from './html.mjs'
 
-const promisify = (fn) => new Promise((resolve, reject) => fn((err) => (err ? reject(err) : resolve())))
-
-function sameString(a, b) {
-  const x = Buffer.from(String(a ?? ''))
-  const y = Buffer.from(String(b ?? ''))
-  return x.length > 0 && x.length === y.length && timingSafeEqual(x, y)
-}
-
-// A form post from another site must not act for the user: the browser says where it came from.
-function fromOwnOrigin(req, origin) {
-  if (req.headers['sec-fetch-site'] === 'cross-site') return false
-  const sent = req.headers.origin
-  return sent === undefined || sent === origin
-}
-
-function logoutOptions(app, sessionStore) {
+function logoutOptions(app, sessionStore, store) {
   return {
     provider: oidc({
       issuer: app.issuer,
       clientId: app.clientId,
       clientSecret: app.clientSecret,
-      idToken: 'session:idToken',
-      // RFC 7009: the refresh token is revoked at the OP before the browser is sent there.
+      // RFC 7009: the refresh token is revoked at the OP once the browser is back from it.
       revoke: ['refresh_token'],
     }),
     baseURL: app.baseURL,
-    // revoke() runs outside any request, so it needs the store to destroy sessions in.
+    // revoke() and "everywhere" end sessions of other browsers: they need the store to find them in.
     sessionStore,
+    store,
     returnTo: { allowed: ['/'] },
-    backchannel: { path: '/backchannel-logout' },
     onLogout: (event) => {
       const why = event.errors.map((e) => e.code).join(', ')
       console.log(
@@ -48,53 +33,16 @@ function logoutOptions(app, sessionStore) {
   }
 }
 
-function loginRoutes(router, app, mw) {
-  const flow = codeFlow({ ...app, redirectUri: `${app.baseURL}/callback` })
-  router.get('/login', async (req, res) => {
-    res.redirect(303, (await flow.start(req)).href)
-  })
-  router.get('/callback', async (req, res) => {
-    const { claims, tokens } = await flow.finish(req)
-    // A new session id at sign-in, so an id planted before it is worth nothing (session fixation).
-    await promisify((cb) => req.session.regenerate(cb))
-    req.session.user = { sub: claims.sub, email: claims.email, name: claims.name }
-    req.session.idToken = tokens.id_token
-    req.session.accessToken = tokens.access_token
-    req.session.refreshToken = tokens.refresh_token
-    req.session.csrf = randomBytes(24).toString('base64url')
-    // Ties this session to the OP session (the token's sid), so a back-channel logout can end it.
-    await mw.link(req)
-    await promisify((cb) => req.session.save(cb))
-    res.redirect(303, '/')
-  })
-}
-
-function pageRoutes(router, app, mw) {
+function homeRoute(router, app, mw) {
   router.get('/', mw.guard, (req, res) => {
     const user = req.session.user
-    // The OP sends the browser back here with the `state` the logout route issued: check it.
-    const returned = typeof req.query.state === 'string' ? { stateOk: checkLogoutState(req, res) } : {}
-    if (!user) return sendPage(res, signedOutPage(app, { ...req.query, ...returned }))
+    // Demo ID sends the browser back here with the logout's `state`: a fresh return, a reload or
+    // Back ('used'), or a state this browser never had ('unknown') each get their own calm line.
+    const returned = 'state' in req.query ? logoutStateOf(req, res) : undefined
+    if (!user) return sendPage(res, signedOutPage(app, returned))
     const sid = decodeJwt(req.session.accessToken).sid
-    sendPage(res, signedInPage(app, { user, sid, csrf: req.session.csrf }))
+    sendPage(res, signedInPage(app, { user, sid, returned }))
   })
-  router.post(
-    '/logout-everywhere',
-    express.urlencoded({ extended: false, limit: '1kb' }),
-    async (req, res) => {
-      const user = req.session.user
-      if (
-        !user ||
-        !fromOwnOrigin(req, new URL(app.baseURL).origin) ||
-        !sameString(req.body?.csrf, req.session.csrf)
-      ) {
-        return sendPage(res, errorPage(app, 'Refused: this form did not come from this page.'), 403)
-      }
-      const ended = await mw.revoke({ sub: user.sub })
-      await promisify((cb) => req.session.destroy(cb))
-      res.redirect(303, `/?revoked=${ended}`)
-    },
-  )
 }
 
 /**
@@ -104,21 +52,28 @@ function pageRoutes(router, app, mw) {
 export function createRelyingParty(app) {
   const server = express()
   server.disable('x-powered-by')
-  const store = new session.MemoryStore()
+  server.get('/favicon.ico', favicon(app.name[0], app.accent))
+  const sessionStore = new session.MemoryStore()
   server.use(
     session({
       name: app.cookieName,
       secret: randomBytes(32).toString('base64url'),
-      store,
+      store: sessionStore,
       resave: false,
       saveUninitialized: false,
       cookie: { httpOnly: true, sameSite: 'lax', path: '/' },
     }),
   )
-  const mw = logout(logoutOptions(app, store))
+  // One store for both routes below: the sid index and the revocations `guard` checks.
+  const options = logoutOptions(app, sessionStore, memoryStore())
+  const mw = logout({ ...options, backchannel: { path: '/backchannel-logout' } })
+  // "Log out everywhere" is the same logout on its own path that also ends every session of the
+  // user in this app, in every browser (`everywhere: true` revokes the user's `sub`).
+  const everywhere = logout({ ...options, path: '/logout-everywhere', methods: ['POST'], everywhere: true })
   server.use(mw)
+  server.post('/logout-everywhere', everywhere)
   loginRoutes(server, app, mw)
-  pageRoutes(server, app, mw)
+  homeRoute(server, app, mw)
   server.use((err, _req, res, _next) => {
     console.error(`[${app.name}]`, err)
     const status = Number.isInteger(err?.status) && err.status >= 400 ? err.status : 500

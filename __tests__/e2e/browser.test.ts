@@ -11,8 +11,10 @@ import {
   type RunningExample,
 } from '../support/browser.js'
 
-// The example app, driven in real Chromium: single sign-on, RP-initiated logout through the OP's
-// end-session endpoint, back-channel logout of the other app, and a cross-site logout attempt.
+// The example app, driven in real Chromium: sign-in with openid-client (code + PKCE), single sign-on,
+// RP-initiated logout through the OP's end-session endpoint, back-channel logout of the other app,
+// reload and Back after a logout, "Log out everywhere", a refused returnTo, the OP's home page and
+// favicons, and cross-site logout attempts.
 const availability = browserAvailability()
 if (!availability.run) {
   console.warn(`\n!!! SKIPPING the browser test: ${availability.reason} !!!\n`)
@@ -22,6 +24,8 @@ const describeBrowser = availability.run ? describe : describe.skip
 interface Traffic {
   method: string
   url: string
+  /** Set once the response arrived. */
+  status?: number
 }
 
 /** Steps fail in seconds, with the step named, instead of at the 30 s test timeout. */
@@ -34,6 +38,10 @@ async function openPage(browser: Browser) {
   page.setDefaultTimeout(STEP_TIMEOUT)
   const log: Traffic[] = []
   page.on('request', (r) => log.push({ method: r.method(), url: r.url() }))
+  page.on('response', (r) => {
+    const entry = log.findLast((t) => t.url === r.url() && t.status === undefined)
+    if (entry) entry.status = r.status()
+  })
   return { context, page, log }
 }
 
@@ -55,6 +63,33 @@ async function signIn(page: Page, app: string, shot?: string): Promise<string> {
   expect(page.url()).toBe(`${app}/`)
   return page.locator('#sid').innerText()
 }
+
+/** The message of the home page's logout line, and that no red error is on the page. */
+async function returnLine(page: Page): Promise<string> {
+  expect(await page.locator('.error').count()).toBe(0)
+  return page.locator('#logout-return').innerText()
+}
+
+/** Reload, Back and Forward after a logout land on calm signed-out pages (the state is used). */
+async function expectCalmAfterLogout(page: Page, app: string): Promise<void> {
+  const returnedTo = page.url()
+  await page.reload()
+  await page.locator('#signed-out').waitFor()
+  expect(await returnLine(page)).toBe(USED)
+  await page.screenshot({ path: artifact('browser-04a-notes-reload-after-logout.png') })
+  await page.goBack()
+  await page.locator('#signed-out').waitFor()
+  expect(page.url()).toBe(`${app}/`)
+  expect(await page.locator('.error').count()).toBe(0)
+  await page.screenshot({ path: artifact('browser-04b-notes-back-after-logout.png') })
+  await page.goForward()
+  await page.locator('#signed-out').waitFor()
+  expect(page.url()).toBe(returnedTo)
+  expect(await returnLine(page)).toBe(USED)
+  await page.screenshot({ path: artifact('browser-04c-notes-forward-after-logout.png') })
+}
+
+const USED = 'You are already signed out: this sign-out finished before (a reload, or Back).'
 
 describeBrowser('example app in Chromium', () => {
   let browser: Browser
@@ -88,7 +123,19 @@ describeBrowser('example app in Chromium', () => {
 
     const notesSid = await signIn(page, notes, 'browser-01-notes')
     expect(notesSid).toMatch(/^[\w-]{10,}$/)
-    await page.screenshot({ path: artifact('browser-02-notes-signed-in.png') })
+    // openid-client built the authorization request: code flow, PKCE S256, state and nonce.
+    const auth = log.find((t) => t.url.startsWith(`${provider}/auth?`))
+    const params = new URL(auth!.url).searchParams
+    expect(Object.fromEntries(params)).toMatchObject({
+      response_type: 'code',
+      client_id: 'notes',
+      redirect_uri: `${notes}/callback`,
+      code_challenge_method: 'S256',
+    })
+    expect(params.get('code_challenge')).toMatch(/^[\w-]{43}$/)
+    expect(params.get('state')).toMatch(/^[\w-]{20,}$/)
+    expect(params.get('nonce')).toMatch(/^[\w-]{20,}$/)
+    await page.screenshot({ path: artifact('browser-02-notes-signed-in-with-openid-client.png') })
 
     // Calendar has no session of its own yet; signing in there needs no form (SSO at the provider).
     const beforeCalendar = log.length
@@ -99,7 +146,14 @@ describeBrowser('example app in Chromium', () => {
     expect(page.url()).toBe(`${calendar}/`)
     expect(log.slice(beforeCalendar).some((t) => t.url.startsWith(`${provider}/interaction/`))).toBe(false)
     expect(await page.locator('#email').count()).toBe(0)
-    await page.screenshot({ path: artifact('browser-03-calendar-signed-in-by-sso.png') })
+    // One Demo ID session, two sid values: oidc-provider issues one per client, and the page says so.
+    const calendarSid = await page.locator('#sid').innerText()
+    expect(calendarSid).toMatch(/^[\w-]{10,}$/)
+    expect(calendarSid).not.toBe(notesSid)
+    expect(await page.locator('#sid-note').innerText()).toContain(
+      'Notes shows another sid for this same sign-in: Demo ID (oidc-provider) issues each app its own',
+    )
+    await page.screenshot({ path: artifact('browser-03-calendar-signed-in-by-sso-sid-note.png') })
 
     await page.goto(`${notes}/`)
     await page.locator('#signed-in').waitFor()
@@ -114,8 +168,11 @@ describeBrowser('example app in Chromium', () => {
     await page.waitForURL((url) => url.href.startsWith(`${notes}/?state=`))
     await page.locator('#signed-out').waitFor()
     // The OP returned the `state` the logout route issued, and the page checked it.
-    expect(await page.locator('.flash').innerText()).toBe('You are signed out of this app and of Demo ID.')
+    expect(await page.locator('#logout-return').innerText()).toBe(
+      'You are signed out of this app and of Demo ID.',
+    )
     await page.screenshot({ path: artifact('browser-04-notes-after-logout.png') })
+    await expectCalmAfterLogout(page, notes)
 
     const atLogout = indexOf(log, beforeLogout, (t) => t.method === 'POST' && t.url === `${notes}/logout`)
     const atEndSession = indexOf(
@@ -142,6 +199,101 @@ describeBrowser('example app in Chromium', () => {
     await page.locator('#email').waitFor()
     expect(page.url().startsWith(`${provider}/interaction/`)).toBe(true)
     await page.screenshot({ path: artifact('browser-06-provider-asks-again.png') })
+    await context.close()
+  })
+
+  it('a return with a state this browser never had is reported calmly, and changes nothing', async () => {
+    const { notes } = example.urls
+    const { context, page } = await openPage(browser)
+    await page.goto(`${notes}/?state=never-issued-here`)
+    await page.locator('#signed-out').waitFor()
+    expect(await returnLine(page)).toBe(
+      'This page was opened with a sign-out response this browser was not waiting for ' +
+        '(started elsewhere, or more than ten minutes old), so it changed nothing.',
+    )
+    await page.screenshot({ path: artifact('browser-11-notes-unknown-state.png') })
+    // Signed in, the same link changes nothing either.
+    const sid = await signIn(page, notes)
+    await page.goto(`${notes}/?state=never-issued-here`)
+    await page.locator('#signed-in').waitFor()
+    expect(await page.locator('#sid').innerText()).toBe(sid)
+    expect(await page.locator('#logout-return').getAttribute('data-state')).toBe('unknown')
+    await context.close()
+  })
+
+  it('a disallowed returnTo gets a calm 400 page naming the value, escaped, and nothing is done', async () => {
+    const { notes } = example.urls
+    const { context, page } = await openPage(browser)
+    const sid = await signIn(page, notes)
+    const hostile = 'https://evil.example/"><img src=x onerror="document.title=1">'
+    const refused = page.waitForResponse(
+      (r) => r.url() === `${notes}/logout` && r.request().method() === 'POST',
+    )
+    // A form on the app's own page (same origin, so past the CSRF gate) asking for a foreign returnTo.
+    await page.evaluate((value) => {
+      const form = document.createElement('form')
+      form.method = 'post'
+      form.action = '/logout'
+      const field = form.appendChild(document.createElement('input'))
+      field.name = 'returnTo'
+      field.value = value
+      document.body.appendChild(form)
+      form.submit()
+    }, hostile)
+    const response = await refused
+    expect(response.status()).toBe(400)
+    await page.locator('h1').waitFor()
+    expect(await page.locator('h1').innerText()).toBe('You were not logged out')
+    expect(await page.locator('code').innerText()).toBe(`returnTo ${JSON.stringify(hostile)} is not allowed`)
+    // Chromium parsed the value as text: no element was injected, nothing ran.
+    expect(await page.locator('img').count()).toBe(0)
+    expect(await page.title()).toBe('You were not logged out')
+    await page.screenshot({ path: artifact('browser-12-disallowed-return-to.png') })
+    await page.click('a')
+    await page.locator('#signed-in').waitFor()
+    expect(page.url()).toBe(`${notes}/`)
+    expect(await page.locator('#sid').innerText()).toBe(sid)
+    await context.close()
+  })
+
+  it("the provider's home page links to both apps, and no favicon is missing", async () => {
+    const { provider, notes, calendar } = example.urls
+    const { context, page, log } = await openPage(browser)
+    await page.goto(`${provider}/`)
+    const links = page.locator('#apps a')
+    expect(await links.allInnerTexts()).toEqual(['Notes', 'Calendar'])
+    expect(await links.evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).href))).toEqual([
+      `${notes}/`,
+      `${calendar}/`,
+    ])
+    await page.screenshot({ path: artifact('browser-13-provider-home-links.png') })
+    await links.first().click()
+    await page.locator('#signed-out').waitFor()
+    expect(page.url()).toBe(`${notes}/`)
+    for (const origin of [provider, notes, calendar]) {
+      const icon = await page.goto(`${origin}/favicon.ico`)
+      expect(icon?.status()).toBe(200)
+      expect(icon?.headers()['content-type']).toBe('image/svg+xml')
+    }
+    // The three icons side by side, as a page would show them.
+    await page.goto(`${notes}/`)
+    await page.evaluate(
+      (sources) => {
+        for (const src of sources) document.body.prepend(Object.assign(new Image(64, 64), { src }))
+      },
+      [calendar, notes, provider].map((origin) => `${origin}/favicon.ico`),
+    )
+    await page.waitForFunction(() =>
+      Array.from(document.images).every((i) => i.complete && i.naturalWidth > 0),
+    )
+    await page.screenshot({
+      path: artifact('browser-14-favicons.png'),
+      clip: { x: 0, y: 0, width: 240, height: 90 },
+    })
+    // Every page names the icon, so the browser asks for nothing else.
+    await page.goto(`${calendar}/`)
+    expect(await page.locator('link[rel="icon"]').getAttribute('href')).toBe('/favicon.ico')
+    expect(log.filter((t) => t.status === 404)).toEqual([])
     await context.close()
   })
 
@@ -174,24 +326,40 @@ describeBrowser('example app in Chromium', () => {
   })
   // Last on purpose: it revokes the demo user in Notes, and tokens minted in the same second as a
   // revocation are refused by `guard`, so a sign-in right after it could be refused.
-  it('"Log out everywhere" (revoke by sub) ends the user\'s Notes sessions in every browser', async () => {
-    const { notes } = example.urls
+  it('"Log out everywhere" ends the user\'s Notes sessions in every browser and the provider session', async () => {
+    const { notes, calendar, provider } = example.urls
     const first = await openPage(browser)
     const second = await openPage(browser)
     await signIn(first.page, notes)
     await signIn(second.page, notes)
+    await first.page.goto(`${calendar}/`)
+    await first.page.click('#sign-in')
+    await first.page.locator('#signed-in').waitFor()
+    await first.page.goto(`${notes}/`)
 
+    const before = example.output().length
     await first.page.click('#logout-everywhere')
+    await first.page.waitForURL((url) => url.href.startsWith(`${notes}/?state=`))
     await first.page.locator('#signed-out').waitFor()
+    expect(await returnLine(first.page)).toBe('You are signed out of this app and of Demo ID.')
     // Both sessions opened here, plus any the earlier tests left signed in as the same user.
-    const flash = await first.page.locator('.flash').innerText()
-    const ended = Number(/^"Log out everywhere" ended (\d+) sessions of this app\.$/.exec(flash)?.[1])
+    const ended = Number(
+      /\[Notes\] logout \(user\): (\d+) session\(s\) ended/.exec(example.output().slice(before))?.[1],
+    )
     expect(ended).toBeGreaterThanOrEqual(2)
     await first.page.screenshot({ path: artifact('browser-09-logout-everywhere.png') })
 
     await second.page.reload()
     await second.page.locator('#signed-out').waitFor()
     await second.page.screenshot({ path: artifact('browser-10-other-browser-signed-out.png') })
+    // Demo ID's session ended too (and Calendar's, by back-channel): signing in asks again.
+    await first.page.goto(`${calendar}/`)
+    await first.page.locator('#signed-out').waitFor()
+    await first.page.goto(`${notes}/`)
+    await first.page.click('#sign-in')
+    await first.page.locator('#email').waitFor()
+    expect(first.page.url().startsWith(`${provider}/interaction/`)).toBe(true)
+    await first.page.screenshot({ path: artifact('browser-10a-sign-in-asks-again-after-everywhere.png') })
     await first.context.close()
     await second.context.close()
   })

@@ -1,6 +1,8 @@
 /** Responses without Express helpers: no-store, JSON, text, redirects and request-time errors. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { LogoutError } from '../errors.js'
+import { REFUSAL_CSP, refusalHtml } from './refusal-page.js'
+import type { RefusalPage } from './refusal-page.js'
 
 /** Every logout, back-channel and front-channel response must not be cached (Back-Channel Logout 1.0 §2.8, Front-Channel Logout 1.0 §2). */
 export function noStore(res: ServerResponse): void {
@@ -36,6 +38,23 @@ export function redirect(res: ServerResponse, status: 302 | 303, location: strin
 export function prefersJson(req: IncomingMessage): boolean {
   const accept = req.headers.accept
   if (!accept || !accept.includes('json')) return false
+  const { json, html } = qualities(accept)
+  return json > 0 && json > html
+}
+
+/**
+ * `true` when `Accept` names `text/html` (a browser's navigation does) and does not rank JSON
+ * above it. A client that sends only wildcards (curl, most HTTP clients) is not asking for a page.
+ */
+export function acceptsHtml(req: IncomingMessage): boolean {
+  const accept = req.headers.accept
+  if (!accept || !accept.includes('html')) return false
+  const { json, html } = qualities(accept)
+  return html > 0 && html >= json
+}
+
+/** The best quality `Accept` gives JSON and HTML (RFC 9110 §12.5.1). */
+function qualities(accept: string): { json: number; html: number } {
   let json = 0
   let html = 0
   for (const part of accept.split(',')) {
@@ -44,7 +63,7 @@ export function prefersJson(req: IncomingMessage): boolean {
     if (type === 'application/json' || type.endsWith('+json')) json = Math.max(json, q)
     else if (type === 'text/html') html = Math.max(html, q)
   }
-  return json > 0 && json > html
+  return { json, html }
 }
 
 function qualityOf(params: string[]): number {
@@ -58,11 +77,22 @@ function qualityOf(params: string[]): number {
   return 1
 }
 
-/** Answers a request-time failure with its documented status and a message (JSON when preferred). */
-export function sendError(req: IncomingMessage, res: ServerResponse, error: LogoutError): void {
+/**
+ * Answers a request-time failure with its documented status and a message: JSON when preferred,
+ * the `page` for a browser when there is one, plain text otherwise.
+ */
+export function sendError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: LogoutError,
+  page?: Omit<RefusalPage, 'detail'>,
+): void {
   noStore(res)
   if (prefersJson(req)) sendJson(res, error.status, { error: error.code, error_description: error.message })
-  else sendText(res, error.status, `${error.message}\n`)
+  else if (page && acceptsHtml(req)) {
+    res.setHeader('Content-Security-Policy', REFUSAL_CSP)
+    sendText(res, error.status, refusalHtml({ ...page, detail: error.message }), 'text/html')
+  } else sendText(res, error.status, `${error.message}\n`)
 }
 
 /** The path of a request, relative to where the middleware is mounted (Express sets `req.url` so). */

@@ -21,6 +21,11 @@ import type { Next } from './route.js'
  * request has passed the CSRF gate and the `returnTo` check.
  */
 export function createLogoutRoute(config: Config) {
+  const refusedReturnTo = {
+    title: 'You were not logged out',
+    text: 'This logout asked to go on to an address this site does not send anyone to, so nothing was changed.',
+    home: config.baseURL?.href ?? '/',
+  }
   return async function handleLogout(ctx: RequestContext, res: ServerResponse, next: Next): Promise<void> {
     const { req } = ctx
     noStore(res)
@@ -32,8 +37,10 @@ export function createLogoutRoute(config: Config) {
     if (verdict === 'unproven' && !config.allowUnverifiedGet) return askToConfirm(req, res)
     if (req.method === 'POST') ctx.body = (await readBody(req, config.bodyLimit)).fields
     const returnTo = config.returnTo.resolve(returnToValue(ctx, ctx.body))
-    if (!returnTo.ok)
-      return sendError(req, res, new LogoutError('ERR_RETURN_TO_NOT_ALLOWED', returnTo.message))
+    if (!returnTo.ok) {
+      const refused = new LogoutError('ERR_RETURN_TO_NOT_ALLOWED', returnTo.message)
+      return sendError(req, res, refused, refusedReturnTo)
+    }
     const lookupErrors: LogoutError[] = []
     const verified = identify(ctx, await verifyRequestToken(config, ctx))
     const found = withStoredLink(config, ctx, verified, lookupErrors)
