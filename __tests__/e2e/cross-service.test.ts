@@ -186,8 +186,12 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
   })
 
   /** Signs in at `service` with an opaque token: the session is linked with the explicit link({ sid, sub, sessionId }). */
-  async function loginExplicitly(service: Service, sid: string): Promise<{ cookie: string; id: string }> {
-    const query = new URLSearchParams({ sid, sub: `user-${sid}` })
+  async function loginExplicitly(
+    service: Service,
+    sid: string,
+    sub = `user-${sid}`,
+  ): Promise<{ cookie: string; id: string }> {
+    const query = new URLSearchParams({ sid, sub })
     const response = await fetch(`${service.url}/login-explicit?${query}`)
     expect(response.status).toBe(200)
     const { id } = (await response.json()) as { id: string }
@@ -245,6 +249,36 @@ describeRedis('many services sharing one Redis (separate processes, separate ses
       expect(await api(b, { cookie: bystander.cookie })).toMatchObject({ status: 200, user: 'someone' })
     },
   )
+
+  it('revoke({ sub }) at A ends the user everywhere: every session of every IdP session, at A and at B, however linked', async () => {
+    const sub = `user-${randomUUID()}`
+    const [sid1, sid2, sid3] = [randomUUID(), randomUUID(), randomUUID()]
+    const laptop = await token(sid1, sub)
+    const phone = await token(sid2, sub)
+    const [atA, atB, phoneAtB, tabletAtB, bystander] = await Promise.all([
+      login(a, laptop),
+      login(b, laptop),
+      login(b, phone),
+      loginExplicitly(b, sid3, sub),
+      loginExplicitly(b, `other-${sid1}`),
+    ])
+    const res = await fetch(`${a.url}/admin/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sub }),
+    })
+    expect(res.status).toBe(200)
+    expect(await sessions(a)).not.toContain(atA.id)
+    // B's tokens of both IdP sessions, and each of its sessions, are refused and ended.
+    for (const jwt of [laptop, phone]) expect((await api(b, { token: jwt })).status).toBe(401)
+    for (const session of [atB, phoneAtB, tabletAtB]) {
+      expect((await api(b, { cookie: session.cookie })).status).toBe(401)
+    }
+    const left = await sessions(b)
+    for (const session of [atB, phoneAtB, tabletAtB]) expect(left).not.toContain(session.id)
+    expect(left).toContain(bystander.id)
+    expect(await api(b, { cookie: bystander.cookie })).toMatchObject({ status: 200, user: 'someone' })
+  })
 
   it('keeps nothing for a logged-out sid in the shared index, and every key it keeps expires', async () => {
     const sid = `sid-${randomUUID()}`
