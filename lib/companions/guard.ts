@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import type { JWTPayload } from 'jose'
 import { endBrowserSession } from '../ending/browser.js'
+import { settled } from '../ending/collect.js'
 import { LogoutError, asLogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 import { contextOf } from '../request/context.js'
@@ -56,8 +57,8 @@ export function createGuard(config: Config) {
         credentials.push(buriedCredential(link))
         answers.push(isBuried(config, sessionId))
       }
-      const settled = answers.some((a) => a instanceof Promise) ? await Promise.all(answers) : answers
-      revoked = firstRevoked(credentials, settled as Answer[])
+      const all = settled(answers)
+      revoked = firstRevoked(credentials, all instanceof Promise ? await all : all)
     } catch (err) {
       return unavailable(config, req, res, next, err)
     }

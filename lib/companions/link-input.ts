@@ -74,13 +74,26 @@ export function keepIdToken(
   if (idToken === undefined) return
   if (typeof idToken !== 'string' || idToken.length === 0)
     throw invalidArg(path, 'a non-empty string', idToken)
-  const source = config.provider?.idTokenSource ?? 'session:idToken'
-  if (!source.startsWith('session:'))
+  const field = idTokenFieldOf(config)
+  if (field === undefined) {
+    const source = idTokenSourceOf(config)
     throw invalidArg(path, `kept by the app: the provider reads it from ${source}, which link() cannot set`)
+  }
   if (!session)
     throw invalidArg(
       path,
       'passed with a request that has a session (express-session, cookie-session or express-openid-connect before logout())',
     )
-  session[source.slice('session:'.length)] = idToken
+  session[field] = idToken
+}
+
+/** Where the provider reads the ID token for `id_token_hint`: `'session:idToken'` unless it says otherwise. */
+function idTokenSourceOf(config: Config): string {
+  return config.provider?.idTokenSource ?? 'session:idToken'
+}
+
+/** The session field the provider reads the ID token from, when it is a session field. */
+export function idTokenFieldOf(config: Config): string | undefined {
+  const source = idTokenSourceOf(config)
+  return source.startsWith('session:') ? source.slice('session:'.length) : undefined
 }

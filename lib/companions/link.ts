@@ -9,7 +9,7 @@ import type { Session, SessionLink } from '../request/session.js'
 import { CHECKED_FIELD, LINK_FIELD } from '../request/session.js'
 import type { VerifiedToken } from '../tokens/access-token.js'
 import { invalidArg } from '../options/check.js'
-import { checkLinkInput, keepIdToken } from './link-input.js'
+import { checkLinkInput, idTokenFieldOf, keepIdToken } from './link-input.js'
 import type { LinkInput, LinkOptions } from './link-input.js'
 
 export type { LinkInput, LinkOptions } from './link-input.js'
@@ -210,12 +210,6 @@ function followRegeneration(config: Config, ctx: RequestContext): void {
       debug('moved a login link to the regenerated session')
     })
   }
-}
-
-/** The session field the provider reads the ID token from, when it is a session field. */
-function idTokenFieldOf(config: Config): string | undefined {
-  const source = config.provider?.idTokenSource ?? 'session:idToken'
-  return source.startsWith('session:') ? source.slice('session:'.length) : undefined
 }
 
 function sameSession(link: SessionLink, token: VerifiedToken): boolean {

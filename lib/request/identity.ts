@@ -61,12 +61,15 @@ export function withStoredLink(
   who: Identity,
   errors: LogoutError[],
 ): Identity | Promise<Identity> {
-  const sessionId = ctx.storedSessionId
+  const { store } = config
   const iss = config.verifier.issuer
-  const linkOf = config.store.linkOf?.bind(config.store)
-  if (who.iss !== undefined || sessionId === undefined || iss === undefined || !linkOf) return who
+  // A token or the session named the subject (the usual logout): nothing to look up.
+  if (who.iss !== undefined || iss === undefined || store.linkOf === undefined) return who
+  const sessionId = ctx.storedSessionId
+  if (sessionId === undefined) return who
   const complete = (link: LinkRecord | undefined): Identity =>
     link ? { ...who, iss: link.iss, sid: link.sid, sub: link.sub } : who
-  const found = collect(() => linkOf(sessionId, iss), undefined, errors, 'Reading the session link failed')
+  const message = 'Reading the session link failed'
+  const found = collect(() => store.linkOf!(sessionId, iss), undefined, errors, message)
   return found instanceof Promise ? found.then(complete) : complete(found)
 }

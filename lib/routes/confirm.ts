@@ -1,6 +1,7 @@
 /** The page a GET logout gets when nothing shows it came from the app's own pages: confirm with a POST. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { LogoutError } from '../errors.js'
+import { escapeHtml } from '../request/refusal-page.js'
 import { prefersJson, sendError, sendText } from '../request/respond.js'
 
 const MESSAGE =
@@ -21,11 +22,7 @@ export function askToConfirm(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'; form-action 'self'")
   const page =
     '<!doctype html><meta charset="utf-8"><title>Log out?</title>' +
-    `<form method="post" action="${escapeAttribute(action)}"><p>Log out of this site?</p>` +
+    `<form method="post" action="${escapeHtml(action)}"><p>Log out of this site?</p>` +
     '<button type="submit">Log out</button></form>\n'
   sendText(res, 403, page, 'text/html')
-}
-
-function escapeAttribute(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 }

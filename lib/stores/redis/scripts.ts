@@ -182,6 +182,11 @@ redis.call('DEL', KEYS[1])
 return 1
 `
 
+/** KEYS: one revocation or tombstone. Its value and remaining life (PTTL) in one step: what a local view keeps of it. */
+const LOAD = `
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
+`
+
 function script(name: string, body: string): RedisScript {
   const source = `${PRELUDE}${body}`
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
@@ -204,4 +209,5 @@ export const scripts = {
   putPending: script('putPending', PUT),
   takePending: script('takePending', TAKE_PENDING),
   releaseJti: script('releaseJti', DELETE),
+  viewLoad: script('localView.load', LOAD),
 } as const

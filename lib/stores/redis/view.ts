@@ -1,12 +1,12 @@
 /** The Redis store's local view: guard's reads answered in memory, kept current by Redis pub/sub. */
 import { performance } from 'node:perf_hooks'
-import { createHash } from 'node:crypto'
 import { asLogoutError } from '../../errors.js'
 import { invalidArg, objectOption } from '../../options/check.js'
+import type { Awaitable } from '../contract.js'
 import type { ScriptRunner } from './client.js'
 import { changesChannel, parseChange, type Change } from './changes.js'
 import { LocalView, type Load } from './local-view.js'
-import type { RedisScript } from './scripts.js'
+import { scripts } from './scripts.js'
 import { canSubscribe, subscribe, type Subscription } from './subscription.js'
 
 /** Options of the local view (`redisStore({ localView })`). */
@@ -53,22 +53,10 @@ export function localViewSettings(value: unknown): ViewSettings | false {
   return { maxEntries, onEvent: onEvent as ViewSettings['onEvent'] }
 }
 
-/** Reads one key's value and remaining life in one step: what a view keeps of it. */
-const LOAD: RedisScript = script(
-  'localView.load',
-  `return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}`,
-)
-
-function script(name: string, source: string): RedisScript {
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
-}
-
-type Maybe<T> = T | Promise<T>
-
 /** Guard's two reads through the view; `fetch` is the plain Redis read, used while it is not current. */
 export interface StoreView {
-  revokedAt(keys: readonly string[], fetch: () => Promise<number | undefined>): Maybe<number | undefined>
-  isBuried(key: string, fetch: () => Promise<boolean>): Maybe<boolean>
+  revokedAt(keys: readonly string[], fetch: () => Promise<number | undefined>): Awaitable<number | undefined>
+  isBuried(key: string, fetch: () => Promise<boolean>): Awaitable<boolean>
   apply(change: Change): void
   close(): void
 }
@@ -124,7 +112,7 @@ export function storeView(
     const shared = loading.get(key)
     if (shared && view.fresh(shared.ticket)) return shared.read
     const ticket = view.beginLoad(key)
-    const read = run(LOAD, key, []).then(
+    const read = run(scripts.viewLoad, key, []).then(
       (reply) => {
         const [value, expiresAt] = loaded(reply)
         view.endLoad(key, ticket, value, expiresAt)
