@@ -8,6 +8,7 @@ export type { MemoryStoreOptions } from './stores/memory/store.js'
 export { redisStore } from './stores/redis/store.js'
 export type { RedisStoreOptions } from './stores/redis/store.js'
 export type { LocalViewEvent, LocalViewOptions } from './stores/redis/view.js'
+export type { DeliveryOptions } from './stores/redis/receiver.js'
 export { auth0 } from './providers/auth0.js'
 export type { Auth0Options } from './providers/auth0.js'
 export { workos } from './providers/workos.js'
@@ -22,7 +23,17 @@ export { cognito } from './providers/cognito.js'
 export type { CognitoOptions } from './providers/cognito.js'
 export { checkLogoutState, logoutStateOf } from './providers/state.js'
 export type { LogoutState } from './providers/state.js'
-export type { Store, Subject, LinkRecord, TakeQuery, Awaitable } from './stores/contract.js'
+export type {
+  Store,
+  Subject,
+  LinkRecord,
+  TakeQuery,
+  TakenSessions,
+  Delivery,
+  Receiver,
+  ReceiveOptions,
+  Awaitable,
+} from './stores/contract.js'
 export type { Provider, ProviderMetadata, EndSessionContext, EndSessionResult } from './providers/contract.js'
 export type { CookieSpec } from './request/cookies.js'
 export type { LinkInput, LinkOptions } from './companions/link.js'

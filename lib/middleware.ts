@@ -7,6 +7,7 @@ import type { LinkInput, LinkOptions } from './companions/link.js'
 import { createRevoke } from './companions/revoke.js'
 import type { RevokeInput } from './companions/revoke.js'
 import { completePending } from './ending/pending.js'
+import { receiving } from './ending/receive.js'
 import { protectFromWriteBack } from './ending/write-back.js'
 import { LogoutError } from './errors.js'
 import { resolveConfig } from './options/config.js'
@@ -57,13 +58,20 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
   const routes = buildRoutes(config)
   checkStoreOnce(config)
   if (options?.store === undefined) warnOfMemoryInProduction(config)
+  // Other services hand this one the ids of its sessions they ended; it destroys them in its own
+  // session store as soon as it knows that store.
+  const receive = receiving(config)
+  if (config.sessionStore) receive(config.sessionStore, false)
 
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const ctx = contextOf(req, config.sessions)
     // Remembers express-session's store, so revoke() (which has no request) can destroy sessions,
     // and keeps it from writing back sessions that a logout ended while a request was in flight.
     const sessionStore = sessionStoreFor(config, ctx)
-    if (sessionStore) protectFromWriteBack(sessionStore, config.store)
+    if (sessionStore) {
+      protectFromWriteBack(sessionStore, config.store)
+      receive(sessionStore)
+    }
     const path = pathOf(req)
     const route = routes.find((r) => r.path === path)
     const work = route ? runRoute(route, ctx, res, next) : autoLink(config, ctx, next)

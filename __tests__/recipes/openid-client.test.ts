@@ -77,16 +77,20 @@ describe('recipe: openid-client v6 with express-session', () => {
     expect(await (await dave.browser.fetch('/api/me')).json()).toEqual({ user: 'dave' })
   })
 
-  it('a logout in another service that shares the store (not the sessions): guard refuses the linked session (401) and ends it', async () => {
+  it('a logout in another service that shares the store (not the sessions) hands the session to this app, which destroys it with no request', async () => {
     const { browser, session } = await signedIn('erin')
     const link = session.ssoLogout as { sid: string; iss: string }
     // Another service: the same sso-logout store, its own sessions (it cannot destroy this app's).
-    const elsewhere = logout({ store: auth.store, accessToken: { issuer: recipe.op.issuer } })
+    const elsewhere = logout({
+      store: auth.store,
+      service: 'elsewhere',
+      accessToken: { issuer: recipe.op.issuer },
+    })
+    const received = recipe.nextEvent('service')
     expect(await elsewhere.revoke({ sid: link.sid })).toBe(0)
 
-    const refused = await browser.fetch('/api/me')
-    expect(refused.status).toBe(401)
-    expect(refused.headers.getSetCookie().join()).toMatch(/connect\.sid=;/)
+    expect(await received).toMatchObject({ reason: 'service', sessionsDestroyed: 1, errors: [] })
     expect(await (await browser.fetch('/')).json()).toEqual({ user: null })
+    expect((await bearer(session.accessToken, '/api/me')).status).toBe(401)
   })
 })

@@ -30,6 +30,8 @@ export interface Recipe {
   env: RecipeEnv
   server: Listening
   events: LogoutEvent[]
+  /** Resolves with the next event of `reason` from now on: call it before what causes the event. */
+  nextEvent(reason: LogoutEvent['reason']): Promise<LogoutEvent>
   stop(): Promise<void>
 }
 
@@ -64,6 +66,7 @@ export async function startRecipe(
     execute: [client.allowInsecureRequests],
   })
   const events: LogoutEvent[] = []
+  const waiting: Array<(event: LogoutEvent) => boolean> = []
   const env: RecipeEnv = {
     ISSUER: op.issuer,
     BASE_URL,
@@ -71,7 +74,10 @@ export async function startRecipe(
     CLIENT_SECRET,
     SESSION_SECRET: 'recipes-session-secret-0123456789abcdef',
     config,
-    onLogout: (event) => void events.push(event),
+    onLogout(event) {
+      events.push(event)
+      waiting.splice(0, waiting.length, ...waiting.filter((wait) => !wait(event)))
+    },
   }
   server.server.on('request', await build(env))
   return {
@@ -79,6 +85,10 @@ export async function startRecipe(
     env,
     server,
     events,
+    nextEvent: (reason) =>
+      new Promise((resolve) => {
+        waiting.push((event) => event.reason === reason && (resolve(event), true))
+      }),
     stop: async () => {
       await op.stop()
       await server.close()

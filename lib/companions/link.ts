@@ -45,7 +45,10 @@ export function createLink(config: Config) {
       cookieOnly[LINK_FIELD] = { iss, sid, sub, at } satisfies SessionLink
       return true
     }
-    await config.store.link({ iss, sid, sub, sessionId: sessionId!, at }, config.retention)
+    await config.store.link(
+      { iss, sid, sub, sessionId: sessionId!, at, service: config.service },
+      config.retention,
+    )
     if (session && ctx && ctx.sessionIdOnRequest === sessionId) {
       session[LINK_FIELD] = { iss, sid, sub, at } satisfies SessionLink
       followRegeneration(config, ctx)
@@ -112,7 +115,7 @@ async function linkWith(
   // cookie-only session (no id) is not indexed: its link lives in the session alone.
   if (sessionId !== undefined) {
     await config.store.link(
-      { iss: record.iss, sid: record.sid, sub: record.sub, at, sessionId },
+      { iss: record.iss, sid: record.sid, sub: record.sub, at, sessionId, service: config.service },
       config.retention,
     )
   }
@@ -205,7 +208,7 @@ function followRegeneration(config: Config, ctx: RequestContext): void {
       const { iss, sid, sub, at } = link
       Promise.all([
         config.store.unlink(oldId!),
-        config.store.link({ iss, sid, sub, at, sessionId: newId }, config.retention),
+        config.store.link({ iss, sid, sub, at, sessionId: newId, service: config.service }, config.retention),
       ]).then(() => callback(), callback)
       debug('moved a login link to the regenerated session')
     })

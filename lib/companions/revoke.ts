@@ -1,5 +1,5 @@
 /** `revoke()`: programmatic logout of a `sid` and/or `sub`, with no request. */
-import { emit } from '../ending/event.js'
+import { emit, handedOver } from '../ending/event.js'
 import { invalidate } from '../ending/subject.js'
 import { invalidArg, subjectArg } from '../options/check.js'
 import type { Config } from '../options/config.js'
@@ -31,6 +31,7 @@ export function createRevoke(config: Config) {
       reason: 'api',
       ...subject,
       sessionsDestroyed: result.destroyed.length,
+      ...handedOver(result.handedOver.length),
       provider: config.provider?.name,
       errors: result.errors,
       notes: [],

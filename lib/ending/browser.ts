@@ -18,6 +18,8 @@ const debug = createDebug('sso-logout:local')
 export interface BrowserLogout {
   /** Sessions destroyed: the browser's own (when it was stored) and every linked one. */
   destroyed: number
+  /** Other services' sessions handed to them to destroy. */
+  handedOver: number
   /** Store failures (and linked-session failures) that did not stop the logout. */
   errors: LogoutError[]
   /** The browser's own session could not be destroyed. */
@@ -65,7 +67,7 @@ export async function endBrowserSession(
         sessionStore: sessionStoreFor(config, ctx),
         ownSessionId: ownId,
       })
-    : { destroyed: [], errors: [], tookOwn: false }
+    : { destroyed: [], handedOver: [], errors: [], tookOwn: false }
   if (burying instanceof Promise) await burying
   let sessionStoreError = linked.errors.find((e) => e.code === 'ERR_SESSION_STORE')
   errors.push(...linked.errors.filter((e) => e !== sessionStoreError))
@@ -88,7 +90,7 @@ export async function endBrowserSession(
   clearCookies(config, res, options.clear, cookie)
   const destroyed = linked.destroyed.length + (ownId !== undefined || ownCookieSession ? 1 : 0)
   debug('local logout: %d session(s)', destroyed)
-  return { destroyed, errors, sessionStoreError }
+  return { destroyed, handedOver: linked.handedOver.length, errors, sessionStoreError }
 }
 
 /** Deletes each cookie with the Path/Domain it was set with (RFC 6265bis §3.1) and sends Clear-Site-Data. */

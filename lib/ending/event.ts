@@ -24,3 +24,8 @@ async function callHook(
     config.logger.error(`sso-logout: onLogout threw: ${err instanceof Error ? err.message : String(err)}`)
   }
 }
+
+/** The event's `sessionsHandedOver`, spread in only when some were, so single-service events stay as they were. */
+export function handedOver(count: number): Pick<LogoutEvent, 'sessionsHandedOver'> {
+  return count > 0 ? { sessionsHandedOver: count } : {}
+}

@@ -5,7 +5,7 @@ import type { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 import type { SessionStoreLike } from '../options/types.js'
 import { destroyIds } from '../request/session.js'
-import type { Awaitable, Subject } from '../stores/contract.js'
+import type { Awaitable, Subject, TakeQuery, TakenSessions } from '../stores/contract.js'
 import { collect, settled } from './collect.js'
 import { TOMBSTONE_TTL, bury } from './tombstones.js'
 
@@ -15,6 +15,8 @@ const debug = createDebug('sso-logout:invalidate')
 export interface Invalidation {
   /** Ids of the linked sessions destroyed in the session store (never `ownSessionId`). */
   destroyed: string[]
+  /** Ids of other services' sessions, handed to them to destroy in their own session stores. */
+  handedOver: string[]
   errors: LogoutError[]
   /** Whether `ownSessionId` was among the linked sessions (its link is then already gone). */
   tookOwn: boolean
@@ -48,23 +50,25 @@ export async function invalidate(
     sid: subject.sid,
     sub: options.bySub ? subject.sub : undefined,
   }
-  if (revoked.sid === undefined && revoked.sub === undefined) return { destroyed: [], errors, tookOwn: false }
+  if (revoked.sid === undefined && revoked.sub === undefined) {
+    return { destroyed: [], handedOver: [], errors, tookOwn: false }
+  }
   // Sent together, not one after the other: a stuck store then costs one client timeout, not one
   // per command. Their order does not matter: a session the take returns is destroyed here, and one
   // linked while they run carries a token (or a link time) from before the revocation, which guard
   // refuses once the revocation lands (on a Redis Cluster the two run on different masters).
   const recorded = record(config, revoked, options.at, errors)
   const taken = takeAll(config, revoked, options.linkedBefore, errors)
-  const ids =
+  const { own, handedOver } =
     recorded instanceof Promise || taken instanceof Promise
       ? (await Promise.all([recorded, taken]))[1]
       : taken
-  const others = ids.filter((id) => id !== options.ownSessionId)
+  const others = own.filter((id) => id !== options.ownSessionId)
   // Tombstones first: requests of these sessions still in flight must not write them back, and a
-  // session this process cannot destroy (it may live in another service's session store, which
-  // destroying it here does not reach) is refused by `guard` wherever it shows up next, for as
-  // long as a link could have named it: the links' retention.
-  const buried = bury(config, others, errors, Math.max(TOMBSTONE_TTL, config.retention))
+  // session this process cannot destroy (another service's, until its owner has; or one in a
+  // session store that failed) is refused by `guard` wherever it shows up next, for as long as a
+  // link could have named it: the links' retention.
+  const buried = bury(config, [...others, ...handedOver], errors, Math.max(TOMBSTONE_TTL, config.retention))
   if (buried instanceof Promise) await buried
   if (others.length > 0 && options.sessionStore) {
     try {
@@ -73,8 +77,14 @@ export async function invalidate(
       errors.push(asLogoutError('ERR_SESSION_STORE', 'Destroying linked sessions failed', err))
     }
   }
-  debug('invalidated %d linked session(s), %d error(s)', others.length, errors.length)
-  return { destroyed: options.sessionStore ? others : [], errors, tookOwn: others.length !== ids.length }
+  debug(
+    'invalidated %d linked session(s), handed %d to other services, %d error(s)',
+    others.length,
+    handedOver.length,
+    errors.length,
+  )
+  const destroyed = options.sessionStore ? others : []
+  return { destroyed, handedOver, errors, tookOwn: others.length !== own.length }
 }
 
 function record(config: Config, subject: Subject, at: number, errors: LogoutError[]): Awaitable<void> {
@@ -82,24 +92,40 @@ function record(config: Config, subject: Subject, at: number, errors: LogoutErro
   return collect(() => config.store.revoke(subject, at, config.retention), undefined, errors, message)
 }
 
-/** The ids of the subject's sid and of its sub (when asked), each once. */
+const NOTHING: TakenSessions = { own: [], handedOver: [] }
+
+/**
+ * The sessions of the subject's sid and of its sub (when asked), each once, split into this
+ * service's and those handed to their own services (by a store that can, see Store.takeFor).
+ */
 function takeAll(
   config: Config,
   subject: Subject,
   linkedBefore: number,
   errors: LogoutError[],
-): Awaitable<string[]> {
+): Awaitable<TakenSessions> {
   const message = 'Reading the session index failed'
-  const answers: Array<Awaitable<string[]>> = []
-  if (subject.sid !== undefined) {
-    const query = { iss: subject.iss, sid: subject.sid, linkedBefore }
-    answers.push(collect(() => config.store.take(query), [], errors, message))
+  const { store, service } = config
+  const take = (query: TakeQuery): Awaitable<TakenSessions> => {
+    if (store.takeFor) return collect(() => store.takeFor!(query, service), NOTHING, errors, message)
+    const ids = collect(() => store.take(query), [], errors, message)
+    return ids instanceof Promise ? ids.then(ownOnly) : ownOnly(ids)
   }
-  if (subject.sub !== undefined) {
-    const query = { iss: subject.iss, sub: subject.sub, linkedBefore }
-    answers.push(collect(() => config.store.take(query), [], errors, message))
-  }
-  const merge = (taken: string[][]): string[] => (taken.length === 1 ? taken[0]! : [...new Set(taken.flat())])
+  const answers: Array<Awaitable<TakenSessions>> = []
+  if (subject.sid !== undefined) answers.push(take({ iss: subject.iss, sid: subject.sid, linkedBefore }))
+  if (subject.sub !== undefined) answers.push(take({ iss: subject.iss, sub: subject.sub, linkedBefore }))
   const all = settled(answers)
   return all instanceof Promise ? all.then(merge) : merge(all)
+}
+
+function ownOnly(ids: string[]): TakenSessions {
+  return { own: ids, handedOver: [] }
+}
+
+function merge(taken: TakenSessions[]): TakenSessions {
+  if (taken.length === 1) return taken[0]!
+  return {
+    own: [...new Set(taken.flatMap((t) => t.own))],
+    handedOver: [...new Set(taken.flatMap((t) => t.handedOver))],
+  }
 }

@@ -29,6 +29,7 @@ const OPTION_KEYS = [
   'sessionStore',
   'session',
   'store',
+  'service',
   'cookies',
   'clearSiteData',
   'backchannel',
@@ -56,6 +57,10 @@ export interface Config {
   /** Where the login session is, when it is not `req.session`. */
   sessions: SessionConfig
   store: Store
+  /** This app's name among the services sharing `store` (links record it; see LogoutOptions.service). */
+  service: string
+  /** What tells this deployment of `service` apart from another app using the same name by mistake. */
+  serviceDescription: string
   /** Cookies to clear; the express-session cookie is added per request when `clearSessionCookie`. */
   cookies: CookieSpec[]
   /** `Set-Cookie` deletions of `cookies`, serialised once. */
@@ -107,6 +112,8 @@ export function resolveConfig(input: LogoutOptions | undefined): Config {
     sessionStore: values.sessionStoreOption(o.sessionStore),
     sessions: values.sessionOption(o.session),
     store: values.storeOption(o.store),
+    service: values.serviceOption(o.service, baseURL?.origin ?? provider?.clientId),
+    serviceDescription: JSON.stringify([baseURL?.origin ?? null, provider?.clientId ?? null]),
     cookies,
     clearedCookies: cookies.map((c) => serializeCookie(c, '', 'expired')),
     clearSessionCookie: explicitCookies === undefined,

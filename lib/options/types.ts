@@ -135,7 +135,11 @@ export interface Logger {
 
 /** What `onLogout` receives, once per logout. */
 export interface LogoutEvent {
-  reason: 'user' | 'backchannel' | 'frontchannel' | 'api'
+  /**
+   * `'service'`: another service sharing the store ended these sessions (a logout there), and this
+   * one destroyed them in its own session store.
+   */
+  reason: 'user' | 'backchannel' | 'frontchannel' | 'api' | 'service'
   iss?: string | undefined
   sid?: string | undefined
   sub?: string | undefined
@@ -143,6 +147,11 @@ export interface LogoutEvent {
   jti?: string | undefined
   /** Local sessions destroyed, including the current one. */
   sessionsDestroyed: number
+  /**
+   * Sessions of other services sharing the store (`options.service`), handed to them to destroy
+   * in their own session stores. Absent when there were none.
+   */
+  sessionsHandedOver?: number | undefined
   /** The provider's `name`, when one is configured. */
   provider?: string | undefined
   /** Failures that did not stop the logout (store down, IdP call failed). Empty when all went well. */
@@ -185,6 +194,15 @@ export interface LogoutOptions {
   session?: SessionOption | undefined
   /** Index, revocation list and replay cache. Defaults to one `memoryStore()` per middleware. */
   store?: Store | undefined
+  /**
+   * This app's name among the services sharing `store`, each with its own session store. Links
+   * record it, and a logout anywhere hands each service the ids of its own sessions, which it
+   * destroys in its own session store at once (with `redisStore`, durably; see
+   * docs/many-instances.md). Every instance of one service must use the same name, and services
+   * with separate session stores distinct ones: up to 200 printable ASCII characters, no space,
+   * `{` or `}`. Defaults to `baseURL`'s origin, else the provider's `clientId`, else `'app'`.
+   */
+  service?: string | undefined
   /** Cookies to clear. Defaults to the access-token cookie of `from` and express-session's cookie. */
   cookies?: Array<string | CookieSpec> | undefined
   /** Send `Clear-Site-Data` (`true`: `"cache", "cookies", "storage"`, or a list). Defaults to `false`. */

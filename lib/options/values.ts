@@ -99,7 +99,13 @@ export function storeOption(value: unknown): Store {
       `a Store such as memoryStore() or redisStore() (missing ${missing}())`,
       value,
     )
-  return value as Store
+  const store = value as Store
+  // One without the other would take other services' sessions with nobody to end them, or wait
+  // for deliveries nobody sends.
+  if ((typeof store.takeFor === 'function') !== (typeof store.receive === 'function')) {
+    throw v.invalidArg('options.store', 'a Store with both takeFor() and receive(), or neither', value)
+  }
+  return store
 }
 
 /** Resolved `guard` options. */
@@ -131,3 +137,22 @@ export function loggerOption(value: unknown): Logger {
   }
   return o as Logger
 }
+
+/**
+ * `options.service`: a name that goes into Redis keys, hash tags and log lines, so it is kept to
+ * printable ASCII without the characters a Redis Cluster hash tag (`{`, `}`) or a log line (spaces)
+ * would misread. The default (the app's origin or client id) already tells most services apart.
+ */
+export function serviceOption(value: unknown, fallback: string | undefined): string {
+  if (value === undefined) return fallback !== undefined && SERVICE_NAME.test(fallback) ? fallback : 'app'
+  if (typeof value !== 'string' || !SERVICE_NAME.test(value)) {
+    throw v.invalidArg(
+      'options.service',
+      'a name of 1 to 200 printable ASCII characters without spaces, "{" or "}" (such as "calendar")',
+      value,
+    )
+  }
+  return value
+}
+
+const SERVICE_NAME = /^[\x21-\x7a\x7c\x7e]{1,200}$/

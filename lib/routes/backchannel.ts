@@ -1,7 +1,7 @@
 /** The OpenID Connect Back-Channel Logout 1.0 receiver: `POST path` with a logout token, from the OP. */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
-import { emit } from '../ending/event.js'
+import { emit, handedOver } from '../ending/event.js'
 import { invalidate } from '../ending/subject.js'
 import { LogoutError, asLogoutError } from '../errors.js'
 import type { BackchannelConfig } from '../options/channels.js'
@@ -95,6 +95,7 @@ async function logOut(config: Config, ctx: RequestContext, res: ServerResponse, 
     sub: claims.sub,
     jti: claims.jti,
     sessionsDestroyed: result.destroyed.length,
+    ...handedOver(result.handedOver.length),
     provider: config.provider?.name,
     errors: result.errors,
     notes,

@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import { endBrowserSession } from '../ending/browser.js'
-import { emit } from '../ending/event.js'
+import { emit, handedOver } from '../ending/event.js'
 import { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 import type { FrontchannelConfig } from '../options/channels.js'
@@ -93,6 +93,7 @@ async function logOut(
     sid: target?.sid ?? link?.sid,
     sub: link?.sub,
     sessionsDestroyed: local.destroyed,
+    ...handedOver(local.handedOver),
     provider: config.provider?.name,
     errors,
     notes: [],

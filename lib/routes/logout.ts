@@ -1,6 +1,6 @@
 /** The logout route: gate, validate, verify, end the sessions, clear cookies, end the IdP session, answer. */
 import type { ServerResponse } from 'node:http'
-import { emit } from '../ending/event.js'
+import { emit, handedOver } from '../ending/event.js'
 import { endBrowserSession } from '../ending/browser.js'
 import { keepPending } from '../ending/pending.js'
 import { LogoutError } from '../errors.js'
@@ -60,6 +60,7 @@ export function createLogoutRoute(config: Config) {
       sid: who.sid,
       sub: who.sub,
       sessionsDestroyed: local.destroyed,
+      ...handedOver(local.handedOver),
       provider: config.provider?.name,
       errors: [...lookupErrors, ...local.errors, ...provider.errors],
       notes: provider.notes,

@@ -16,6 +16,39 @@ export interface LinkRecord extends Subject {
   sessionId: string
   /** When the link was made, in milliseconds since the epoch. */
   at: number
+  /**
+   * The service whose session store holds the session (`logout({ service })`). A link without one
+   * (written before services were named) belongs to whichever service takes it.
+   */
+  service?: string | undefined
+}
+
+/** What {@link Store.takeFor} removed, split by owner. */
+export interface TakenSessions {
+  /** Sessions of the taking service (or of none): the caller destroys them in its session store. */
+  own: string[]
+  /** Sessions of other services, already handed to them durably: each owner destroys its own. */
+  handedOver: string[]
+}
+
+/** What {@link Store.receive} runs: destroys the handed-over sessions in the owner's session store. */
+export type Delivery = (sessionIds: string[]) => Promise<void>
+
+/** A running {@link Store.receive}. */
+export interface Receiver {
+  /** Stops receiving; ids not yet destroyed stay queued for the service's other instances. */
+  close(): void
+}
+
+/** How {@link Store.receive} reports what it could not do, for the application's log. */
+export interface ReceiveOptions {
+  /**
+   * Identifies this deployment of the service (its origin and client id): another live instance
+   * receiving under the same service name with another description is a collision, reported
+   * through `onProblem`, since it would destroy sessions in the wrong session store.
+   */
+  description: string
+  onProblem(message: string): void
 }
 
 /** What {@link Store.take} removes: the sessions of one `sid`, or of one `sub`, at one issuer. */
@@ -98,6 +131,23 @@ export interface Store {
    * ends when its IdP session does).
    */
   linkOf?(sessionId: string, iss: string): Awaitable<LinkRecord | undefined>
+  /**
+   * Like {@link Store.take}, for a store shared by services that each keep their own session
+   * store: the sessions of other services than `service` are handed to their owners, durably
+   * (they survive a restart of the owner and of this process), before they leave the index, and
+   * each owner destroys them through its {@link Store.receive}. Optional: without it, every
+   * taken session is destroyed in the taker's session store, which reaches other services only
+   * when they share it.
+   */
+  takeFor?(query: TakeQuery, service: string): Awaitable<TakenSessions>
+  /**
+   * Delivers to `deliver` the ids of `service`'s sessions that other services took, at least
+   * once, until closed. Instances of one service share the work: each id goes to one of them,
+   * and an instance that stops before `deliver` resolved gives its ids to another. A `deliver`
+   * that rejects gets its ids again later, so it must be idempotent (destroying a session that
+   * is gone already is). Present exactly when {@link Store.takeFor} is.
+   */
+  receive?(service: string, deliver: Delivery, options: ReceiveOptions): Receiver
   /** Releases timers and subscriptions. Optional. */
   close?(): Awaitable<void>
   /**

@@ -27,6 +27,7 @@ export class LinkTable {
       sub: record.sub,
       sessionId: record.sessionId,
       at: record.at,
+      service: record.service,
       expiresAt: Date.now() + ttl * 1000,
     }
     bounded(this.entries, this.maxEntries, (id, old) => this.remove(id, old))
@@ -36,13 +37,28 @@ export class LinkTable {
   }
 
   take(query: TakeQuery): string[] {
+    return this.takeEntries(query).map((entry) => entry.sessionId)
+  }
+
+  /** Takes like {@link take}, split into `service`'s sessions (or no service's) and each other service's. */
+  takeFor(query: TakeQuery, service: string): { own: string[]; others: Map<string, string[]> } {
+    const own: string[] = []
+    const others = new Map<string, string[]>()
+    for (const entry of this.takeEntries(query)) {
+      if (entry.service === undefined || entry.service === service) own.push(entry.sessionId)
+      else others.set(entry.service, [...(others.get(entry.service) ?? []), entry.sessionId])
+    }
+    return { own, others }
+  }
+
+  private takeEntries(query: TakeQuery): LinkEntry[] {
     const index = query.sid !== undefined ? this.bySid : this.bySub
     const value = query.sid ?? query.sub
     if (value === undefined) return []
     const ids = index.get(query.iss, value)
     if (ids === undefined) return []
     const now = Date.now()
-    const taken: string[] = []
+    const taken: LinkEntry[] = []
     for (const sessionId of typeof ids === 'string' ? [ids] : [...ids]) {
       const entry = this.entries.get(sessionId)
       if (!entry || entry.expiresAt <= now) {
@@ -52,7 +68,7 @@ export class LinkTable {
       }
       if (entry.at > query.linkedBefore) continue
       this.remove(sessionId, entry)
-      taken.push(sessionId)
+      taken.push(entry)
     }
     return taken
   }
@@ -60,7 +76,7 @@ export class LinkTable {
   linkOf(sessionId: string, iss: string): LinkRecord | undefined {
     const entry = this.entries.get(sessionId)
     if (!entry || entry.iss !== iss || entry.expiresAt <= Date.now()) return undefined
-    return { iss: entry.iss, sid: entry.sid, sub: entry.sub, sessionId, at: entry.at }
+    return { iss: entry.iss, sid: entry.sid, sub: entry.sub, sessionId, at: entry.at, service: entry.service }
   }
 
   unlink(sessionId: string): void {

@@ -2,6 +2,7 @@
 import { invalidArg } from '../../options/check.js'
 import type { Store } from '../contract.js'
 import { sweep } from './expiry.js'
+import { Handovers } from './handovers.js'
 import { LinkTable } from './links.js'
 import type { LinkEntry } from './links.js'
 import { RecordTables } from './records.js'
@@ -25,7 +26,9 @@ export interface MemoryStoreOptions {
  * revocation record, so the default bound caps links near 0.8 GB and revocations near 0.7 GB; a
  * smaller app can lower it. Past the bound the oldest record goes first: an evicted revocation no
  * longer blocks its tokens, so size it above the sessions you expect within `retention`.
- * For several instances or services use {@link redisStore}.
+ * Apps of one process that share it, each with its own `service` name and session store, end
+ * each other's sessions: a logout hands each app its own sessions' ids, queued in memory until it
+ * destroyed them. For several processes use {@link redisStore}.
  *
  * @example
  * ```ts
@@ -42,6 +45,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   const links = new LinkTable(maxEntries)
   const records = new RecordTables(maxEntries)
   const { revocations, tombstones, jtis, pending } = records
+  const handovers = new Handovers(maxEntries)
   const expire = (sessionId: string, entry: LinkEntry) => links.remove(sessionId, entry)
   const timer = setInterval(
     () => sweep([links.entries, revocations, tombstones, jtis, pending], expire),
@@ -52,6 +56,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
   return {
     link: (record, ttl) => links.link(record, ttl),
     take: (query) => links.take(query),
+    takeFor(query, service) {
+      const { own, others } = links.takeFor(query, service)
+      const handedOver: string[] = []
+      for (const [owner, ids] of others) {
+        handovers.hand(owner, ids)
+        handedOver.push(...ids)
+      }
+      return { own, handedOver }
+    },
+    receive: (service, deliver, options) => handovers.receive(service, deliver, options),
     unlink: (sessionId) => links.unlink(sessionId),
     linkOf: (sessionId, iss) => links.linkOf(sessionId, iss),
     revoke: (subject, at, ttl) => records.revoke(subject, at, ttl),

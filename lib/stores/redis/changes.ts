@@ -9,10 +9,17 @@ const debug = createDebug('sso-logout:redis-view')
 export interface Announcer {
   revoked(keys: readonly string[], at: number, ttlMs: number): Promise<void>
   buried(keys: readonly string[], ttlMs: number): Promise<void>
+  /** Tells a service's receivers that its stream has a new entry (a wake-up only: they also poll). */
+  handedOver(serviceTag: string): Promise<void>
 }
 
 /** A revocation (`r`, with its time `a`) or tombstones (`b`) written, with their life `t` in ms. */
 export type Change = { r: string[]; a: number; t: number } | { b: string[]; t: number }
+
+/** A hand-over to the service of tag `h`. */
+export interface HandOverNotice {
+  h: string
+}
 
 /**
  * The channel of a prefix. A plain PUBLISH reaches the subscribers of every node of a Redis
@@ -44,13 +51,20 @@ export function announcer(
   return {
     revoked: (keys, at, ttlMs) => publish({ r: [...keys], a: at, t: ttlMs }, 'revoke'),
     buried: (keys, ttlMs) => publish({ b: [...keys], t: ttlMs }, 'bury'),
+    async handedOver(serviceTag) {
+      // The entry is durable already; a lost wake-up only costs its receivers one poll interval.
+      await send(['PUBLISH', channel, JSON.stringify({ h: serviceTag })]).catch((error: unknown) =>
+        debug('announcing a hand-over failed: %s', String(error)),
+      )
+    },
   }
 }
 
 /** An announcement, or `undefined` (and a debug line) for anything else published on the channel. */
-export function parseChange(text: string): Change | undefined {
+export function parseChange(text: string): Change | HandOverNotice | undefined {
   try {
     const change = JSON.parse(text) as Record<string, unknown>
+    if (typeof change.h === 'string' && Object.keys(change).length === 1) return { h: change.h }
     const keys = change.r ?? change.b
     const strings = Array.isArray(keys) && keys.every((k) => typeof k === 'string')
     const life = typeof change.t === 'number' && Number.isFinite(change.t)

@@ -15,6 +15,10 @@ export interface RedisKeys {
   index(tag: string, kind: IndexKind, value: string): string
   revocations(subject: Subject): string[]
   jti(iss: string, jti: string): string
+  /** The hand-over stream of one service, by service tag (see {@link issuerTag}). */
+  stream(serviceTag: string): string
+  /** Which apps receive under one service name, by service tag. */
+  registry(serviceTag: string): string
 }
 
 /**
@@ -24,6 +28,15 @@ export interface RedisKeys {
  * reads as a hash tag). Two issuers of one deployment share a tag with a probability near 2^-72.
  */
 export function issuerTag(iss: string): string {
+  return tagOf(iss)
+}
+
+/** The same 12-character tag for a service name (`options.service`), kept in link records and stream names. */
+export function serviceTag(service: string): string {
+  return tagOf(service)
+}
+
+function tagOf(iss: string): string {
   return createHash('sha256').update(iss).digest('base64url').slice(0, 12)
 }
 
@@ -32,7 +45,7 @@ export function issuerTag(iss: string): string {
  * tag, so keys spread over the slots by session, by `sid`, by `sub`, by jti and by pending key,
  * while the keys of one `sid` (its index and its revocation) share a slot. Names never collide:
  * the last letter tells the kind apart (`l` link record, `t` tombstone, `p` pending, `i` index,
- * `r` revocation, `j` jti), the issuer tag has a fixed length and is followed by a letter saying
+ * `r` revocation, `j` jti, `q` a service's hand-over stream, `o` its registry), the issuer tag has a fixed length and is followed by a letter saying
  * whether a `sid` (`d`) or a `sub` (`u`) comes next, and the trailing value is kept raw. A value
  * containing `}` ends the hash tag early, identically for every key of that value, so they still
  * share a slot. A prefix containing a hash tag puts every key in one slot, which also works.
@@ -53,5 +66,7 @@ export function redisKeys(prefix: string): RedisKeys {
       return keys
     },
     jti: (iss, jti) => `${prefix}{${issuerTag(iss)}j${jti}}j`,
+    stream: (serviceTag) => `${prefix}{v${serviceTag}}q`,
+    registry: (serviceTag) => `${prefix}{v${serviceTag}}o`,
   }
 }

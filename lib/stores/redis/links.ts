@@ -1,6 +1,6 @@
 /** `link`, `take` and `unlink` of the Redis store: steps of one key each, in an order that is safe across slots. */
-import type { LinkRecord, TakeQuery } from '../contract.js'
-import { issuerTag } from './keys.js'
+import type { LinkRecord, TakeQuery, TakenSessions } from '../contract.js'
+import { issuerTag, serviceTag } from './keys.js'
 import type { IndexKind, RedisKeys } from './keys.js'
 import { scripts, type RedisScript } from './scripts.js'
 
@@ -15,10 +15,17 @@ interface OldLink {
   expiry: string
 }
 
+/** Appends session ids to a service's hand-over stream (by its tag); rejects when Redis did not take them. */
+export type HandOver = (serviceTag: string, sessionIds: string[]) => Promise<void>
+
 /** The link operations of one store. */
 export interface LinkSteps {
   link(record: LinkRecord, at: string, ttl: string): Promise<void>
-  take(query: TakeQuery, linkedBefore: string): Promise<string[]>
+  /**
+   * Takes the query's sessions. With `taker` (a service name), other services' sessions are handed
+   * over first and returned apart; without it, every session is the caller's.
+   */
+  take(query: TakeQuery, linkedBefore: string, taker?: string): Promise<TakenSessions>
   unlink(sessionId: string): Promise<void>
   linkOf(sessionId: string, iss: string): Promise<LinkRecord | undefined>
 }
@@ -34,7 +41,7 @@ export interface LinkSteps {
  *   and the taken ones from their other index;
  * - unlink: delete the record (which returns it), then remove its members.
  */
-export function linkSteps(keys: RedisKeys, exec: Exec): LinkSteps {
+export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): LinkSteps {
   /** Removes `pairs` (session id, score) from one index, each only while it has that score. */
   const remove = async (index: string, pairs: string[]): Promise<void> => {
     if (pairs.length > 0) await exec(scripts.indexRemove, index, pairs)
@@ -54,7 +61,8 @@ export function linkSteps(keys: RedisKeys, exec: Exec): LinkSteps {
     async link(record, at, ttl) {
       const tag = issuerTag(record.iss)
       const flags = `${record.sid === undefined ? '' : 'd'}${record.sub === undefined ? '' : 'u'}`
-      const args = [at, ttl, tag, record.sid ?? '', record.sub ?? '', flags]
+      const owner = record.service === undefined ? '' : serviceTag(record.service)
+      const args = [at, ttl, tag, record.sid ?? '', record.sub ?? '', flags, owner]
       const reply = asArray(await exec(scripts.setLink, keys.link(record.sessionId), args))
       const expiry = String(reply[0])
       const old = oldLink(reply.slice(1))
@@ -69,41 +77,75 @@ export function linkSteps(keys: RedisKeys, exec: Exec): LinkSteps {
       ])
     },
 
-    async take(query, linkedBefore) {
+    async take(query, linkedBefore, taker) {
       const kind: IndexKind = query.sid !== undefined ? 'sid' : 'sub'
       const value = query.sid ?? query.sub
-      if (value === undefined) return []
+      if (value === undefined) return { own: [], handedOver: [] }
       const tag = issuerTag(query.iss)
       const index = keys.index(tag, kind, value)
       const members = pairs(await exec(scripts.indexRead, index, []))
-      if (members.length === 0) return []
+      if (members.length === 0) return { own: [], handedOver: [] }
       const letter = kind === 'sid' ? 'd' : 'u'
-      const args = [tag, letter, value, linkedBefore]
-      const verdicts = await Promise.allSettled(
-        members.map(([sessionId]) => exec(scripts.takeLink, keys.link(sessionId), args)),
+      const takeAll = [tag, letter, value, linkedBefore, '']
+      const first = await takeEach(
+        members,
+        taker === undefined ? takeAll : [...takeAll.slice(0, 4), serviceTag(taker)],
       )
-      const taken: string[] = []
-      const here: string[] = []
+      // Other services' sessions are still linked: each is handed to its owner first, and taken
+      // (without a taker, so it goes whoever owns it) only once its owner has it durably.
+      const owners = new Map<string, Array<[string, string]>>()
+      for (const [member, owner] of first.foreign) owners.set(owner, [...(owners.get(owner) ?? []), member])
+      const handed = await Promise.allSettled(
+        [...owners].map(async ([owner, list]) => {
+          await handOver(
+            owner,
+            list.map(([sessionId]) => sessionId),
+          )
+          return list
+        }),
+      )
+      const after = await takeEach(
+        handed.flatMap((h) => (h.status === 'fulfilled' ? h.value : [])),
+        takeAll,
+      )
+      const failure = first.failure ?? handed.find((h) => h.status === 'rejected')?.reason ?? after.failure
+      const cleanup = [...first.cleanup, ...after.cleanup]
+      const here = cleanup.filter(([key]) => key === index).flatMap(([, pair]) => pair)
       const elsewhere = new Map<string, string[]>()
-      const other: IndexKind = kind === 'sid' ? 'sub' : 'sid'
-      let failure: unknown
-      verdicts.forEach((verdict, i) => {
-        const [sessionId, score] = members[i]!
-        if (verdict.status === 'rejected') return void (failure ??= verdict.reason)
-        const reply = verdict.value
-        if (reply === 2) return
-        here.push(sessionId, score)
-        if (!Array.isArray(reply)) return
-        taken.push(sessionId)
-        if (typeof reply[1] !== 'string') return
-        const otherIndex = keys.index(tag, other, reply[1])
-        elsewhere.set(otherIndex, [...(elsewhere.get(otherIndex) ?? []), sessionId, String(reply[2])])
-      })
+      for (const [key, pair] of cleanup) {
+        if (key !== index) elsewhere.set(key, [...(elsewhere.get(key) ?? []), ...pair])
+      }
       await Promise.all([remove(index, here), ...[...elsewhere].map(([key, list]) => remove(key, list))])
       // The records already taken are gone with the ids: the revocation recorded with the logout
       // still makes guard refuse those sessions (see "Redis Cluster" in redisStore's TSDoc).
       if (failure !== undefined) throw failure
-      return taken
+      return { own: first.taken, handedOver: after.taken }
+
+      /** Runs the record script of each member; what it took, what to remove from which index, and what another service owns. */
+      async function takeEach(list: Array<[string, string]>, args: string[]) {
+        const verdicts = await Promise.allSettled(
+          list.map(([sessionId]) => exec(scripts.takeLink, keys.link(sessionId), args)),
+        )
+        const taken: string[] = []
+        const cleanup: Array<[string, [string, string]]> = []
+        const foreign: Array<[[string, string], string]> = []
+        const other: IndexKind = kind === 'sid' ? 'sub' : 'sid'
+        let failure: unknown
+        verdicts.forEach((verdict, i) => {
+          const member = list[i]!
+          const [sessionId] = member
+          if (verdict.status === 'rejected') return void (failure ??= verdict.reason)
+          const reply = verdict.value
+          if (reply === 2) return
+          if (Array.isArray(reply) && reply[0] === 4) return void foreign.push([member, String(reply[1])])
+          cleanup.push([index, member])
+          if (!Array.isArray(reply)) return
+          taken.push(sessionId)
+          if (typeof reply[1] !== 'string') return
+          cleanup.push([keys.index(tag, other, reply[1]), [sessionId, String(reply[2])]])
+        })
+        return { taken, cleanup, foreign, failure }
+      }
     },
 
     async unlink(sessionId) {

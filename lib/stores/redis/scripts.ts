@@ -11,7 +11,8 @@ export interface RedisScript {
 /*
  * Layout shared by the scripts (see keys.ts for the names and store.ts for the order of steps):
  * - a link record is a string, the MessagePack array [link time, issuer tag, sid or false, sub or
- *   false], that expires with the link; its expiry time (PEXPIRETIME) is the link's expiry, E;
+ *   false, owning service's tag or false], that expires with the link; its expiry time
+ *   (PEXPIRETIME) is the link's expiry, E;
  * - an index is a sorted set of session ids scored by E, so expired members are pruned by score
  *   and the key expires with its longest-lived member.
  * Every script touches only KEYS[1], which a Redis Cluster requires of a script whose keys lie in
@@ -44,7 +45,7 @@ end
 
 /**
  * KEYS: the link record. ARGV: link time, ttl ms, issuer tag, sid or '', sub or '' (ARGV[6] says
- * which are present: 'd', 'u', 'du'). Writes the record, or deletes it when ttl <= 0, and returns
+ * which are present: 'd', 'u', 'du'), the owning service's tag or ''. Writes the record, or deletes it when ttl <= 0, and returns
  * { E (0 when deleted), old tag, old sid, old sub, old E } with false where there is no old link.
  * E differs from the old link's E, so a step that removes an index member only while its score is
  * the old E never removes the new link's member.
@@ -58,7 +59,9 @@ if tonumber(ARGV[2]) > 0 then
   local sid, sub = false, false
   if string.find(ARGV[6], 'd', 1, true) then sid = ARGV[4] end
   if string.find(ARGV[6], 'u', 1, true) then sub = ARGV[5] end
-  redis.call('SET', KEYS[1], cmsgpack.pack({ tonumber(ARGV[1]), ARGV[3], sid, sub }), 'PXAT', ms(E))
+  local service = false
+  if ARGV[7] ~= '' then service = ARGV[7] end
+  redis.call('SET', KEYS[1], cmsgpack.pack({ tonumber(ARGV[1]), ARGV[3], sid, sub, service }), 'PXAT', ms(E))
 else
   redis.call('DEL', KEYS[1])
 end
@@ -66,11 +69,11 @@ if not old then return { ms(E), false, false, false, false } end
 return { ms(E), old[2], old[3], old[4], ms(oldE) }
 `
 
-/** KEYS: the link record. Its { link time, tag, sid, sub } (false where absent), or nil. */
+/** KEYS: the link record. Its { link time, tag, sid, sub, service tag } (false where absent), or nil. */
 const READ_LINK = `
 local fields = record(KEYS[1])
 if not fields then return nil end
-return { string.format('%.17g', fields[1]), fields[2], fields[3], fields[4] }
+return { string.format('%.17g', fields[1]), fields[2], fields[3], fields[4], fields[5] or false }
 `
 
 /** KEYS: the link record. Deletes it and returns { tag, sid, sub, E } of the link, or nil. */
@@ -83,10 +86,12 @@ return { old[2], old[3], old[4], ms(oldE) }
 
 /**
  * KEYS: the link record of one index member. ARGV: issuer tag, 'd' or 'u' (the index taken),
- * its sid or sub, linkedBefore. The record decides: 0 when there is none (the member is an
- * orphan), 1 when it names another sid or sub (a stale member of a session linked again since),
- * 2 when the link is later than linkedBefore (it survives), or { 3, the other index's value or
- * false, E } after deleting the record: the session is taken, by this call and no other.
+ * its sid or sub, linkedBefore, the taking service's tag ('' takes every service's session). The
+ * record decides: 0 when there is none (the member is an orphan), 1 when it names another sid or
+ * sub (a stale member of a session linked again since), 2 when the link is later than
+ * linkedBefore (it survives), { 4, its service's tag } when another service owns it (it stays,
+ * until it has been handed over and is taken with '' as the taker), or { 3, the other index's
+ * value or false, E } after deleting the record: the session is taken, by this call and no other.
  */
 const TAKE_LINK = `
 local fields, E = record(KEYS[1])
@@ -96,6 +101,8 @@ local mine, other = sid, sub
 if ARGV[2] == 'u' then mine, other = sub, sid end
 if fields[2] ~= ARGV[1] or mine ~= ARGV[3] then return 1 end
 if tonumber(fields[1]) > tonumber(ARGV[4]) then return 2 end
+local owner = fields[5]
+if ARGV[5] ~= '' and owner and owner ~= ARGV[5] then return { 4, owner } end
 redis.call('DEL', KEYS[1])
 return { 3, other, ms(E) }
 `
@@ -187,6 +194,91 @@ const LOAD = `
 return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}
 `
 
+/*
+ * A service's hand-over stream: one entry per logout elsewhere, { a = logout time, i = JSON array
+ * of session ids }, read by the consumer group 'owners' that the service's instances join. The
+ * group starts at 0, whoever creates it (a logout before the service ever ran, or the service's
+ * first instance), so a service catches up on every entry the stream still holds.
+ */
+const ENSURE_GROUP = `
+local function ensure_group(key, group, ttl)
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('XGROUP', 'CREATE', key, group, '0', 'MKSTREAM')
+    redis.call('PEXPIRE', key, ttl)
+    return
+  end
+  pcall(redis.call, 'XGROUP', 'CREATE', key, group, '0')
+end
+`
+
+/**
+ * KEYS: a service's stream. ARGV: group, logout time, JSON ids, ttl ms (retention). Appends one
+ * entry, drops entries older than the retention (their links have expired anyway) and keeps the
+ * stream alive for the retention. Returns the entry id.
+ */
+const HAND_OVER = `${ENSURE_GROUP}
+ensure_group(KEYS[1], ARGV[1], ARGV[4])
+local oldest = clock() - tonumber(ARGV[4])
+local id = redis.call('XADD', KEYS[1], 'MINID', '~', ms(math.max(oldest, 0)), '*', 'a', ARGV[2], 'i', ARGV[3])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+return id
+`
+
+/**
+ * KEYS: a service's stream. ARGV: group, consumer, claim-after ms, count, ttl ms, '1' to also
+ * forget consumers idle for a day with nothing pending (instances that are gone). Claims entries
+ * another consumer has held for claim-after ms without acknowledging them (an instance that died
+ * mid-batch, or a delivery that failed), then reads new ones: { claimed, new }, each a list of
+ * { id, { field, value, ... } }.
+ */
+const RECEIVE = `${ENSURE_GROUP}
+ensure_group(KEYS[1], ARGV[1], ARGV[5])
+if ARGV[6] == '1' then
+  for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+    local info = {}
+    for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+    if info['pending'] == 0 and info['idle'] > 86400000 and info['name'] ~= ARGV[2] then
+      redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    end
+  end
+end
+local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[3], '0-0', 'COUNT', ARGV[4])
+local fresh = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[2], 'COUNT', ARGV[4], 'STREAMS', KEYS[1], '>')
+local entries = {}
+if fresh and fresh[1] then entries = fresh[1][2] end
+return { claimed[2], entries }
+`
+
+/** KEYS: a service's stream. ARGV: group, entry ids. Acknowledges and deletes the entries done. */
+const ACK = `
+local group = ARGV[1]
+for i = 2, #ARGV do
+  redis.call('XACK', KEYS[1], group, ARGV[i])
+  redis.call('XDEL', KEYS[1], ARGV[i])
+end
+return 1
+`
+
+/**
+ * KEYS: a service's registry, a hash of each description seen receiving and when (server ms).
+ * ARGV: this instance's description, window ms. Records this one and returns every other
+ * description seen within the window: two apps receiving under one service name.
+ */
+const REGISTER = `
+local now = clock()
+redis.call('HSET', KEYS[1], ARGV[1], ms(now))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) * 2)
+local others = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  if all[i] ~= ARGV[1] then
+    if tonumber(all[i + 1]) > now - tonumber(ARGV[2]) then table.insert(others, all[i])
+    else redis.call('HDEL', KEYS[1], all[i]) end
+  end
+end
+return others
+`
+
 function script(name: string, body: string): RedisScript {
   const source = `${PRELUDE}${body}`
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
@@ -210,4 +302,8 @@ export const scripts = {
   takePending: script('takePending', TAKE_PENDING),
   releaseJti: script('releaseJti', DELETE),
   viewLoad: script('localView.load', LOAD),
+  handOver: script('take (hand-over)', HAND_OVER),
+  receive: script('receive', RECEIVE),
+  ack: script('receive (ack)', ACK),
+  register: script('receive (register)', REGISTER),
 } as const

@@ -7,7 +7,9 @@ import { checkConfiguration } from './configuration.js'
 import { redisKeys } from './keys.js'
 import { linkSteps } from './links.js'
 import { scripts, type RedisScript } from './scripts.js'
-import { announcer } from './changes.js'
+import { announcer, changesChannel } from './changes.js'
+import { GROUP, deliverySettings, startReceiver, type DeliveryOptions } from './receiver.js'
+import { canSubscribe, sharedChannel } from './subscription.js'
 import { localViewSettings, storeView, type LocalViewOptions } from './view.js'
 
 /** Options of {@link redisStore}. */
@@ -30,6 +32,16 @@ export interface RedisStoreOptions {
    * Defaults to `{ maxEntries: 50_000 }`.
    */
   localView?: LocalViewOptions | false | undefined
+  /**
+   * How a service's instances receive the ids of their sessions that other services ended (see
+   * "Services" below). Defaults to `{ pollInterval: 1000, claimAfter: 30000 }`.
+   */
+  delivery?: DeliveryOptions | undefined
+  /**
+   * Seconds a hand-over waits for a service that is down, at most: cover the longest session
+   * (`logout()`'s `retention`). Defaults to 14 days, that option's default.
+   */
+  handOverRetention?: number | undefined
 }
 
 /**
@@ -146,8 +158,18 @@ export function redisStore(options: RedisStoreOptions): Store {
   const connection = connect(options.client)
   const run = scriptRunner(connection.send)
   const keys = redisKeys(prefix)
-  const view = storeView(options.client, run, prefix, localViewSettings(options.localView))
+  const channel = canSubscribe(options.client)
+    ? sharedChannel(options.client, changesChannel(prefix))
+    : undefined
+  const view = storeView(channel, run, localViewSettings(options.localView))
+  const delivery = deliverySettings(options.delivery)
+  const handOverRetention = positiveSeconds(
+    options.handOverRetention,
+    'options.handOverRetention',
+    14 * 86400,
+  )
   const announce = announcer(connection.send, prefix, (change) => view?.apply(change))
+  const receivers = new Set<{ close(): void }>()
 
   async function exec(script: RedisScript, key: string, args: string[]): Promise<unknown> {
     try {
@@ -156,7 +178,11 @@ export function redisStore(options: RedisStoreOptions): Store {
       throw asLogoutError('ERR_STORE', `Redis store ${script.name} failed`, error)
     }
   }
-  const links = linkSteps(keys, exec)
+  const links = linkSteps(keys, exec, async (tag, sessionIds) => {
+    const args = [GROUP, String(Date.now()), JSON.stringify(sessionIds), String(handOverRetention * 1000)]
+    await exec(scripts.handOver, keys.stream(tag), args)
+    await announce.handedOver(tag)
+  })
 
   return {
     async link(record: LinkRecord, ttl: number) {
@@ -164,7 +190,28 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     async take(query: TakeQuery) {
-      return links.take(query, number(query.linkedBefore, 'query.linkedBefore'))
+      return (await links.take(query, number(query.linkedBefore, 'query.linkedBefore'))).own
+    },
+
+    async takeFor(query: TakeQuery, service: string) {
+      return links.take(query, number(query.linkedBefore, 'query.linkedBefore'), service)
+    },
+
+    receive(service, deliver, receiveOptions) {
+      const receiver = startReceiver(
+        { run, keys, channel, settings: delivery, retention: handOverRetention },
+        service,
+        deliver,
+        receiveOptions,
+      )
+      const handle = {
+        close() {
+          receivers.delete(handle)
+          receiver.close()
+        },
+      }
+      receivers.add(handle)
+      return handle
     },
 
     async revoke(subject: Subject, at: number, ttl: number) {
@@ -230,7 +277,11 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     checkConfiguration: () => checkConfiguration(connection),
 
-    close: () => view?.close(),
+    close() {
+      for (const receiver of [...receivers]) receiver.close()
+      view?.close()
+      channel?.close()
+    },
   }
 }
 
@@ -238,6 +289,14 @@ export function redisStore(options: RedisStoreOptions): Store {
 function number(value: number, name: string): string {
   if (!Number.isFinite(value)) throw optionError(`"${name}" must be a finite number`)
   return String(value)
+}
+
+function positiveSeconds(value: unknown, path: string, fallback: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw optionError(`"${path}" must be a whole number of seconds, 1 or more`)
+  }
+  return value
 }
 
 /** Redis expiries are whole milliseconds; rounding up never expires a record early. */

@@ -183,3 +183,46 @@ function ioredisSubscriber(client: unknown, channel: string, events: Subscriptio
     close: () => connection.disconnect(),
   }
 }
+
+/** One subscription of a store, shared by its local view and its receivers. */
+export interface Channel {
+  /** Adds listeners; the subscription starts with the first. A listener added once it is current is told so at once. */
+  listen(events: SubscriptionEvents): () => void
+  close(): void
+}
+
+/**
+ * Shares one subscription (one connection) between everything of a store that listens to its
+ * channel. It is opened when the first listener comes and stays open until `close()`.
+ */
+export function sharedChannel(client: unknown, channel: string): Channel {
+  const listeners = new Set<SubscriptionEvents>()
+  let subscription: Subscription | undefined
+  let current = false
+  let closed = false
+  const all: SubscriptionEvents = {
+    message: (text) => listeners.forEach((l) => l.message(text)),
+    current() {
+      current = true
+      listeners.forEach((l) => l.current())
+    },
+    lost(reason) {
+      current = false
+      listeners.forEach((l) => l.lost(reason))
+    },
+  }
+  return {
+    listen(events) {
+      listeners.add(events)
+      if (!closed) subscription ??= subscribe(client, channel, all)
+      if (current) events.current()
+      return () => listeners.delete(events)
+    },
+    close() {
+      closed = true
+      current = false
+      subscription?.close()
+      listeners.clear()
+    },
+  }
+}

@@ -4,10 +4,10 @@ import { asLogoutError } from '../../errors.js'
 import { invalidArg, objectOption } from '../../options/check.js'
 import type { Awaitable } from '../contract.js'
 import type { ScriptRunner } from './client.js'
-import { changesChannel, parseChange, type Change } from './changes.js'
+import { parseChange, type Change } from './changes.js'
 import { LocalView, type Load } from './local-view.js'
 import { scripts } from './scripts.js'
-import { canSubscribe, subscribe, type Subscription } from './subscription.js'
+import type { Channel } from './subscription.js'
 
 /** Options of the local view (`redisStore({ localView })`). */
 export interface LocalViewOptions {
@@ -63,25 +63,24 @@ export interface StoreView {
 
 /** The view of one store, or `undefined` when it is turned off or the client cannot subscribe. */
 export function storeView(
-  client: unknown,
+  channel: Channel | undefined,
   run: ScriptRunner,
-  prefix: string,
   settings: ViewSettings | false,
 ): StoreView | undefined {
-  if (settings === false || !canSubscribe(client)) return undefined
+  if (settings === false || !channel) return undefined
   const revocations = new LocalView(settings.maxEntries)
   const tombstones = new LocalView(settings.maxEntries)
   /** Reads in flight, shared by the requests that need the same key meanwhile. */
   const loading = new Map<string, { ticket: Load; read: Promise<number | undefined> }>()
-  let subscription: Subscription | undefined
+  let unlisten: (() => void) | undefined
   let closed = false
 
   const start = (): void => {
-    if (subscription || closed) return
-    subscription = subscribe(client, changesChannel(prefix), {
+    if (unlisten || closed) return
+    unlisten = channel.listen({
       message(text) {
         const change = parseChange(text)
-        if (!change) return
+        if (!change || 'h' in change) return
         apply(change)
         const revocation = 'r' in change
         const keys = revocation ? change.r.length : change.b.length
@@ -156,7 +155,7 @@ export function storeView(
     apply,
     close() {
       closed = true
-      subscription?.close()
+      unlisten?.()
       revocations.drop()
       tombstones.drop()
     },
