@@ -9,7 +9,12 @@
 //   prefix?: string,                 // redisStore prefix
 //   jwk: JWK, issuer: string, clientId: string,
 //   sessionStore?: 'memory' | 'connect-redis', sessionPrefix?: string,
-//   timeout?: number                 // Redis client timeout, ms
+//   timeout?: number,                // Redis client timeout, ms
+//   service?: string,                // logout({ service }); its sessionStore is then passed too
+//   delivery?: { pollInterval?, claimAfter? },  // redisStore({ delivery })
+//   hold?: 'first'                   // the first destroy in the session store never answers (a
+//                                    // slow store, an instance about to die mid-batch): prints
+//                                    // {"held":[id]} instead; later destroys work
 // }
 // It listens on 127.0.0.1, port 0, and prints one JSON line `{"url":"http://127.0.0.1:PORT"}`, then
 // one JSON line per logout event (`{"event":{...}}`) and per log message (`{"log":"..."}`).
@@ -48,6 +53,15 @@ const sessionStore =
   config.sessionStore === 'connect-redis'
     ? new RedisStore({ client, prefix: config.sessionPrefix ?? 'sess:' })
     : new session.MemoryStore()
+if (config.hold === 'first') {
+  const destroy = sessionStore.destroy.bind(sessionStore)
+  let held = false
+  sessionStore.destroy = (sid, callback) => {
+    if (held) return destroy(sid, callback)
+    held = true
+    print({ held: [sid] })
+  }
+}
 
 // A provider object of its own (the Provider interface): the test IdP issues the tokens.
 const provider = {
@@ -64,13 +78,15 @@ const auth = logout({
   baseURL: 'https://app.test',
   returnTo: { allowed: ['/bye'] },
   backchannel: { path: '/backchannel' },
-  store: redisStore({ client, prefix: config.prefix }),
+  store: redisStore({ client, prefix: config.prefix, delivery: config.delivery }),
+  ...(config.service === undefined ? {} : { service: config.service, sessionStore }),
   onLogout: (event) =>
     print({
       event: {
         reason: event.reason,
         sid: event.sid,
         sessionsDestroyed: event.sessionsDestroyed,
+        sessionsHandedOver: event.sessionsHandedOver,
         errors: event.errors.map((e) => e.code),
       },
     }),
@@ -106,7 +122,11 @@ app.get('/api', auth.guard, (req, res) => {
 })
 // Test-only introspection and admin actions (loopback only, like the whole service).
 app.get('/admin/sessions', (_req, res, next) => {
-  sessionStore.all((err, sessions) => (err ? next(err) : res.json(Object.keys(sessions ?? {}))))
+  // MemoryStore answers an object keyed by session id; connect-redis an array of sessions with `id`.
+  sessionStore.all((err, sessions) => {
+    if (err) return next(err)
+    res.json(Array.isArray(sessions) ? sessions.map((s) => s.id) : Object.keys(sessions ?? {}))
+  })
 })
 app.post('/admin/revoke', express.json(), async (req, res, next) => {
   try {
