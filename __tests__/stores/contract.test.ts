@@ -278,6 +278,9 @@ function contract(backend: Backend): void {
     function receiveAs(service: string, description = 'app', fail = 0) {
       const got: string[] = []
       const problems: string[] = []
+      let reported: (() => void) | undefined
+      /** Resolves once the store reported a problem to this receiver (or already had). */
+      const problem = new Promise<void>((resolve) => (reported = resolve))
       let failures = fail
       let waiting: { n: number; resolve: () => void } | undefined
       const receiver = store.receive!(
@@ -290,12 +293,18 @@ function contract(backend: Backend): void {
           got.push(...ids)
           if (waiting && got.length >= waiting.n) waiting.resolve()
         },
-        { description, onProblem: (p) => problems.push(p) },
+        {
+          description,
+          onProblem: (p) => {
+            problems.push(p)
+            reported?.()
+          },
+        },
       )
       receivers.push(receiver)
       const next = (n: number) =>
         got.length >= n ? Promise.resolve() : new Promise<void>((resolve) => (waiting = { n, resolve }))
-      return { got, problems, next, receiver }
+      return { got, problems, problem, next, receiver }
     }
 
     it("keeps the taker's sessions (and those of no service) and hands the others over", async () => {
@@ -363,10 +372,7 @@ function contract(backend: Backend): void {
     it('reports two apps receiving under one service name', async () => {
       const one = receiveAs('calendar', '["https://calendar.example.com",null]')
       const other = receiveAs('calendar', '["https://notes.example.com",null]')
-      const reported = async (r: { problems: string[] }) => {
-        while (r.problems.length === 0) await elapse(50)
-      }
-      await Promise.all([reported(one), reported(other)])
+      await Promise.all([one.problem, other.problem])
       expect([...one.problems, ...other.problems].join(' ')).toMatch(/service "calendar".*options\.service/)
     })
   })
