@@ -57,14 +57,41 @@ export interface RedisStoreOptions {
  *
  * Keys, with `P` the prefix, `T` a 12-character tag of the issuer (issuerTag() in keys.ts) and the
  * part in braces the Redis Cluster hash tag:
- * - `P{s<sessionId>}l`: a linked session's record, the MessagePack array [link time, T, sid, sub];
+ * - `P{s<sessionId>}l`: a linked session's record, the MessagePack array [link time, T, sid, sub,
+ *   V], with `V` a 12-character tag of the service that owns the session (`logout()`'s
+ *   `options.service`; absent for links made without one);
  * - `P{Td<sid>}i`, `P{Tu<sub>}i`: sorted sets of session ids scored by the link's expiry, pruned
  *   on every write and expiring with their longest-lived member;
  * - `P{Td<sid>}r`, `P{Tu<sub>}r`: revocation time in ms (in the slot of that sid's or sub's index);
  * - `P{Tj<jti>}j`: a claimed logout-token id;
  * - `P{s<sessionId>}t`: a tombstone (a logged-out session that must not be written back);
- * - `P{p<key>}p`: work a logout left for the browser's return (held-back revocations).
+ * - `P{p<key>}p`: work a logout left for the browser's return (held-back revocations);
+ * - `P{v<V>}q`: the hand-over stream of service `V`, read by its instances through the consumer
+ *   group `owners`; each entry's field `i` is a JSON array of session ids, `a` the hand-over time;
+ * - `P{v<V>}o`: the descriptions (origin and client id) of the apps receiving as service `V`
+ *   lately, to report two apps under one service name.
  * Every key has a TTL.
+ *
+ * Services. A take for a service (`takeFor`, used by every logout) returns that service's own
+ * sessions and hands each other service's to it: the ids are appended to the owner's stream
+ * (XADD, then a wake-up `PUBLISH` on `P changes`), and every instance of the owner reads its
+ * stream through the consumer group (XREADGROUP), destroys the ids in its own session store,
+ * and acknowledges and deletes the entry (XACK, XDEL). An entry not acknowledged within
+ * `delivery.claimAfter` (its instance died, or its session store failed) is claimed by another
+ * instance (XAUTOCLAIM), so delivery is at least once, and destroying a session twice is
+ * harmless. The group is created at the stream's start with the first hand-over, so a service
+ * that is down catches up when it is back, for up to `handOverRetention`.
+ * - take for service S: (1) read the index; (2) run the record script of each member with S:
+ *   it takes S's sessions and those of no service, and for another service's answers its owner
+ *   without touching the record; (3) append each owner's ids to its stream; (4) run the record
+ *   script again, without a service, on the ids (3) appended; (5) tidy the indexes as below. The
+ *   links leave the index only after their owner has them durably: a crash or a failed append
+ *   between (2) and (4) leaves the sessions linked, so the next logout of that sid or sub (an OP
+ *   retries a failed back-channel logout) hands them over again, and a crash between (3) and (4)
+ *   leaves them both handed over and linked, which is a second delivery later, never a loss.
+ *   Between (3) and (4) a reader sees the sessions still linked and their revocation recorded:
+ *   `guard` refuses them already. A session linked anew to another sid between (2) and (4) is
+ *   not taken by (4) but is still destroyed by its owner: the logout errs towards ending it.
  *
  * Redis Cluster. Every script names the one key it reads and writes, so it runs on the master of
  * that key's slot, and the keys spread over all slots. An operation on several keys is a sequence
