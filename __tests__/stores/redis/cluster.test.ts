@@ -2,7 +2,7 @@ import type { Cluster } from 'ioredis'
 import type { createCluster } from 'redis'
 import { LogoutError, redisStore } from '../../../lib/index.js'
 import type { Store } from '../../../lib/index.js'
-import { issuerTag } from '../../../lib/stores/redis/keys.js'
+import { issuerTag, redisKeys, serviceTag } from '../../../lib/stores/redis/keys.js'
 import {
   ioredisCluster,
   nodeRedisCluster,
@@ -220,6 +220,75 @@ describeRedis('redisStore() on a three-master Redis Cluster', () => {
         }
       }
       expect(seen.length).toBe(new Set(seen).size)
+    },
+    60_000,
+  )
+  it.each([0, 1])(
+    'hands every acknowledged link of another service over through a crash and restart of the master of its stream (%s)',
+    async (i) => {
+      const prefix = `k${++prefixes}:`
+      const store = redisStore({
+        client: i === 0 ? nodeRedis : ioredis,
+        prefix,
+        delivery: { pollInterval: 50, claimAfter: 200 },
+      })
+      const victim = cluster.nodes[0]!
+      // A service whose hand-over stream lives on the master that crashes.
+      let n = 0
+      while (!(await servedBy(victim.port, redisKeys(prefix).stream(serviceTag(`calendar-${n}`))))) n++
+      const calendar = `calendar-${n}`
+      const received = new Set<string>()
+      let expected: string[] | undefined
+      let allThere: () => void = () => undefined
+      const delivered = new Promise<void>((resolve) => (allThere = resolve))
+      const check = () => expected?.every((id) => received.has(id)) && allThere()
+      const receiver = store.receive!(
+        calendar,
+        async (ids) => {
+          for (const id of ids) received.add(id)
+          check()
+        },
+        { description: calendar, onProblem: () => undefined },
+      )
+      const ROUNDS = 40
+      const links: Array<Outcome<void>> = []
+      const takes: Array<Outcome<unknown>> = []
+      const round = async (r: number) => {
+        links[r] = await outcome(() =>
+          store.link({ iss: ISS, sid: `H${r}`, sessionId: `cal-${r}`, at: 1, service: calendar }, 600),
+        )
+        takes[r] = await outcome(() => store.takeFor!({ iss: ISS, sid: `H${r}`, linkedBefore: 2 }, 'notes'))
+      }
+      let outage: Promise<void> | undefined
+      try {
+        const rounds: Array<Promise<void>> = []
+        for (let r = 0; r < ROUNDS; r++) {
+          rounds.push(round(r))
+          if (r === 5) outage = victim.kill()
+          if (r === 20) outage = outage!.then(() => victim.start())
+          if (r % 4 === 3) await Promise.all(rounds.splice(0))
+        }
+        await Promise.all(rounds)
+        await outage
+        await cluster.whenOk()
+        // The outage was seen by some step of some round.
+        expect([...links, ...takes].some((o) => !o.ok)).toBe(true)
+        // A logout whose take failed is retried (an OP retries its back-channel logout): what its
+        // first attempt left linked is handed over now, and what it handed over already is not lost.
+        for (let r = 0; r < ROUNDS; r++) {
+          if (takes[r]!.ok) continue
+          await whenAnswering(() => store.takeFor!({ iss: ISS, sid: `H${r}`, linkedBefore: 2 }, 'notes'))
+        }
+        expected = links.flatMap((l, r) => (l.ok ? [`cal-${r}`] : []))
+        check()
+        await delivered
+        // Every acknowledged link reached its owner, and nothing of any other session did.
+        expect([...received].every((id) => /^cal-\d+$/.test(id))).toBe(true)
+        expect(expected.length).toBeGreaterThan(0)
+      } finally {
+        receiver.close()
+        await store.close?.()
+      }
     },
     60_000,
   )
