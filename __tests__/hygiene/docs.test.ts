@@ -118,18 +118,23 @@ describe('the dependency gate (docs/dependencies.md)', () => {
 
 describe('docs/performance.md', () => {
   const doc = readFileSync(join(root, 'docs', 'performance.md'), 'utf8')
-  const results = ['RESULTS-inprocess.md', 'RESULTS.md'].map((name) =>
+  const results = ['RESULTS-inprocess.md', 'RESULTS.md', 'RESULTS-fanout.md'].map((name) =>
     readFileSync(join(root, 'bench', name), 'utf8'),
   )
 
-  it('quotes its tables from bench/RESULTS-inprocess.md and bench/RESULTS.md, row for row', () => {
+  it('quotes its tables from bench/RESULTS-inprocess.md, bench/RESULTS.md and bench/RESULTS-fanout.md, row for row', () => {
     const rows = doc.split('\n').filter((line) => line.startsWith('| ') && !/^\| -/.test(line))
     expect(rows.length).toBeGreaterThan(20)
     expect(rows.filter((row) => !results.some((text) => text.includes(row)))).toEqual([])
   })
 
   it('gives the commands that wrote them', () => {
-    for (const command of ['npm run bench', 'npm run bench:inprocess', 'npm run bench:http']) {
+    for (const command of [
+      'npm run bench',
+      'npm run bench:inprocess',
+      'npm run bench:http',
+      'npm run bench:fanout',
+    ]) {
       expect(doc).toContain(`\`${command}\``)
     }
   })
