@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
 import { LogoutError, redisStore } from '../../../lib/index.js'
-import { issuerTag } from '../../../lib/stores/redis/keys.js'
+import { issuerTag, redisKeys } from '../../../lib/stores/redis/keys.js'
 import type { Store } from '../../../lib/index.js'
 import {
   describeRedis,
@@ -116,8 +116,8 @@ describeRedis('redisStore() against a real redis-server', () => {
           `${prefix}{${TAG}jJ}j`,
           `${prefix}{${TAG}dS}r`,
           `${prefix}{${TAG}uU}r`,
-          `${prefix}{${TAG}dS}i`,
-          `${prefix}{${TAG}uU}i`,
+          redisKeys(prefix).index(TAG, 'sid', 'S'),
+          redisKeys(prefix).index(TAG, 'sub', 'U'),
           `${prefix}{ssess-1}l`,
         ].sort(),
       )
@@ -145,7 +145,7 @@ describeRedis('redisStore() against a real redis-server', () => {
     })
 
     it('expires an index with its longest-lived member and deletes it with its last one', async () => {
-      const index = `${prefix}{${TAG}dS}i`
+      const index = redisKeys(prefix).index(TAG, 'sid', 'S')
       await store.link({ iss: ISS, sid: 'S', sessionId: 'short', at: 1 }, 2)
       await store.link({ iss: ISS, sid: 'S', sessionId: 'long', at: 1 }, 20)
       expect(await send('PTTL', index)).toBeGreaterThan(19_000)
@@ -157,7 +157,7 @@ describeRedis('redisStore() against a real redis-server', () => {
     })
 
     it('prunes expired members when the index is written', async () => {
-      const index = `${prefix}{${TAG}dS}i`
+      const index = redisKeys(prefix).index(TAG, 'sid', 'S')
       await store.link({ iss: ISS, sid: 'S', sessionId: 'gone', at: 1 }, 0.1)
       // The member expires on the Redis server's clock, which no fake timer moves.
       await sleep(200)
@@ -178,6 +178,23 @@ describeRedis('redisStore() against a real redis-server', () => {
       expect(await keysOf(prefix)).toEqual([])
     })
 
+    it('takes the sessions an earlier version indexed under the raw sid and sub (a rolling upgrade)', async () => {
+      const keys = redisKeys(prefix)
+      await store.link({ iss: ISS, sid: 'S', sub: 'U', sessionId: 'earlier', at: 1 }, 60)
+      for (const kind of ['sid', 'sub'] as const) {
+        const value = kind === 'sid' ? 'S' : 'U'
+        await send('RENAME', keys.index(TAG, kind, value), keys.legacyIndex(TAG, kind, value))
+      }
+      expect(await send('EXISTS', `${prefix}{${TAG}dS}i`, `${prefix}{${TAG}uU}i`)).toBe(2)
+      await store.link({ iss: ISS, sid: 'S', sub: 'U', sessionId: 'later', at: 1 }, 60)
+      expect((await store.take({ iss: ISS, sid: 'S', linkedBefore: 2 })).sort()).toEqual(['earlier', 'later'])
+      // The earlier session's member of its legacy sub index names a record that is gone: an
+      // orphan, which the next take of that sub removes (or its expiry).
+      expect(await keysOf(prefix)).toEqual([`${prefix}{${TAG}uU}i`])
+      expect(await store.take({ iss: ISS, sub: 'U', linkedBefore: 2 })).toEqual([])
+      expect(await keysOf(prefix)).toEqual([])
+    })
+
     it('re-sends a script with EVAL after the server forgot it (NOSCRIPT)', async () => {
       await store.claimJti(ISS, 'before-flush', 60)
       await send('SCRIPT', 'FLUSH')
@@ -186,7 +203,7 @@ describeRedis('redisStore() against a real redis-server', () => {
     })
 
     it('rejects with ERR_STORE and keeps the Redis error as cause', async () => {
-      await send('SET', `${prefix}{${TAG}dS}i`, 'not a sorted set', 'EX', '60')
+      await send('SET', redisKeys(prefix).index(TAG, 'sid', 'S'), 'not a sorted set', 'EX', '60')
       const error = await rejection(store.link({ iss: ISS, sid: 'S', sessionId: 'x', at: 1 }, 60))
       expect(error).toBeInstanceOf(LogoutError)
       expect((error as LogoutError).code).toBe('ERR_STORE')
