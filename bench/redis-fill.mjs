@@ -1,6 +1,7 @@
 // Preloads the Redis scaling runs fast: one Lua loop per batch writes linked sessions in the Redis
 // store's key layout (read in lib/stores/redis/keys.ts and scripts.ts: a MessagePack link record
-// per session, a sorted set per sid and per sub index, named by a tag of issuer and value). Linking a million sessions one script call
+// per session, a sorted set per sid and per sub index, named by a tag of issuer and value and scored by the
+// link's expiry in seconds). Linking a million sessions one script call
 // at a time takes minutes; this takes seconds. The loop reaches keys it does not declare, which only
 // a standalone Redis allows (the benchmarks run one). Because the layout is copied here, the result
 // is checked through the store's public API: a few of the filler sids must be found by `take()`.
@@ -10,7 +11,8 @@ import { ISSUER, TOKEN_LIFETIME } from './config.mjs'
 const FILL = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local expires = string.format('%d', now + tonumber(ARGV[8]))
+local expires = now + tonumber(ARGV[8])
+local score = math.ceil(expires / 1000)
 local prefix, tag = ARGV[1], ARGV[2]
 local from = tonumber(ARGV[5])
 for i = from, tonumber(ARGV[6]) do
@@ -18,10 +20,10 @@ for i = from, tonumber(ARGV[6]) do
   local sid = 'fill-' .. ARGV[4] .. '-' .. i
   local sub = 'fill-user-' .. i
   local tags = 9 + 2 * (i - from)
-  redis.call('SET', prefix .. '{s' .. id .. '}l', cmsgpack.pack({ tonumber(ARGV[7]), tag, sid, sub }), 'PXAT', expires)
+  redis.call('SET', prefix .. '{s' .. id .. '}l', cmsgpack.pack({ tonumber(ARGV[7]), tag, sid, sub }), 'PXAT', string.format('%d', expires))
   for _, index in ipairs({ prefix .. '{' .. ARGV[tags] .. '}i', prefix .. '{' .. ARGV[tags + 1] .. '}i' }) do
-    redis.call('ZADD', index, expires, id)
-    redis.call('PEXPIREAT', index, expires)
+    redis.call('ZADD', index, score, id)
+    redis.call('PEXPIREAT', index, string.format('%d', score * 1000))
   end
 end
 return 1

@@ -180,7 +180,7 @@ describeRedis('redisStore() under concurrency and at scale', () => {
     }
     const version = /redis_version:(\S+)/.exec((await send('INFO', 'server')) as string)![1]
     console.info(`redisStore memory, Redis ${version}, ${count} records each:`, figures)
-    expect(figures.bytesPerLinkedSessionWithSidAndSub).toBeLessThan(650)
+    expect(figures.bytesPerLinkedSessionWithSidAndSub).toBeLessThan(600)
     expect(figures.bytesPerRevocation).toBeLessThan(250)
     await send('FLUSHDB')
   }, 120_000)

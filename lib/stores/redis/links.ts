@@ -59,7 +59,9 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
     if (old.sid !== undefined) indexes.push(keys.index(old.tag, 'sid', old.sid))
     if (old.sub !== undefined) indexes.push(keys.index(old.tag, 'sub', old.sub))
     await Promise.all(
-      indexes.filter((index) => !keep.includes(index)).map((index) => remove(index, [sessionId, old.expiry])),
+      indexes
+        .filter((index) => !keep.includes(index))
+        .map((index) => remove(index, [sessionId, indexScore(old.expiry)])),
     )
   }
 
@@ -95,7 +97,7 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
         if (record.sub !== undefined) indexes.push(keys.index(tag, 'sub', record.sub))
       }
       await Promise.all([
-        ...indexes.map((index) => exec(scripts.indexAdd, index, [record.sessionId, expiry])),
+        ...indexes.map((index) => exec(scripts.indexAdd, index, [record.sessionId, indexScore(expiry)])),
         old ? forget(record.sessionId, old, indexes) : undefined,
       ])
     },
@@ -162,7 +164,7 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
           if (!Array.isArray(reply)) return
           taken.push(member.sessionId)
           if (typeof reply[1] !== 'string') return
-          cleanup.push([keys.index(tag, other, reply[1]), [member.sessionId, String(reply[2])]])
+          cleanup.push([keys.index(tag, other, reply[1]), [member.sessionId, indexScore(String(reply[2]))]])
         })
         return { taken, cleanup, foreign, failure }
       }
@@ -198,6 +200,11 @@ function oldLink(reply: unknown[]): OldLink | undefined {
     sub: typeof sub === 'string' ? sub : undefined,
     expiry,
   }
+}
+
+/** An index member's score for a link's expiry E (ms): whole seconds, rounded up (see scripts.ts). */
+function indexScore(expiry: string): string {
+  return String(Math.ceil(Number(expiry) / 1000))
 }
 
 function asArray(reply: unknown): unknown[] {

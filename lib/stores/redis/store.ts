@@ -109,9 +109,9 @@ export interface RedisStoreOptions {
  *
  * Memory, measured on Redis 7.0 (64-bit, jemalloc) with 32-character session ids, UUID sids and
  * subs and an https issuer, as the growth of `used_memory` over 5,000 links (`npm run
- * bench:memory`): about 675 bytes per linked session that has its own `sid` and `sub` index, of which
- * about 100 per key (three) are Redis's own (its entries in the key and expiry tables and the value
- * object); about 175 bytes per revocation record (docs/many-instances.md, "Memory and cost").
+ * bench:memory`): about 645 bytes per linked session that has its own `sid` and `sub` index, of
+ * which about 100 per key (three) are Redis's own: its entries in the key and expiry tables and the
+ * value object. About 175 bytes per revocation record (docs/many-instances.md, "Memory and cost").
  *
  * Redis failures reject with a `LogoutError` of code `ERR_STORE` (the client's error is its
  * `cause`). The store cannot bound a command's time itself, so configure the client to fail fast
