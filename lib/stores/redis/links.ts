@@ -67,19 +67,23 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
 
   /**
    * The members of the index and of its legacy name, each session once with every index and score
-   * it appears under, so that its record is asked once and every member is tidied.
+   * it appears under, so that its record is asked once and every member is tidied. A name that
+   * cannot be read (its master is down) is the failure the take rejects with once it has taken
+   * what the other one names.
    */
-  const readMembers = async (indexes: string[]): Promise<Member[]> => {
-    const replies = await Promise.all(indexes.map((index) => exec(scripts.indexRead, index, [])))
+  const readMembers = async (indexes: string[]): Promise<{ members: Member[]; failure: unknown }> => {
+    const replies = await Promise.allSettled(indexes.map((index) => exec(scripts.indexRead, index, [])))
     const members = new Map<string, Member>()
+    let failure: unknown
     replies.forEach((reply, i) => {
-      for (const [sessionId, score] of pairs(reply)) {
+      if (reply.status === 'rejected') return void (failure ??= reply.reason)
+      for (const [sessionId, score] of pairs(reply.value)) {
         const member = members.get(sessionId) ?? { sessionId, places: [] }
         member.places.push([indexes[i]!, score])
         members.set(sessionId, member)
       }
     })
-    return [...members.values()]
+    return { members: [...members.values()], failure }
   }
 
   return {
@@ -108,8 +112,11 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
       if (value === undefined) return { own: [], handedOver: [] }
       const tag = issuerTag(query.iss)
       const indexes = [keys.index(tag, kind, value), keys.legacyIndex(tag, kind, value)]
-      const members = await readMembers(indexes)
-      if (members.length === 0) return { own: [], handedOver: [] }
+      const { members, failure: unread } = await readMembers(indexes)
+      if (members.length === 0) {
+        if (unread !== undefined) throw unread
+        return { own: [], handedOver: [] }
+      }
       const letter = kind === 'sid' ? 'd' : 'u'
       const takeAll = [tag, letter, value, linkedBefore, '']
       const first = await takeEach(
@@ -133,7 +140,8 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
         handed.flatMap((h) => (h.status === 'fulfilled' ? h.value : [])),
         takeAll,
       )
-      const failure = first.failure ?? handed.find((h) => h.status === 'rejected')?.reason ?? after.failure
+      const failure =
+        unread ?? first.failure ?? handed.find((h) => h.status === 'rejected')?.reason ?? after.failure
       const byIndex = new Map<string, string[]>()
       for (const [key, pair] of [...first.cleanup, ...after.cleanup]) {
         byIndex.set(key, [...(byIndex.get(key) ?? []), ...pair])
