@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { issuerTag } from '../../lib/stores/redis/keys.js'
+import { issuerTag, redisKeys } from '../../lib/stores/redis/keys.js'
 import { ISSUER } from '../support/app.js'
 import { CLIENT_ID, signLogoutToken } from '../support/logout-token.js'
 import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server.js'
@@ -217,7 +217,7 @@ describeRedis(
       const user = await signedInEverywhere(sid)
       const redis = await nodeRedisClient(server)
       try {
-        const indexKey = `${prefix}{${issuerTag(ISSUER)}d${sid}}i`
+        const indexKey = redisKeys(prefix).index(issuerTag(ISSUER), 'sid', sid)
         expect((await redis.zRange(indexKey, 0, -1)).sort()).toEqual([user.atA.id, user.atB.id].sort())
         const res = await fetch(`${a.url}/logout`, {
           method: 'POST',
@@ -272,7 +272,7 @@ describeRedis(
 
       const redis = await nodeRedisClient(server)
       try {
-        const indexOf = (sid: string): string => `${prefix}{${issuerTag(ISSUER)}d${sid}}i`
+        const indexOf = (sid: string): string => redisKeys(prefix).index(issuerTag(ISSUER), 'sid', sid)
         // A link record is a MessagePack array [at, issuer tag, sid, sub] (lib/stores/redis/scripts.ts).
         const linkedSid = async (id: string): Promise<string | null> =>
           (await redis.eval(LINKED_SID, { keys: [`${prefix}{s${id}}l`] })) as string | null

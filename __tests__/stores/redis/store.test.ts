@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import type { createClient } from 'redis'
 import { LogoutError, redisStore } from '../../../lib/index.js'
-import { issuerTag } from '../../../lib/stores/redis/keys.js'
+import { issuerTag, redisKeys } from '../../../lib/stores/redis/keys.js'
 import type { Store } from '../../../lib/index.js'
 import {
   describeRedis,
@@ -116,14 +116,16 @@ describeRedis('redisStore() against a real redis-server', () => {
           `${prefix}{${TAG}jJ}j`,
           `${prefix}{${TAG}dS}r`,
           `${prefix}{${TAG}uU}r`,
-          `${prefix}{${TAG}dS}i`,
-          `${prefix}{${TAG}uU}i`,
+          redisKeys(prefix).index(TAG, 'sid', 'S'),
+          redisKeys(prefix).index(TAG, 'sub', 'U'),
           `${prefix}{ssess-1}l`,
         ].sort(),
       )
+      // An index lives until the end of the second its last member expires in.
+      const longest = (key: string): number => (key.endsWith('}i') ? 61_000 : 60_000)
       for (const key of keys) {
         const ttl = (await send('PTTL', key)) as number
-        expect([key, ttl > 0 && ttl <= 60_000]).toEqual([key, true])
+        expect([key, ttl > 0 && ttl <= longest(key)]).toEqual([key, true])
       }
       expect(await keysOf('sso-logout:')).toEqual([])
     })
@@ -145,22 +147,26 @@ describeRedis('redisStore() against a real redis-server', () => {
     })
 
     it('expires an index with its longest-lived member and deletes it with its last one', async () => {
-      const index = `${prefix}{${TAG}dS}i`
+      const index = redisKeys(prefix).index(TAG, 'sid', 'S')
       await store.link({ iss: ISS, sid: 'S', sessionId: 'short', at: 1 }, 2)
       await store.link({ iss: ISS, sid: 'S', sessionId: 'long', at: 1 }, 20)
       expect(await send('PTTL', index)).toBeGreaterThan(19_000)
       await store.unlink('long')
       const ttl = (await send('PTTL', index)) as number
-      expect(ttl > 0 && ttl <= 2000).toBe(true)
+      // Scores are whole seconds (rounded up), so the index outlives its member by under a second.
+      expect(ttl > 0 && ttl < 3000).toBe(true)
       await store.unlink('short')
       expect(await keysOf(prefix)).toEqual([])
     })
 
     it('prunes expired members when the index is written', async () => {
-      const index = `${prefix}{${TAG}dS}i`
+      const index = redisKeys(prefix).index(TAG, 'sid', 'S')
       await store.link({ iss: ISS, sid: 'S', sessionId: 'gone', at: 1 }, 0.1)
-      // The member expires on the Redis server's clock, which no fake timer moves.
-      await sleep(200)
+      // The member expires with its score's second on the Redis server's clock, which no fake
+      // timer moves.
+      const expiry = Number(await send('ZSCORE', index, 'gone')) * 1000
+      const [seconds, micros] = (await send('TIME')) as [string, string]
+      await sleep(expiry - (Number(seconds) * 1000 + Number(micros) / 1000) + 20)
       await store.link({ iss: ISS, sid: 'S', sessionId: 'kept', at: 1 }, 60)
       expect(await send('ZRANGE', index, '0', '-1')).toEqual(['kept'])
     })
@@ -178,6 +184,38 @@ describeRedis('redisStore() against a real redis-server', () => {
       expect(await keysOf(prefix)).toEqual([])
     })
 
+    it('takes the sessions an earlier version indexed under the raw sid and sub (a rolling upgrade)', async () => {
+      const keys = redisKeys(prefix)
+      // As the earlier version left them: the same record, in indexes named by the raw value and
+      // scored by the expiry in ms.
+      const linkEarlier = async (sessionId: string, at: number): Promise<void> => {
+        await store.link({ iss: ISS, sid: 'S', sub: 'U', sessionId, at }, 60)
+        const expiry = String(await send('PEXPIRETIME', keys.link(sessionId)))
+        for (const kind of ['sid', 'sub'] as const) {
+          const value = kind === 'sid' ? 'S' : 'U'
+          await send('ZREM', keys.index(TAG, kind, value), sessionId)
+          await send('ZADD', keys.legacyIndex(TAG, kind, value), expiry, sessionId)
+          await send('PEXPIREAT', keys.legacyIndex(TAG, kind, value), expiry)
+        }
+      }
+      await linkEarlier('earlier', 1)
+      await linkEarlier('survivor', 5)
+      expect(await send('EXISTS', `${prefix}{${TAG}dS}i`, `${prefix}{${TAG}uU}i`)).toBe(2)
+      await store.link({ iss: ISS, sid: 'S', sub: 'U', sessionId: 'later', at: 1 }, 60)
+      expect((await store.take({ iss: ISS, sid: 'S', linkedBefore: 2 })).sort()).toEqual(['earlier', 'later'])
+      // The survivor (linked after the logout) stays, and its index still expires with it.
+      expect(await send('ZRANGE', `${prefix}{${TAG}dS}i`, '0', '-1')).toEqual(['survivor'])
+      const ttl = (await send('PTTL', `${prefix}{${TAG}dS}i`)) as number
+      expect(ttl > 0 && ttl <= 60_000).toBe(true)
+      // A take tidies the other index only under its new name: the survivor's member of the legacy
+      // sid index names a record that is gone, an orphan that the next take of that sid removes
+      // (or its expiry).
+      expect(await store.take({ iss: ISS, sub: 'U', linkedBefore: 10 })).toEqual(['survivor'])
+      expect(await keysOf(prefix)).toEqual([`${prefix}{${TAG}dS}i`])
+      expect(await store.take({ iss: ISS, sid: 'S', linkedBefore: 10 })).toEqual([])
+      expect(await keysOf(prefix)).toEqual([])
+    })
+
     it('re-sends a script with EVAL after the server forgot it (NOSCRIPT)', async () => {
       await store.claimJti(ISS, 'before-flush', 60)
       await send('SCRIPT', 'FLUSH')
@@ -186,7 +224,7 @@ describeRedis('redisStore() against a real redis-server', () => {
     })
 
     it('rejects with ERR_STORE and keeps the Redis error as cause', async () => {
-      await send('SET', `${prefix}{${TAG}dS}i`, 'not a sorted set', 'EX', '60')
+      await send('SET', redisKeys(prefix).index(TAG, 'sid', 'S'), 'not a sorted set', 'EX', '60')
       const error = await rejection(store.link({ iss: ISS, sid: 'S', sessionId: 'x', at: 1 }, 60))
       expect(error).toBeInstanceOf(LogoutError)
       expect((error as LogoutError).code).toBe('ERR_STORE')

@@ -11,8 +11,14 @@ export interface RedisKeys {
   link(sessionId: string): string
   tombstone(sessionId: string): string
   pending(key: string): string
-  /** The index of the sessions of one `sid` or `sub`, by issuer tag (see {@link issuerTag}). */
+  /** The index of the sessions of one `sid` or `sub`, by issuer tag (see {@link issuerTag}), named by its {@link indexTag}. */
   index(tag: string, kind: IndexKind, value: string): string
+  /**
+   * The name the same index had before index names were tags (`P{<tag>d<sid>}i`): read by take,
+   * so that sessions linked by an instance of an earlier version during a rolling upgrade are
+   * still found. Such an index is never written any more and is gone a `retention` after the upgrade.
+   */
+  legacyIndex(tag: string, kind: IndexKind, value: string): string
   revocations(subject: Subject): string[]
   jti(iss: string, jti: string): string
   /** The hand-over stream of one service, by service tag (see {@link issuerTag}). */
@@ -36,19 +42,35 @@ export function serviceTag(service: string): string {
   return tagOf(service)
 }
 
-function tagOf(iss: string): string {
-  return createHash('sha256').update(iss).digest('base64url').slice(0, 12)
+/**
+ * The tag of one `sid` or `sub` at one issuer, for its index name. A sid or sub is often a UUID or
+ * longer, and an index is a key of its own per linked session: 36 characters in its name cost 48
+ * bytes of Redis memory per index (jemalloc rounds a name up to 16-byte steps), twice per link.
+ * The raw value stays in the link record, which decides what a take gets, so two values sharing a
+ * tag (probability near 2^-72 per pair) cannot take a session of the other; at worst, a take of one
+ * drops the other's member as stale, and the revocation that take's logout records still makes
+ * guard refuse that session.
+ */
+export function indexTag(tag: string, kind: IndexKind, value: string): string {
+  return tagOf(`${tag}${kind === 'sid' ? 'd' : 'u'}${value}`)
+}
+
+function tagOf(value: string): string {
+  return createHash('sha256').update(value).digest('base64url').slice(0, 12)
 }
 
 /**
  * Each name is `<prefix>{<slot part>}<kind letter>`. The part in braces is the Redis Cluster hash
  * tag, so keys spread over the slots by session, by `sid`, by `sub`, by jti and by pending key,
- * while the keys of one `sid` (its index and its revocation) share a slot. Names never collide:
- * the last letter tells the kind apart (`l` link record, `t` tombstone, `p` pending, `i` index,
- * `r` revocation, `j` jti, `q` a service's hand-over stream, `o` its registry), the issuer tag has a fixed length and is followed by a letter saying
- * whether a `sid` (`d`) or a `sub` (`u`) comes next, and the trailing value is kept raw. A value
- * containing `}` ends the hash tag early, identically for every key of that value, so they still
- * share a slot. A prefix containing a hash tag puts every key in one slot, which also works.
+ * while the revocations of one `sid` or `sub` stay in the slot its index had before index names
+ * were tags. Names never collide: the last letter tells the kind apart (`l` link record, `t`
+ * tombstone, `p` pending, `i` index, `r` revocation, `j` jti, `q` a service's hand-over stream, `o`
+ * its registry); an index is named by its 12-character {@link indexTag}, shorter than the slot
+ * part of any other name of its letter (a legacy index); elsewhere the issuer tag has a fixed
+ * length and is followed by a letter saying whether a `sid` (`d`) or a `sub` (`u`) comes next, and
+ * the trailing value is kept raw. A value containing `}` ends the hash tag early, identically for
+ * every key of that value, so they still share a slot. A prefix containing a hash tag puts every
+ * key in one slot, which also works.
  */
 export function redisKeys(prefix: string): RedisKeys {
   const scoped = (tag: string, kind: IndexKind, value: string, letter: string): string =>
@@ -57,7 +79,8 @@ export function redisKeys(prefix: string): RedisKeys {
     link: (sessionId) => `${prefix}{s${sessionId}}l`,
     tombstone: (sessionId) => `${prefix}{s${sessionId}}t`,
     pending: (key) => `${prefix}{p${key}}p`,
-    index: (tag, kind, value) => scoped(tag, kind, value, 'i'),
+    index: (tag, kind, value) => `${prefix}{${indexTag(tag, kind, value)}}i`,
+    legacyIndex: (tag, kind, value) => scoped(tag, kind, value, 'i'),
     revocations(subject) {
       const tag = issuerTag(subject.iss)
       const keys: string[] = []

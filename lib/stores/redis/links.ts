@@ -15,6 +15,12 @@ interface OldLink {
   expiry: string
 }
 
+/** A session an index names, with each index (and score) it is a member of. */
+interface Member {
+  sessionId: string
+  places: Array<[string, string]>
+}
+
 /** Appends session ids to a service's hand-over stream (by its tag); rejects when Redis did not take them. */
 export type HandOver = (serviceTag: string, sessionIds: string[]) => Promise<void>
 
@@ -53,8 +59,31 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
     if (old.sid !== undefined) indexes.push(keys.index(old.tag, 'sid', old.sid))
     if (old.sub !== undefined) indexes.push(keys.index(old.tag, 'sub', old.sub))
     await Promise.all(
-      indexes.filter((index) => !keep.includes(index)).map((index) => remove(index, [sessionId, old.expiry])),
+      indexes
+        .filter((index) => !keep.includes(index))
+        .map((index) => remove(index, [sessionId, indexScore(old.expiry)])),
     )
+  }
+
+  /**
+   * The members of the index and of its legacy name, each session once with every index and score
+   * it appears under, so that its record is asked once and every member is tidied. A name that
+   * cannot be read (its master is down) is the failure the take rejects with once it has taken
+   * what the other one names.
+   */
+  const readMembers = async (indexes: string[]): Promise<{ members: Member[]; failure: unknown }> => {
+    const replies = await Promise.allSettled(indexes.map((index) => exec(scripts.indexRead, index, [])))
+    const members = new Map<string, Member>()
+    let failure: unknown
+    replies.forEach((reply, i) => {
+      if (reply.status === 'rejected') return void (failure ??= reply.reason)
+      for (const [sessionId, score] of pairs(reply.value)) {
+        const member = members.get(sessionId) ?? { sessionId, places: [] }
+        member.places.push([indexes[i]!, score])
+        members.set(sessionId, member)
+      }
+    })
+    return { members: [...members.values()], failure }
   }
 
   return {
@@ -72,7 +101,7 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
         if (record.sub !== undefined) indexes.push(keys.index(tag, 'sub', record.sub))
       }
       await Promise.all([
-        ...indexes.map((index) => exec(scripts.indexAdd, index, [record.sessionId, expiry])),
+        ...indexes.map((index) => exec(scripts.indexAdd, index, [record.sessionId, indexScore(expiry)])),
         old ? forget(record.sessionId, old, indexes) : undefined,
       ])
     },
@@ -82,9 +111,12 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
       const value = query.sid ?? query.sub
       if (value === undefined) return { own: [], handedOver: [] }
       const tag = issuerTag(query.iss)
-      const index = keys.index(tag, kind, value)
-      const members = pairs(await exec(scripts.indexRead, index, []))
-      if (members.length === 0) return { own: [], handedOver: [] }
+      const indexes = [keys.index(tag, kind, value), keys.legacyIndex(tag, kind, value)]
+      const { members, failure: unread } = await readMembers(indexes)
+      if (members.length === 0) {
+        if (unread !== undefined) throw unread
+        return { own: [], handedOver: [] }
+      }
       const letter = kind === 'sid' ? 'd' : 'u'
       const takeAll = [tag, letter, value, linkedBefore, '']
       const first = await takeEach(
@@ -93,13 +125,13 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
       )
       // Other services' sessions are still linked: each is handed to its owner first, and taken
       // (without a taker, so it goes whoever owns it) only once its owner has it durably.
-      const owners = new Map<string, Array<[string, string]>>()
+      const owners = new Map<string, Member[]>()
       for (const [member, owner] of first.foreign) owners.set(owner, [...(owners.get(owner) ?? []), member])
       const handed = await Promise.allSettled(
         [...owners].map(async ([owner, list]) => {
           await handOver(
             owner,
-            list.map(([sessionId]) => sessionId),
+            list.map((member) => member.sessionId),
           )
           return list
         }),
@@ -108,41 +140,39 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
         handed.flatMap((h) => (h.status === 'fulfilled' ? h.value : [])),
         takeAll,
       )
-      const failure = first.failure ?? handed.find((h) => h.status === 'rejected')?.reason ?? after.failure
-      const cleanup = [...first.cleanup, ...after.cleanup]
-      const here = cleanup.filter(([key]) => key === index).flatMap(([, pair]) => pair)
-      const elsewhere = new Map<string, string[]>()
-      for (const [key, pair] of cleanup) {
-        if (key !== index) elsewhere.set(key, [...(elsewhere.get(key) ?? []), ...pair])
+      const failure =
+        unread ?? first.failure ?? handed.find((h) => h.status === 'rejected')?.reason ?? after.failure
+      const byIndex = new Map<string, string[]>()
+      for (const [key, pair] of [...first.cleanup, ...after.cleanup]) {
+        byIndex.set(key, [...(byIndex.get(key) ?? []), ...pair])
       }
-      await Promise.all([remove(index, here), ...[...elsewhere].map(([key, list]) => remove(key, list))])
+      await Promise.all([...byIndex].map(([key, list]) => remove(key, list)))
       // The records already taken are gone with the ids: the revocation recorded with the logout
       // still makes guard refuse those sessions (see "Redis Cluster" in redisStore's TSDoc).
       if (failure !== undefined) throw failure
       return { own: first.taken, handedOver: after.taken }
 
       /** Runs the record script of each member; what it took, what to remove from which index, and what another service owns. */
-      async function takeEach(list: Array<[string, string]>, args: string[]) {
+      async function takeEach(list: Member[], args: string[]) {
         const verdicts = await Promise.allSettled(
-          list.map(([sessionId]) => exec(scripts.takeLink, keys.link(sessionId), args)),
+          list.map((member) => exec(scripts.takeLink, keys.link(member.sessionId), args)),
         )
         const taken: string[] = []
         const cleanup: Array<[string, [string, string]]> = []
-        const foreign: Array<[[string, string], string]> = []
+        const foreign: Array<[Member, string]> = []
         const other: IndexKind = kind === 'sid' ? 'sub' : 'sid'
         let failure: unknown
         verdicts.forEach((verdict, i) => {
           const member = list[i]!
-          const [sessionId] = member
           if (verdict.status === 'rejected') return void (failure ??= verdict.reason)
           const reply = verdict.value
           if (reply === 2) return
           if (Array.isArray(reply) && reply[0] === 4) return void foreign.push([member, String(reply[1])])
-          cleanup.push([index, member])
+          for (const [index, score] of member.places) cleanup.push([index, [member.sessionId, score]])
           if (!Array.isArray(reply)) return
-          taken.push(sessionId)
+          taken.push(member.sessionId)
           if (typeof reply[1] !== 'string') return
-          cleanup.push([keys.index(tag, other, reply[1]), [sessionId, String(reply[2])]])
+          cleanup.push([keys.index(tag, other, reply[1]), [member.sessionId, indexScore(String(reply[2]))]])
         })
         return { taken, cleanup, foreign, failure }
       }
@@ -178,6 +208,11 @@ function oldLink(reply: unknown[]): OldLink | undefined {
     sub: typeof sub === 'string' ? sub : undefined,
     expiry,
   }
+}
+
+/** An index member's score for a link's expiry E (ms): whole seconds, rounded up (see scripts.ts). */
+function indexScore(expiry: string): string {
+  return String(Math.ceil(Number(expiry) / 1000))
 }
 
 function asArray(reply: unknown): unknown[] {

@@ -13,8 +13,12 @@ export interface RedisScript {
  * - a link record is a string, the MessagePack array [link time, issuer tag, sid or false, sub or
  *   false, owning service's tag or false], that expires with the link; its expiry time
  *   (PEXPIRETIME) is the link's expiry, E;
- * - an index is a sorted set of session ids scored by E, so expired members are pruned by score
- *   and the key expires with its longest-lived member.
+ * - an index is a sorted set of session ids scored by E in whole seconds, rounded up (S = ceil(E /
+ *   1000)), so expired members are pruned by score and the key expires with its longest-lived
+ *   member. Seconds fit the listpack's 32-bit integer (milliseconds take its 64-bit one), which
+ *   keeps a one-member index with a 32-character session id in jemalloc's 48-byte class instead of
+ *   its 64-byte one: 16 bytes per index. A score above 10^11 is an earlier version's E in ms;
+ *   such an index is only read and tidied (keys.ts, legacyIndex).
  * Every script touches only KEYS[1], which a Redis Cluster requires of a script whose keys lie in
  * different slots. Expiry uses the Redis server clock (TIME) of the link record's node, so hosts
  * with skewed clocks agree on it.
@@ -30,7 +34,9 @@ end
 local function refresh(index)
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if last[2] then
-    redis.call('PEXPIREAT', index, ms(math.ceil(tonumber(last[2]))))
+    local at = math.ceil(tonumber(last[2]))
+    if at < 1e11 then at = at * 1000 end
+    redis.call('PEXPIREAT', index, ms(at))
   else
     redis.call('DEL', index)
   end
@@ -47,15 +53,16 @@ end
  * KEYS: the link record. ARGV: link time, ttl ms, issuer tag, sid or '', sub or '' (ARGV[6] says
  * which are present: 'd', 'u', 'du'), the owning service's tag or ''. Writes the record, or deletes it when ttl <= 0, and returns
  * { E (0 when deleted), old tag, old sid, old sub, old E } with false where there is no old link.
- * E differs from the old link's E, so a step that removes an index member only while its score is
- * the old E never removes the new link's member.
+ * E falls in another second than the old link's E (a session linked again within the second its
+ * old link would end lives up to a second longer), so their scores S differ, and a step that removes an
+ * index member only while its score is the old S never removes the new link's member.
  */
 const SET_LINK = `
 local old, oldE = record(KEYS[1])
 local E = 0
 if tonumber(ARGV[2]) > 0 then
   E = clock() + tonumber(ARGV[2])
-  if oldE and oldE == E then E = E + 1 end
+  if oldE and math.ceil(oldE / 1000) == math.ceil(E / 1000) then E = math.ceil(E / 1000) * 1000 + 1 end
   local sid, sub = false, false
   if string.find(ARGV[6], 'd', 1, true) then sid = ARGV[4] end
   if string.find(ARGV[6], 'u', 1, true) then sub = ARGV[5] end
@@ -108,13 +115,13 @@ return { 3, other, ms(E) }
 `
 
 /**
- * KEYS: one index. ARGV: session id, E. Adds or moves the member, prunes expired ones. A leftover
- * member of an earlier link that has this very score by chance gets E + 0.5 instead, so a cleanup
- * that still holds the old score cannot remove the new link's member.
+ * KEYS: one index. ARGV: session id, S. Adds or moves the member, prunes expired ones (S * 1000 <=
+ * now). A leftover member of an earlier link that has this very score by chance gets S + 0.5
+ * instead, so a cleanup that still holds the old score cannot remove the new link's member.
  */
 const INDEX_ADD = `
 local now = clock()
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.3f', now / 1000))
 local score = ARGV[2]
 local current = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if current and tonumber(current) == tonumber(score) then score = tonumber(score) + 0.5 end
@@ -125,7 +132,7 @@ return 1
 
 /** KEYS: one index. Prunes expired members and returns the others, with their scores. */
 const INDEX_READ = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', clock())
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', string.format('%.3f', clock() / 1000))
 local members = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
 if #members == 0 then redis.call('DEL', KEYS[1]) end
 return members
@@ -133,7 +140,7 @@ return members
 
 /**
  * KEYS: one index. ARGV: pairs of session id and score. Removes each member only while it still
- * has that score: a member a newer link wrote since (with another E) stays.
+ * has that score: a member a newer link wrote since (with another S) stays.
  */
 const INDEX_REMOVE = `
 for i = 1, #ARGV, 2 do

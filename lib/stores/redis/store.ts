@@ -60,9 +60,10 @@ export interface RedisStoreOptions {
  * - `P{s<sessionId>}l`: a linked session's record, the MessagePack array [link time, T, sid, sub,
  *   V], with `V` a 12-character tag of the service that owns the session (`logout()`'s
  *   `options.service`; absent for links made without one);
- * - `P{Td<sid>}i`, `P{Tu<sub>}i`: sorted sets of session ids scored by the link's expiry, pruned
- *   on every write and expiring with their longest-lived member;
- * - `P{Td<sid>}r`, `P{Tu<sub>}r`: revocation time in ms (in the slot of that sid's or sub's index);
+ * - `P{<tag of T, sid>}i`, `P{<tag of T, sub>}i`: sorted sets of session ids scored by the link's
+ *   expiry, pruned on every write and expiring with their longest-lived member (indexTag() in
+ *   keys.ts; take also reads the earlier names `P{Td<sid>}i` and `P{Tu<sub>}i`);
+ * - `P{Td<sid>}r`, `P{Tu<sub>}r`: revocation time in ms;
  * - `P{Tj<jti>}j`: a claimed logout-token id;
  * - `P{s<sessionId>}t`: a tombstone (a logged-out session that must not be written back);
  * - `P{p<key>}p`: work a logout left for the browser's return (held-back revocations);
@@ -109,7 +110,7 @@ export interface RedisStoreOptions {
  *   removed. A crash after (1) leaves a record no index names: it expires, is replaced by the next
  *   link, and the failed link is made again on the session's next request. A crash after (2)
  *   leaves old members that no take returns, removed by the next take of their index or at E.
- * - take: (1) read the index; (2) run the record script of each member; (3) remove from this
+ * - take: (1) read the index (under its name and its earlier one); (2) run the record script of each member; (3) remove from this
  *   index the members taken, stale or orphaned, and the taken ones from their other index, each
  *   only while its score is unchanged, so a new link of the same session written meanwhile stays.
  *   Between (2) and (3), and after a crash there, the members left name deleted records: orphans,
@@ -132,11 +133,11 @@ export interface RedisStoreOptions {
  * `ERR_STORE`. {@link Store.checkConfiguration} reads the policy from `INFO memory` (of every master
  * of a cluster) and says when it is another one.
  *
- * Memory, measured on Redis 7.0 (64-bit, jemalloc) with 32-character session ids and an https
- * issuer, as the growth of `used_memory` over 5,000 records (__tests__/stores/redis/concurrency.test.ts):
- * about 590 bytes per linked session that has its own `sid` and `sub` index (record and each
- * one-member index 136 bytes by `MEMORY USAGE`, plus about 75 bytes of per-key overhead with a
- * TTL), and about 175 bytes per revocation record.
+ * Memory, measured on Redis 7.0 (64-bit, jemalloc) with 32-character session ids, UUID sids and
+ * subs and an https issuer, as the growth of `used_memory` over 5,000 links (`npm run
+ * bench:memory`): about 645 bytes per linked session that has its own `sid` and `sub` index, of
+ * which about 100 per key (three) are Redis's own: its entries in the key and expiry tables and the
+ * value object. About 175 bytes per revocation record (docs/many-instances.md, "Memory and cost").
  *
  * Redis failures reject with a `LogoutError` of code `ERR_STORE` (the client's error is its
  * `cause`). The store cannot bound a command's time itself, so configure the client to fail fast
