@@ -55,17 +55,30 @@ async function sessionId(context: BrowserContext, name: string): Promise<string>
   return signed.slice(2, signed.lastIndexOf('.'))
 }
 
+/** Waits for `selector`; when it does not come, fails with the page the browser is on. */
+async function expectShown(page: Page, selector: string): Promise<void> {
+  try {
+    await page.locator(selector).waitFor()
+  } catch (error) {
+    const text = await page
+      .locator('body')
+      .innerText()
+      .catch(() => '(no body)')
+    throw new Error(`${selector} not shown; at ${page.url()}:\n${text}`, { cause: error })
+  }
+}
+
 /** Notes with the provider's form, then Calendar by single sign-on. */
 async function signInToBoth(page: Page, example: RunningExample): Promise<void> {
   const { notes, calendar } = example.urls
   await page.goto(`${notes}/`)
   await page.click('#sign-in')
-  await page.locator('#email').waitFor()
+  await expectShown(page, '#email')
   await page.click('button#sign-in')
-  await page.locator('#signed-in').waitFor()
+  await expectShown(page, '#signed-in')
   await page.goto(`${calendar}/`)
   await page.click('#sign-in')
-  await page.locator('#signed-in').waitFor()
+  await expectShown(page, '#signed-in')
   expect(page.url()).toBe(`${calendar}/`)
 }
 

@@ -75,12 +75,21 @@ function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
 export interface ExampleOptions {
   /** Added to the environment, e.g. `{ REDIS_URL }` or `{ EXAMPLE_INSPECTOR: '1' }`. */
   env?: Record<string, string>
+  /** The script of example-app/ to run: `start.mjs` (`npm run example`) or `with-redis.mjs`. */
+  entry?: 'start.mjs' | 'with-redis.mjs'
   timeoutMs?: number
 }
 
-/** Runs `node example-app/start.mjs` on free ports, exactly as `npm run example` does after the build. */
-export function startExample({ env = {}, timeoutMs = 15000 }: ExampleOptions = {}): Promise<RunningExample> {
-  const child = spawn(process.execPath, [join(ROOT, 'example-app', 'start.mjs')], {
+/**
+ * Runs `node example-app/start.mjs` on free ports, exactly as `npm run example` does after the
+ * build (or `with-redis.mjs`, as `npm run example:redis` does).
+ */
+export function startExample({
+  env = {},
+  entry = 'start.mjs',
+  timeoutMs = 15000,
+}: ExampleOptions = {}): Promise<RunningExample> {
+  const child = spawn(process.execPath, [join(ROOT, 'example-app', entry)], {
     cwd: ROOT,
     env: { ...process.env, OP_PORT: '0', NOTES_PORT: '0', CALENDAR_PORT: '0', ...env },
   })
