@@ -2,7 +2,9 @@
 import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 import { createOP } from './op.mjs'
+import { createInspector } from './inspector.mjs'
 import { createRelyingParty } from './rp.mjs'
+import { createStores } from './stores.mjs'
 
 const HOST = '127.0.0.1'
 
@@ -21,10 +23,13 @@ function close(server) {
 
 /**
  * Starts the OP, Notes and Calendar. Ports default to 0 (any free port); the servers listen first
- * so that every URL is known before the OP registers the apps' redirect and logout URIs.
- * Resolves to `{ urls: { provider, notes, calendar }, close() }`.
+ * so that every URL is known before the OP registers the apps' redirect and logout URIs. Notes and
+ * Calendar share one sso-logout store, on the Redis at `redisUrl` when given, else in memory (see
+ * stores.mjs). `inspect: true` adds the loopback inspector of inspector.mjs, for tests.
+ * Resolves to `{ urls: { provider, notes, calendar, inspector? }, mode, close() }`.
  */
-export async function createExample({ ports = {}, onEvent } = {}) {
+export async function createExample({ ports = {}, onEvent, redisUrl, inspect = false } = {}) {
+  const stores = await createStores({ redisUrl })
   const servers = await Promise.all([
     listen(ports.provider ?? 0),
     listen(ports.notes ?? 0),
@@ -42,7 +47,8 @@ export async function createExample({ ports = {}, onEvent } = {}) {
   }
   const handlers = apps.map((a, i) => {
     const peer = apps[1 - i]
-    return createRelyingParty({
+    const app = {
+      id: a.id,
       name: a.name,
       accent: a.accent,
       baseURL: a.baseURL,
@@ -53,11 +59,23 @@ export async function createExample({ ports = {}, onEvent } = {}) {
       itemsTitle: a.itemsTitle,
       items: items[a.id],
       peer: { name: peer.name, url: `${peer.baseURL}/` },
-    })
+    }
+    return createRelyingParty(app, { sessionStore: stores.sessionStores[a.id], store: stores.store })
   })
   ;[op, ...handlers].forEach((handler, i) => servers[i].on('request', handler))
+  const [providerServer, notesServer, calendarServer] = servers
+  const inspector = inspect
+    ? await createInspector({
+        stores,
+        servers: { provider: providerServer, notes: notesServer, calendar: calendarServer },
+      })
+    : undefined
   return {
-    urls: { provider, notes, calendar },
-    close: () => Promise.all(servers.map(close)),
+    urls: { provider, notes, calendar, ...(inspector && { inspector: inspector.url }) },
+    mode: stores.mode,
+    close: async () => {
+      await Promise.all([...servers.map(close), inspector?.close()])
+      await stores.close()
+    },
   }
 }

@@ -53,8 +53,9 @@ sign-in: Demo ID (oidc-provider) issues each app its own, and each app's logout 
 </div>
 <p class="note"><b>Log out</b> ends this session, the Demo ID session, and (through back-channel logout)
 your session in ${esc(app.peer.name)}: the next sign-in asks again. <b>Log out everywhere</b> does the
-same and also ends your ${esc(app.name)} sessions in every other browser (there, Demo ID still
-knows you, so signing in again needs no form).</p>
+same and also ends your ${esc(app.name)} and ${esc(app.peer.name)} sessions in every other browser
+(the two apps share one sso-logout store, and ${esc(app.peer.name)} destroys its own at once; there,
+Demo ID still knows you, so signing in again needs no form).</p>
 </div>
 <div class="card"><h2>${esc(app.itemsTitle)}</h2><ul>${items}</ul>
 <p><a href="${esc(app.peer.url)}" id="peer">Open ${esc(app.peer.name)} →</a></p></div>`,

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import express from 'express'
 import session from 'express-session'
 import { decodeJwt } from 'jose'
-import { logout, logoutStateOf, memoryStore, oidc } from '../dist/esm/index.js'
+import { logout, logoutStateOf, oidc } from '../dist/esm/index.js'
 import { loginRoutes } from './rp-login.mjs'
 import { errorPage, signedInPage, signedOutPage } from './rp-pages.mjs'
 import { favicon, sendPage } from './html.mjs'
@@ -20,14 +20,20 @@ function logoutOptions(app, sessionStore, store) {
       revoke: ['refresh_token'],
     }),
     baseURL: app.baseURL,
+    // This app's name among the services sharing `store`. Its links carry it, so a logout in the
+    // other app hands this app's sessions over to it instead of destroying them in the wrong store.
+    service: app.id,
     // revoke() and "everywhere" end sessions of other browsers: they need the store to find them in.
+    // Given here, it also lets the middleware destroy at once, from its construction on, the
+    // sessions the other app hands over.
     sessionStore,
     store,
     returnTo: { allowed: ['/'] },
     onLogout: (event) => {
       const why = event.errors.map((e) => e.code).join(', ')
+      const handed = event.sessionsHandedOver ? `, ${event.sessionsHandedOver} handed over` : ''
       console.log(
-        `[${app.name}] logout (${event.reason}): ${event.sessionsDestroyed} session(s) ended${why ? ` (${why})` : ''}`,
+        `[${app.name}] logout (${event.reason}): ${event.sessionsDestroyed} session(s) ended${handed}${why ? ` (${why})` : ''}`,
       )
     },
   }
@@ -46,14 +52,14 @@ function homeRoute(router, app, mw) {
 }
 
 /**
- * Builds one example app. `app` is `{ name, accent, baseURL, issuer, clientId, clientSecret,
- * cookieName, itemsTitle, items, peer: { name, url } }`.
+ * Builds one example app. `app` is `{ id, name, accent, baseURL, issuer, clientId, clientSecret,
+ * cookieName, itemsTitle, items, peer: { name, url } }`; `sessionStore` is the app's own
+ * express-session store and `store` the sso-logout store both apps share.
  */
-export function createRelyingParty(app) {
+export function createRelyingParty(app, { sessionStore, store }) {
   const server = express()
   server.disable('x-powered-by')
   server.get('/favicon.ico', favicon(app.name[0], app.accent))
-  const sessionStore = new session.MemoryStore()
   server.use(
     session({
       name: app.cookieName,
@@ -64,11 +70,13 @@ export function createRelyingParty(app) {
       cookie: { httpOnly: true, sameSite: 'lax', path: '/' },
     }),
   )
-  // One store for both routes below: the sid index and the revocations `guard` checks.
-  const options = logoutOptions(app, sessionStore, memoryStore())
+  // One store for both routes below and for the other app: the sid index, the revocations `guard`
+  // checks, and the hand-over of each app's sessions to the app that owns them.
+  const options = logoutOptions(app, sessionStore, store)
   const mw = logout({ ...options, backchannel: { path: '/backchannel-logout' } })
   // "Log out everywhere" is the same logout on its own path that also ends every session of the
-  // user in this app, in every browser (`everywhere: true` revokes the user's `sub`).
+  // user, in every browser and in both apps (`everywhere: true` revokes the user's `sub`): this
+  // app's sessions here, the other app's by hand-over, destroyed there at once with no request.
   const everywhere = logout({ ...options, path: '/logout-everywhere', methods: ['POST'], everywhere: true })
   server.use(mw)
   server.post('/logout-everywhere', everywhere)

@@ -1,5 +1,8 @@
 // `npm run example`: starts Demo ID (the OpenID Provider), Notes and Calendar, and prints their URLs.
-// Ports come from OP_PORT, NOTES_PORT and CALENDAR_PORT; unset or 0 means any free port.
+// Ports come from OP_PORT, NOTES_PORT and CALENDAR_PORT; unset or 0 means any free port. With
+// REDIS_URL set, the apps share a redisStore on that Redis instead of a memoryStore (see
+// stores.mjs; `npm run example:redis` starts a throw-away redis-server for it). EXAMPLE_INSPECTOR=1
+// adds the tests' read-only inspector (inspector.mjs).
 import { createExample } from './example.mjs'
 
 function port(name) {
@@ -13,8 +16,12 @@ function port(name) {
   return n
 }
 
+const redisUrl = process.env.REDIS_URL || undefined
+if (redisUrl) console.log(`Connecting to Redis at ${redisUrl} ...`)
 const example = await createExample({
   ports: { provider: port('OP_PORT'), notes: port('NOTES_PORT'), calendar: port('CALENDAR_PORT') },
+  redisUrl,
+  inspect: process.env.EXAMPLE_INSPECTOR === '1',
   onEvent: (name, detail) => {
     const text = Object.entries(detail)
       .map(([k, v]) => `${k}=${v}`)
@@ -23,13 +30,15 @@ const example = await createExample({
   },
 })
 
-const { provider, notes, calendar } = example.urls
+const { provider, notes, calendar, inspector } = example.urls
 console.log(`
 sso-logout example is running (stop with Ctrl+C)
 
   Demo ID (OpenID Provider)  ${provider}/
   Notes                      ${notes}/
   Calendar                   ${calendar}/
+${inspector ? `  Inspector (tests only)     ${inspector}/\n` : ''}
+  Stores: ${example.mode}
 
 1. Open Notes and click "Sign in" (demo user: demo@example.test, no password).
 2. Open Calendar and click "Sign in": no form this time (single sign-on at Demo ID).

@@ -326,7 +326,7 @@ describeBrowser('example app in Chromium', () => {
   })
   // Last on purpose: it revokes the demo user in Notes, and tokens minted in the same second as a
   // revocation are refused by `guard`, so a sign-in right after it could be refused.
-  it('"Log out everywhere" ends the user\'s Notes sessions in every browser and the provider session', async () => {
+  it('"Log out everywhere" ends the user\'s sessions in every browser, in both apps, and the provider session', async () => {
     const { notes, calendar, provider } = example.urls
     const first = await openPage(browser)
     const second = await openPage(browser)
@@ -352,7 +352,10 @@ describeBrowser('example app in Chromium', () => {
     await second.page.reload()
     await second.page.locator('#signed-out').waitFor()
     await second.page.screenshot({ path: artifact('browser-10-other-browser-signed-out.png') })
-    // Demo ID's session ended too (and Calendar's, by back-channel): signing in asks again.
+    // Calendar's session of this browser went with them: Notes handed it to Calendar through the
+    // shared store, and Calendar destroyed it in its own session store (before any back-channel).
+    await example.waitForOutput(/\[Calendar\] logout \(service\): 1 session\(s\) ended\n/, before)
+    // Demo ID's session ended too: signing in asks again.
     await first.page.goto(`${calendar}/`)
     await first.page.locator('#signed-out').waitFor()
     await first.page.goto(`${notes}/`)

@@ -36,9 +36,15 @@ export function artifact(name: string): string {
 }
 
 export interface RunningExample {
-  urls: { provider: string; notes: string; calendar: string }
+  urls: { provider: string; notes: string; calendar: string; inspector?: string }
   /** Everything the example printed so far (stdout and stderr). */
   output(): string
+  /**
+   * Resolves with the match once the output from offset `from` on matches `pattern` (a line the
+   * example prints when something happened, so tests wait for the event rather than for time).
+   * Rejects, quoting the output, when the example exits or `timeout` ms (default 8000) pass first.
+   */
+  waitForOutput(pattern: RegExp, from?: number, timeout?: number): Promise<RegExpExecArray>
   stop(): Promise<void>
 }
 
@@ -48,7 +54,10 @@ function parseUrls(text: string): RunningExample['urls'] | undefined {
   const provider = find('Demo ID \\(OpenID Provider\\)')
   const notes = find('Notes')
   const calendar = find('Calendar')
-  return provider && notes && calendar ? { provider, notes, calendar } : undefined
+  const inspector = find('Inspector \\(tests only\\)')
+  // The stores line follows the URLs: once it is in, no URL line is still on its way.
+  if (!provider || !notes || !calendar || !/^\s*Stores: /m.test(text)) return undefined
+  return { provider, notes, calendar, ...(inspector && { inspector }) }
 }
 
 function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
@@ -63,16 +72,57 @@ function stopChild(child: ChildProcessWithoutNullStreams): Promise<void> {
   })
 }
 
-/** Runs `node example-app/start.mjs` on free ports, exactly as `npm run example` does after the build. */
-export function startExample(timeoutMs = 15000): Promise<RunningExample> {
-  const child = spawn(process.execPath, [join(ROOT, 'example-app', 'start.mjs')], {
+export interface ExampleOptions {
+  /** Added to the environment, e.g. `{ REDIS_URL }` or `{ EXAMPLE_INSPECTOR: '1' }`. */
+  env?: Record<string, string>
+  /** The script of example-app/ to run: `start.mjs` (`npm run example`) or `with-redis.mjs`. */
+  entry?: 'start.mjs' | 'with-redis.mjs'
+  timeoutMs?: number
+}
+
+/**
+ * Runs `node example-app/start.mjs` on free ports, exactly as `npm run example` does after the
+ * build (or `with-redis.mjs`, as `npm run example:redis` does).
+ */
+export function startExample({
+  env = {},
+  entry = 'start.mjs',
+  timeoutMs = 15000,
+}: ExampleOptions = {}): Promise<RunningExample> {
+  const child = spawn(process.execPath, [join(ROOT, 'example-app', entry)], {
     cwd: ROOT,
-    env: { ...process.env, OP_PORT: '0', NOTES_PORT: '0', CALENDAR_PORT: '0' },
+    env: { ...process.env, OP_PORT: '0', NOTES_PORT: '0', CALENDAR_PORT: '0', ...env },
   })
   let text = ''
+  const waiters = new Set<() => void>()
+  const waitForOutput = (pattern: RegExp, from = 0, timeout = 8000): Promise<RegExpExecArray> =>
+    new Promise((resolve, reject) => {
+      const settle = (): void => {
+        waiters.delete(check)
+        clearTimeout(timer)
+      }
+      const check = (): void => {
+        const match = pattern.exec(text.slice(from))
+        if (match) {
+          settle()
+          resolve(match)
+        } else if (child.exitCode !== null || child.signalCode !== null) {
+          settle()
+          reject(new Error(`the example exited before printing ${pattern}:\n${text.slice(from)}`))
+        }
+      }
+      // A bound on failure, so the step is named instead of the test's timeout being hit.
+      const timer = setTimeout(() => {
+        settle()
+        reject(new Error(`the example did not print ${pattern} within ${timeout} ms:\n${text.slice(from)}`))
+      }, timeout)
+      waiters.add(check)
+      check()
+    })
   const running = (urls: RunningExample['urls']): RunningExample => ({
     urls,
     output: () => text,
+    waitForOutput,
     stop: () => stopChild(child),
   })
   return new Promise((ok, fail) => {
@@ -82,6 +132,7 @@ export function startExample(timeoutMs = 15000): Promise<RunningExample> {
     }, timeoutMs)
     const onData = (chunk: Buffer) => {
       text += chunk.toString()
+      for (const check of [...waiters]) check()
       const urls = parseUrls(text)
       if (urls) {
         clearTimeout(timer)
@@ -92,6 +143,7 @@ export function startExample(timeoutMs = 15000): Promise<RunningExample> {
     child.stderr.on('data', onData)
     child.once('exit', (code, signal) => {
       clearTimeout(timer)
+      for (const check of [...waiters]) check()
       fail(new Error(`the example exited early (code ${code}, signal ${signal}):\n${text}`))
     })
   })
