@@ -41,6 +41,10 @@ export function loginRoutes(router, app, mw) {
       state: login.state,
       nonce: login.nonce,
     })
+    // express-session sends the response's headers before its own save completes, so with a
+    // store over the network the provider can send the browser back to /callback before the
+    // login data is stored: save it first.
+    await new Promise((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())))
     res.redirect(303, url.href)
   })
 
