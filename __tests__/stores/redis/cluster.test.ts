@@ -31,19 +31,23 @@ describeRedis('redisStore() on a three-master Redis Cluster', () => {
   let ioredis: Cluster
   let stores: Array<[string, () => Store]>
   let prefixes = 0
+  const created: Store[] = []
 
   beforeAll(async () => {
     // Node 0 keeps an append-only file synced on every write, so a kill loses nothing it acknowledged.
     cluster = await startRedisCluster([0])
     nodeRedis = await nodeRedisCluster(cluster, 1000)
     ioredis = await ioredisCluster(cluster, 1000)
+    // Each store's local view subscribes on a connection of its own: closed in afterAll.
+    const kept = (store: Store) => (created.push(store), store)
     stores = [
-      ['node-redis', () => redisStore({ client: nodeRedis, prefix: `k${++prefixes}:` })],
-      ['ioredis', () => redisStore({ client: ioredis, prefix: `k${++prefixes}:` })],
+      ['node-redis', () => kept(redisStore({ client: nodeRedis, prefix: `k${++prefixes}:` }))],
+      ['ioredis', () => kept(redisStore({ client: ioredis, prefix: `k${++prefixes}:` }))],
     ]
   }, 60_000)
 
   afterAll(async () => {
+    await Promise.all(created.map((store) => store.close?.()))
     await nodeRedis?.close()
     await ioredis?.quit()
     await cluster?.stop()
