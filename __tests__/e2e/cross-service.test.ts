@@ -9,6 +9,9 @@ import { shuffle } from '../support/shuffle.js'
 import { mint, useTestKey } from '../support/jwt.js'
 import {
   BUILT,
+  backchannelAt,
+  logoutAt,
+  revokeAt,
   LINKED_SID,
   api,
   login,
@@ -90,11 +93,7 @@ describeRedis(
     it('a logout at A: B refuses the token and ends its own linked session on the next request', async () => {
       const sid = `sid-${randomUUID()}`
       const user = await signedInEverywhere(sid)
-      const res = await fetch(`${a.url}/logout?returnTo=/bye`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { authorization: `Bearer ${user.jwt}`, cookie: user.atA.cookie },
-      })
+      const res = await logoutAt(a, { token: user.jwt, cookie: user.atA.cookie }, '/logout?returnTo=/bye')
       expect(res.status).toBe(303)
       expect(res.headers.get('location')).toBe('https://app.test/bye')
       expect(await sessions(a)).not.toContain(user.atA.id)
@@ -105,11 +104,7 @@ describeRedis(
     it('revoke() at A reaches B the same way', async () => {
       const sid = `sid-${randomUUID()}`
       const user = await signedInEverywhere(sid)
-      const res = await fetch(`${a.url}/admin/revoke`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ sid }),
-      })
+      const res = await revokeAt(a, { sid })
       expect(res.status).toBe(200)
       expect(await sessions(a)).not.toContain(user.atA.id)
       expect(a.events.find((e) => e.sid === sid)).toMatchObject({ reason: 'api', errors: [] })
@@ -120,11 +115,7 @@ describeRedis(
       const sid = `sid-${randomUUID()}`
       const user = await signedInEverywhere(sid)
       const logoutToken = await signLogoutToken(key, { sid, sub: `user-${sid}` })
-      const res = await fetch(`${a.url}/backchannel`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ logout_token: logoutToken }).toString(),
-      })
+      const res = await backchannelAt(a, logoutToken)
       expect(res.status).toBe(200)
       expect(await sessions(a)).not.toContain(user.atA.id)
       expect(a.events.find((e) => e.sid === sid)).toMatchObject({ reason: 'backchannel', errors: [] })
@@ -148,26 +139,14 @@ describeRedis(
         let res: Response
         if (reason === 'user') {
           // The browser's own session carries no token: its link names the sid.
-          res = await fetch(`${a.url}/logout`, {
-            method: 'POST',
-            redirect: 'manual',
-            headers: { cookie: atA.cookie },
-          })
+          res = await logoutAt(a, { cookie: atA.cookie })
           expect(res.status).toBe(303)
         } else if (reason === 'api') {
-          res = await fetch(`${a.url}/admin/revoke`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ sid }),
-          })
+          res = await revokeAt(a, { sid })
           expect(res.status).toBe(200)
         } else {
           const logoutToken = await signLogoutToken(key, { sid, sub: `user-${sid}` })
-          res = await fetch(`${a.url}/backchannel`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({ logout_token: logoutToken }).toString(),
-          })
+          res = await backchannelAt(a, logoutToken)
           expect(res.status).toBe(200)
         }
         expect(await sessions(a)).not.toContain(atA.id)
@@ -194,11 +173,7 @@ describeRedis(
         loginExplicitly(b, sid3, sub),
         loginExplicitly(b, `other-${sid1}`),
       ])
-      const res = await fetch(`${a.url}/admin/revoke`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ sub }),
-      })
+      const res = await revokeAt(a, { sub })
       expect(res.status).toBe(200)
       expect(await sessions(a)).not.toContain(atA.id)
       // B's tokens of both IdP sessions, and each of its sessions, are refused and ended.
@@ -219,11 +194,7 @@ describeRedis(
       try {
         const indexKey = redisKeys(prefix).index(issuerTag(ISSUER), 'sid', sid)
         expect((await redis.zRange(indexKey, 0, -1)).sort()).toEqual([user.atA.id, user.atB.id].sort())
-        const res = await fetch(`${a.url}/logout`, {
-          method: 'POST',
-          redirect: 'manual',
-          headers: { authorization: `Bearer ${user.jwt}` },
-        })
+        const res = await logoutAt(a, { token: user.jwt })
         expect(res.status).toBe(303)
         expect(
           await redis.exists([indexKey, `${prefix}{s${user.atA.id}}l`, `${prefix}{s${user.atB.id}}l`]),
@@ -249,11 +220,7 @@ describeRedis(
       )
       const created: Array<{ service: Service; sid: string; id: string; cookie: string }> = []
       const logout = async (service: Service, jwt: string) => {
-        const res = await fetch(`${service.url}/logout`, {
-          method: 'POST',
-          redirect: 'manual',
-          headers: { authorization: `Bearer ${jwt}` },
-        })
+        const res = await logoutAt(service, { token: jwt })
         expect([seed, res.status]).toEqual([seed, 303])
       }
       await Promise.all(

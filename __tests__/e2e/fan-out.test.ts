@@ -13,6 +13,9 @@ import {
 } from '../support/redis-server.js'
 import {
   BUILT,
+  backchannelAt,
+  logoutAt,
+  revokeAt,
   api,
   login,
   loginExplicitly,
@@ -94,11 +97,7 @@ describeRedis(
         token(`other-${sid}`).then((t) => login(calendar, t)),
       ])
       const [calendarBefore, mailBefore] = [eventsOf(calendar), eventsOf(mail)]
-      const res = await fetch(`${notes.url}/logout?returnTo=/bye`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { authorization: `Bearer ${jwt}`, cookie: atNotes.cookie },
-      })
+      const res = await logoutAt(notes, { token: jwt, cookie: atNotes.cookie }, '/logout?returnTo=/bye')
       expect(res.status).toBe(303)
       expect(notes.events.find((e) => e.sid === sid)).toMatchObject({
         reason: 'user',
@@ -138,26 +137,14 @@ describeRedis(
         ])
         const [calendarBefore, mailBefore] = [eventsOf(calendar), eventsOf(mail)]
         if (reason === 'user') {
-          const res = await fetch(`${notes.url}/logout`, {
-            method: 'POST',
-            redirect: 'manual',
-            headers: { cookie: atNotes.cookie },
-          })
+          const res = await logoutAt(notes, { cookie: atNotes.cookie })
           expect(res.status).toBe(303)
         } else if (reason === 'api') {
-          const res = await fetch(`${notes.url}/admin/revoke`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ sid }),
-          })
+          const res = await revokeAt(notes, { sid })
           expect(res.status).toBe(200)
         } else {
           const logoutToken = await signLogoutToken(key, { sid, sub: `user-${sid}` })
-          const res = await fetch(`${notes.url}/backchannel`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/x-www-form-urlencoded' },
-            body: new URLSearchParams({ logout_token: logoutToken }).toString(),
-          })
+          const res = await backchannelAt(notes, logoutToken)
           expect(res.status).toBe(200)
         }
         await Promise.all([nextDelivery(calendar, calendarBefore), nextDelivery(mail, mailBefore)])
@@ -178,11 +165,7 @@ describeRedis(
         login(mail, phone),
       ])
       const [notesBefore, calendarBefore] = [eventsOf(notes), eventsOf(calendar)]
-      const res = await fetch(`${mail.url}/admin/revoke`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ sub }),
-      })
+      const res = await revokeAt(mail, { sub })
       expect(res.status).toBe(200)
       expect(await res.json()).toEqual({ destroyed: 1 })
       await Promise.all([nextDelivery(notes, notesBefore), nextDelivery(calendar, calendarBefore)])
@@ -198,11 +181,7 @@ describeRedis(
       const jwt = await token(sid)
       const [atNotes, atCalendar] = await Promise.all([login(notes, jwt), login(calendar, jwt)])
       await calendar.stop()
-      const res = await fetch(`${notes.url}/logout`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { authorization: `Bearer ${jwt}`, cookie: atNotes.cookie },
-      })
+      const res = await logoutAt(notes, { token: jwt, cookie: atNotes.cookie })
       expect(res.status).toBe(303)
       expect(notes.events.find((e) => e.sid === sid)).toMatchObject({ sessionsHandedOver: 1, errors: [] })
       // Calendar's session outlived its process (connect-redis).
@@ -235,11 +214,7 @@ describeRedis(
         sessionStore: 'connect-redis',
         sessionPrefix: `${prefix}mail:`,
       })
-      const res = await fetch(`${notes.url}/logout`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { authorization: `Bearer ${jwt}`, cookie: atNotes.cookie },
-      })
+      const res = await logoutAt(notes, { token: jwt, cookie: atNotes.cookie })
       expect(res.status).toBe(303)
       await dying.printed((line) => Array.isArray(line.held))
       await dying.kill()
@@ -262,11 +237,7 @@ describeRedis(
         token(`other-${sid}`).then((t) => login(calendar, t)),
       ])
       const before = eventsOf(calendar)
-      await fetch(`${notes.url}/logout`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { authorization: `Bearer ${jwt}`, cookie: atNotes.cookie },
-      })
+      await logoutAt(notes, { token: jwt, cookie: atNotes.cookie })
       await nextDelivery(calendar, before)
       // The same entry once more, as a retry after a lost acknowledgement would deliver it.
       const stream = redisKeys(prefix).stream(serviceTag('calendar'))
@@ -295,11 +266,7 @@ describeRedis(
       const first = await token(`sid-${randomUUID()}`)
       const [atNotes, atCalendar] = await Promise.all([login(notes, first), login(calendar, first)])
       let before = eventsOf(calendar)
-      await fetch(`${notes.url}/logout`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { authorization: `Bearer ${first}`, cookie: atNotes.cookie },
-      })
+      await logoutAt(notes, { token: first, cookie: atNotes.cookie })
       await nextDelivery(calendar, before)
       expect(await sessions(calendar)).not.toContain(atCalendar.id)
 
@@ -311,11 +278,7 @@ describeRedis(
       const second = await token(`sid-${randomUUID()}`)
       const again = await Promise.all([login(notes, second), login(calendar, second)])
       before = eventsOf(calendar)
-      const res = await fetch(`${notes.url}/logout`, {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { authorization: `Bearer ${second}`, cookie: again[0].cookie },
-      })
+      const res = await logoutAt(notes, { token: second, cookie: again[0].cookie })
       expect(res.status).toBe(303)
       await nextDelivery(calendar, before)
       expect(await redis.exists(`${prefix}cal:${again[1].id}`)).toBe(0)

@@ -101,12 +101,49 @@ export async function login(service: Service, token: string): Promise<{ cookie: 
   return { cookie: cookie!.split(';')[0]!, id }
 }
 
-/** GET /api (behind guard) with a token or a session cookie: the status and the signed-in user. */
-export async function api(service: Service, credential: { token?: string; cookie?: string }) {
+/** What a request of the signed-in user carries: a bearer token, a session cookie, or both. */
+export interface Credential {
+  token?: string
+  cookie?: string
+}
+
+function credentialHeaders(credential: Credential): Record<string, string> {
   const headers: Record<string, string> = {}
   if (credential.token) headers.authorization = `Bearer ${credential.token}`
   if (credential.cookie) headers.cookie = credential.cookie
-  const response = await fetch(`${service.url}/api`, { headers })
+  return headers
+}
+
+/** POST to the logout route (`path` may carry a query), the redirect not followed. */
+export function logoutAt(service: Service, credential: Credential, path = '/logout'): Promise<Response> {
+  return fetch(`${service.url}${path}`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: credentialHeaders(credential),
+  })
+}
+
+/** POST /admin/revoke: `auth.revoke(subject)` in the service. */
+export function revokeAt(service: Service, subject: { sid?: string; sub?: string }): Promise<Response> {
+  return fetch(`${service.url}/admin/revoke`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(subject),
+  })
+}
+
+/** POST a logout token to the service's back-channel receiver. */
+export function backchannelAt(service: Service, logoutToken: string): Promise<Response> {
+  return fetch(`${service.url}/backchannel`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ logout_token: logoutToken }).toString(),
+  })
+}
+
+/** GET /api (behind guard) with a token or a session cookie: the status and the signed-in user. */
+export async function api(service: Service, credential: Credential) {
+  const response = await fetch(`${service.url}/api`, { headers: credentialHeaders(credential) })
   const text = await response.text()
   return {
     status: response.status,
