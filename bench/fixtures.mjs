@@ -39,7 +39,8 @@ function eocSessionCookie(idToken, sid) {
     .encrypt(eocKey)
 }
 
-function accessToken(key, alg, user) {
+/** An access token of `user` (`{ sid, sub }`) as the benchmarks' IdP issues it, valid for TOKEN_LIFETIME. */
+export function accessToken(key, alg, user) {
   return new SignJWT({ sid: user.sid, scope: 'openid profile' })
     .setProtectedHeader({ alg, kid: `bench-${alg}`, typ: 'JWT' })
     .setIssuer(ISSUER)

@@ -3,9 +3,8 @@
 // logout route and polls B with it until B answers 401. Runs in its own process, over keep-alive.
 import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
-import { importJWK, SignJWT } from 'jose'
-import { CLIENT_ID, ISSUER } from './config.mjs'
-import { readKeys } from './fixtures.mjs'
+import { importJWK } from 'jose'
+import { accessToken, readKeys } from './fixtures.mjs'
 
 const agent = new Agent({ keepAlive: true, maxSockets: 4 })
 
@@ -36,14 +35,10 @@ function stats(samples) {
 }
 
 async function trial(port, key, n) {
-  const token = await new SignJWT({ sid: `prop-sid-${n}-${randomUUID()}` })
-    .setProtectedHeader({ alg: 'RS256', kid: 'bench-RS256' })
-    .setIssuer(ISSUER)
-    .setSubject(`prop-user-${n}`)
-    .setAudience(CLIENT_ID)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(key)
+  const token = await accessToken(key, 'RS256', {
+    sid: `prop-sid-${n}-${randomUUID()}`,
+    sub: `prop-user-${n}`,
+  })
   const before = await get(port.b, '/protected', token)
   if (before !== 200) throw new Error(`B refused a fresh token with ${before}`)
   const sent = performance.now()

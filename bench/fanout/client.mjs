@@ -1,8 +1,7 @@
 // The driver's requests to the services of the fan-out benchmark (bench/fanout.mjs), over keep-alive.
 import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
-import { SignJWT } from 'jose'
-import { CLIENT_ID, ISSUER } from '../config.mjs'
+import { accessToken } from '../fixtures.mjs'
 
 export const agent = new Agent({ keepAlive: true, maxSockets: 8 })
 
@@ -31,12 +30,5 @@ export async function login(service, token) {
 }
 
 export function mint(key, n) {
-  return new SignJWT({ sid: `fanout-sid-${n}-${randomUUID()}` })
-    .setProtectedHeader({ alg: 'RS256', kid: 'bench-RS256', typ: 'JWT' })
-    .setIssuer(ISSUER)
-    .setSubject(`fanout-user-${n}`)
-    .setAudience(CLIENT_ID)
-    .setIssuedAt()
-    .setExpirationTime('10m')
-    .sign(key)
+  return accessToken(key, 'RS256', { sid: `fanout-sid-${n}-${randomUUID()}`, sub: `fanout-user-${n}` })
 }
