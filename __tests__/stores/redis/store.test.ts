@@ -184,38 +184,6 @@ describeRedis('redisStore() against a real redis-server', () => {
       expect(await keysOf(prefix)).toEqual([])
     })
 
-    it('takes the sessions an earlier version indexed under the raw sid and sub (a rolling upgrade)', async () => {
-      const keys = redisKeys(prefix)
-      // As the earlier version left them: the same record, in indexes named by the raw value and
-      // scored by the expiry in ms.
-      const linkEarlier = async (sessionId: string, at: number): Promise<void> => {
-        await store.link({ iss: ISS, sid: 'S', sub: 'U', sessionId, at }, 60)
-        const expiry = String(await send('PEXPIRETIME', keys.link(sessionId)))
-        for (const kind of ['sid', 'sub'] as const) {
-          const value = kind === 'sid' ? 'S' : 'U'
-          await send('ZREM', keys.index(TAG, kind, value), sessionId)
-          await send('ZADD', keys.legacyIndex(TAG, kind, value), expiry, sessionId)
-          await send('PEXPIREAT', keys.legacyIndex(TAG, kind, value), expiry)
-        }
-      }
-      await linkEarlier('earlier', 1)
-      await linkEarlier('survivor', 5)
-      expect(await send('EXISTS', `${prefix}{${TAG}dS}i`, `${prefix}{${TAG}uU}i`)).toBe(2)
-      await store.link({ iss: ISS, sid: 'S', sub: 'U', sessionId: 'later', at: 1 }, 60)
-      expect((await store.take({ iss: ISS, sid: 'S', linkedBefore: 2 })).sort()).toEqual(['earlier', 'later'])
-      // The survivor (linked after the logout) stays, and its index still expires with it.
-      expect(await send('ZRANGE', `${prefix}{${TAG}dS}i`, '0', '-1')).toEqual(['survivor'])
-      const ttl = (await send('PTTL', `${prefix}{${TAG}dS}i`)) as number
-      expect(ttl > 0 && ttl <= 60_000).toBe(true)
-      // A take tidies the other index only under its new name: the survivor's member of the legacy
-      // sid index names a record that is gone, an orphan that the next take of that sid removes
-      // (or its expiry).
-      expect(await store.take({ iss: ISS, sub: 'U', linkedBefore: 10 })).toEqual(['survivor'])
-      expect(await keysOf(prefix)).toEqual([`${prefix}{${TAG}dS}i`])
-      expect(await store.take({ iss: ISS, sid: 'S', linkedBefore: 10 })).toEqual([])
-      expect(await keysOf(prefix)).toEqual([])
-    })
-
     it('re-sends a script with EVAL after the server forgot it (NOSCRIPT)', async () => {
       await store.claimJti(ISS, 'before-flush', 60)
       await send('SCRIPT', 'FLUSH')

@@ -13,12 +13,6 @@ export interface RedisKeys {
   pending(key: string): string
   /** The index of the sessions of one `sid` or `sub`, by issuer tag (see {@link issuerTag}), named by its {@link indexTag}. */
   index(tag: string, kind: IndexKind, value: string): string
-  /**
-   * The name the same index had before index names were tags (`P{<tag>d<sid>}i`): read by take,
-   * so that sessions linked by an instance of an earlier version during a rolling upgrade are
-   * still found. Such an index is never written any more and is gone a `retention` after the upgrade.
-   */
-  legacyIndex(tag: string, kind: IndexKind, value: string): string
   revocations(subject: Subject): string[]
   jti(iss: string, jti: string): string
   /** The hand-over stream of one service, by service tag (see {@link issuerTag}). */
@@ -61,12 +55,10 @@ function tagOf(value: string): string {
 
 /**
  * Each name is `<prefix>{<slot part>}<kind letter>`. The part in braces is the Redis Cluster hash
- * tag, so keys spread over the slots by session, by `sid`, by `sub`, by jti and by pending key,
- * while the revocations of one `sid` or `sub` stay in the slot its index had before index names
- * were tags. Names never collide: the last letter tells the kind apart (`l` link record, `t`
- * tombstone, `p` pending, `i` index, `r` revocation, `j` jti, `q` a service's hand-over stream, `o`
- * its registry); an index is named by its 12-character {@link indexTag}, shorter than the slot
- * part of any other name of its letter (a legacy index); elsewhere the issuer tag has a fixed
+ * tag, so keys spread over the slots by session, by `sid`, by `sub`, by jti and by pending key.
+ * Names never collide: the last letter tells the kind apart (`l` link record, `t` tombstone, `p`
+ * pending, `i` index, `r` revocation, `j` jti, `q` a service's hand-over stream, `o` its
+ * registry); an index is named by its 12-character {@link indexTag} alone; elsewhere the issuer tag has a fixed
  * length and is followed by a letter saying whether a `sid` (`d`) or a `sub` (`u`) comes next, and
  * the trailing value is kept raw. A value containing `}` ends the hash tag early, identically for
  * every key of that value, so they still share a slot. A prefix containing a hash tag puts every
@@ -80,7 +72,6 @@ export function redisKeys(prefix: string): RedisKeys {
     tombstone: (sessionId) => `${prefix}{s${sessionId}}t`,
     pending: (key) => `${prefix}{p${key}}p`,
     index: (tag, kind, value) => `${prefix}{${indexTag(tag, kind, value)}}i`,
-    legacyIndex: (tag, kind, value) => scoped(tag, kind, value, 'i'),
     revocations(subject) {
       const tag = issuerTag(subject.iss)
       const keys: string[] = []

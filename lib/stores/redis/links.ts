@@ -15,10 +15,10 @@ interface OldLink {
   expiry: string
 }
 
-/** A session an index names, with each index (and score) it is a member of. */
+/** A session the index being taken names, with its score there. */
 interface Member {
   sessionId: string
-  places: Array<[string, string]>
+  score: string
 }
 
 /** Appends session ids to a service's hand-over stream (by its tag); rejects when Redis did not take them. */
@@ -65,27 +65,6 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
     )
   }
 
-  /**
-   * The members of the index and of its legacy name, each session once with every index and score
-   * it appears under, so that its record is asked once and every member is tidied. A name that
-   * cannot be read (its master is down) is the failure the take rejects with once it has taken
-   * what the other one names.
-   */
-  const readMembers = async (indexes: string[]): Promise<{ members: Member[]; failure: unknown }> => {
-    const replies = await Promise.allSettled(indexes.map((index) => exec(scripts.indexRead, index, [])))
-    const members = new Map<string, Member>()
-    let failure: unknown
-    replies.forEach((reply, i) => {
-      if (reply.status === 'rejected') return void (failure ??= reply.reason)
-      for (const [sessionId, score] of pairs(reply.value)) {
-        const member = members.get(sessionId) ?? { sessionId, places: [] }
-        member.places.push([indexes[i]!, score])
-        members.set(sessionId, member)
-      }
-    })
-    return { members: [...members.values()], failure }
-  }
-
   return {
     async link(record, at, ttl) {
       const tag = issuerTag(record.iss)
@@ -111,12 +90,12 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
       const value = query.sid ?? query.sub
       if (value === undefined) return { own: [], handedOver: [] }
       const tag = issuerTag(query.iss)
-      const indexes = [keys.index(tag, kind, value), keys.legacyIndex(tag, kind, value)]
-      const { members, failure: unread } = await readMembers(indexes)
-      if (members.length === 0) {
-        if (unread !== undefined) throw unread
-        return { own: [], handedOver: [] }
-      }
+      const index = keys.index(tag, kind, value)
+      const members = pairs(await exec(scripts.indexRead, index, [])).map(([sessionId, score]) => ({
+        sessionId,
+        score,
+      }))
+      if (members.length === 0) return { own: [], handedOver: [] }
       const letter = kind === 'sid' ? 'd' : 'u'
       const takeAll = [tag, letter, value, linkedBefore, '']
       const first = await takeEach(
@@ -140,8 +119,7 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
         handed.flatMap((h) => (h.status === 'fulfilled' ? h.value : [])),
         takeAll,
       )
-      const failure =
-        unread ?? first.failure ?? handed.find((h) => h.status === 'rejected')?.reason ?? after.failure
+      const failure = first.failure ?? handed.find((h) => h.status === 'rejected')?.reason ?? after.failure
       const byIndex = new Map<string, string[]>()
       for (const [key, pair] of [...first.cleanup, ...after.cleanup]) {
         byIndex.set(key, [...(byIndex.get(key) ?? []), ...pair])
@@ -168,7 +146,7 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
           const reply = verdict.value
           if (reply === 2) return
           if (Array.isArray(reply) && reply[0] === 4) return void foreign.push([member, String(reply[1])])
-          for (const [index, score] of member.places) cleanup.push([index, [member.sessionId, score]])
+          cleanup.push([index, [member.sessionId, member.score]])
           if (!Array.isArray(reply)) return
           taken.push(member.sessionId)
           if (typeof reply[1] !== 'string') return

@@ -17,8 +17,7 @@ export interface RedisScript {
  *   1000)), so expired members are pruned by score and the key expires with its longest-lived
  *   member. Seconds fit the listpack's 32-bit integer (milliseconds take its 64-bit one), which
  *   keeps a one-member index with a 32-character session id in jemalloc's 48-byte class instead of
- *   its 64-byte one: 16 bytes per index. A score above 10^11 is an earlier version's E in ms;
- *   such an index is only read and tidied (keys.ts, legacyIndex).
+ *   its 64-byte one: 16 bytes per index.
  * Every script touches only KEYS[1], which a Redis Cluster requires of a script whose keys lie in
  * different slots. Expiry uses the Redis server clock (TIME) of the link record's node, so hosts
  * with skewed clocks agree on it.
@@ -34,9 +33,7 @@ end
 local function refresh(index)
   local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
   if last[2] then
-    local at = math.ceil(tonumber(last[2]))
-    if at < 1e11 then at = at * 1000 end
-    redis.call('PEXPIREAT', index, ms(at))
+    redis.call('PEXPIREAT', index, ms(math.ceil(tonumber(last[2])) * 1000))
   else
     redis.call('DEL', index)
   end
