@@ -1,17 +1,7 @@
-/** The announcements of the Redis store: every write of a key a local view mirrors, published after it. */
+/** The announcements of the Redis store: every write of a key a local view mirrors is published with it. */
 import createDebug from 'debug'
-import { asLogoutError } from '../../errors.js'
-import type { CommandSender } from './client.js'
 
 const debug = createDebug('sso-logout:redis-view')
-
-/** Announces every write of the keys the view mirrors, on the store's channel. */
-export interface Announcer {
-  revoked(keys: readonly string[], at: number, ttlMs: number): Promise<void>
-  buried(keys: readonly string[], ttlMs: number): Promise<void>
-  /** Tells a service's receivers that its stream has a new entry (a wake-up only: they also poll). */
-  handedOver(serviceTag: string): Promise<void>
-}
 
 /** A revocation (`r`, with its time `a`) or tombstones (`b`) written, with their life `t` in ms. */
 export type Change = { r: string[]; a: number; t: number } | { b: string[]; t: number }
@@ -30,33 +20,27 @@ export function changesChannel(prefix: string): string {
 }
 
 /**
- * Publishes a change after its write succeeded, so a view that reads the key before the write and
- * keeps "absent" is told. A failure rejects: the write stands, but other instances may not see it
- * until their view is dropped, so the caller (a logout, which the IdP retries) must fail.
+ * The channel and message of each write a local view mirrors, for the script that makes the write
+ * to publish in the same step (see ANNOUNCE in scripts.ts), and the change for this instance's own
+ * view, applied once the script succeeded.
  */
-export function announcer(
-  send: CommandSender,
-  prefix: string,
-  onChange: (change: Change) => void,
-): Announcer {
+export interface Announcements {
+  revoked(key: string, at: number, ttlMs: number): { publish: [string, string]; change: Change }
+  buried(key: string, ttlMs: number): { publish: [string, string]; change: Change }
+  /** The wake-up of a service's receivers, whose stream has a new entry (they also poll). */
+  handedOver(serviceTag: string): [string, string]
+}
+
+export function announcements(prefix: string): Announcements {
   const channel = changesChannel(prefix)
-  async function publish(change: Change, operation: string): Promise<void> {
-    onChange(change)
-    try {
-      await send(['PUBLISH', channel, JSON.stringify(change)])
-    } catch (error) {
-      throw asLogoutError('ERR_STORE', `Redis store ${operation} was written but not announced`, error)
-    }
-  }
+  const announced = (change: Change) => ({
+    publish: [channel, JSON.stringify(change)] as [string, string],
+    change,
+  })
   return {
-    revoked: (keys, at, ttlMs) => publish({ r: [...keys], a: at, t: ttlMs }, 'revoke'),
-    buried: (keys, ttlMs) => publish({ b: [...keys], t: ttlMs }, 'bury'),
-    async handedOver(serviceTag) {
-      // The entry is durable already; a lost wake-up only costs its receivers one poll interval.
-      await send(['PUBLISH', channel, JSON.stringify({ h: serviceTag })]).catch((error: unknown) =>
-        debug('announcing a hand-over failed: %s', String(error)),
-      )
-    },
+    revoked: (key, at, ttlMs) => announced({ r: [key], a: at, t: ttlMs }),
+    buried: (key, ttlMs) => announced({ b: [key], t: ttlMs }),
+    handedOver: (serviceTag) => [channel, JSON.stringify({ h: serviceTag } satisfies HandOverNotice)],
   }
 }
 

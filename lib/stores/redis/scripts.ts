@@ -46,6 +46,21 @@ local function record(key)
 end
 `
 
+/*
+ * The writes of the keys a local view mirrors (revocations, tombstones) publish their change on the
+ * store's channel from inside the script that writes them: one command instead of two, and no
+ * window in which a key is written but not yet announced, so a view that read the key as absent is
+ * always told. The publish comes first: when Redis refuses it (an ACL without the channel), the
+ * script fails before it writes anything, and the caller fails with it. A plain PUBLISH carries no
+ * key, so a Redis Cluster allows it in a script of any slot, and delivers it to the subscribers of
+ * every node.
+ */
+const ANNOUNCE = `
+local function announce(channel, change)
+  redis.call('PUBLISH', channel, change)
+end
+`
+
 /**
  * KEYS: the link record. ARGV: link time, ttl ms, issuer tag, sid or '', sub or '' (ARGV[6] says
  * which are present: 'd', 'u', 'du'), the owning service's tag or ''. Writes the record, or deletes it when ttl <= 0, and returns
@@ -148,8 +163,13 @@ refresh(KEYS[1])
 return 1
 `
 
-/** KEYS: one revocation record. ARGV: revocation time, ttl ms. The later time and the longer life win. */
-const REVOKE = `
+/**
+ * KEYS: one revocation record. ARGV: revocation time, ttl ms, the changes channel, the change.
+ * The later time and the longer life win. The change is published in the same step as the write
+ * (see ANNOUNCE), so no instance can read the new time before the announcement is out.
+ */
+const REVOKE = `${ANNOUNCE}
+announce(ARGV[3], ARGV[4])
 local at = ARGV[1]
 local previous = redis.call('GET', KEYS[1])
 if previous and tonumber(previous) > tonumber(at) then at = previous end
@@ -170,9 +190,16 @@ if tonumber(ARGV[1]) > 0 then redis.call('SET', KEYS[1], '1', 'PX', ARGV[1]) end
 return 1
 `
 
-/** KEYS: one tombstone, or one pending record. ARGV: value, ttl ms. */
+/** KEYS: one pending record. ARGV: value, ttl ms. */
 const PUT = `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+`
+
+/** KEYS: one tombstone. ARGV: ttl ms, the changes channel, the change (published in the same step, see ANNOUNCE). */
+const BURY = `${ANNOUNCE}
+announce(ARGV[2], ARGV[3])
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 return 1
 `
 
@@ -216,15 +243,18 @@ end
 `
 
 /**
- * KEYS: a service's stream. ARGV: group, logout time, JSON ids, ttl ms (retention). Appends one
- * entry, drops entries older than the retention (their links have expired anyway) and keeps the
- * stream alive for the retention. Returns the entry id.
+ * KEYS: a service's stream. ARGV: group, logout time, JSON ids, ttl ms (retention), the changes
+ * channel, the wake-up notice. Appends one entry, drops entries older than the retention (their
+ * links have expired anyway), keeps the stream alive for the retention, and wakes the service's
+ * receivers. The entry is durable once appended: a wake-up Redis refuses is ignored (pcall), and
+ * only costs the receivers one poll interval. Returns the entry id.
  */
 const HAND_OVER = `${ENSURE_GROUP}
 ensure_group(KEYS[1], ARGV[1], ARGV[4])
 local oldest = clock() - tonumber(ARGV[4])
 local id = redis.call('XADD', KEYS[1], 'MINID', '~', ms(math.max(oldest, 0)), '*', 'a', ARGV[2], 'i', ARGV[3])
 if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[4]) then redis.call('PEXPIRE', KEYS[1], ARGV[4]) end
+redis.pcall('PUBLISH', ARGV[5], ARGV[6])
 return id
 `
 
@@ -299,7 +329,7 @@ export const scripts = {
   indexRemove: script('index cleanup', INDEX_REMOVE),
   revoke: script('revoke', REVOKE),
   revokedAt: script('revokedAt', GET),
-  bury: script('bury', PUT),
+  bury: script('bury', BURY),
   isBuried: script('isBuried', EXISTS),
   claimJti: script('claimJti', CLAIM_JTI),
   putPending: script('putPending', PUT),

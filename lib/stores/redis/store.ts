@@ -7,7 +7,7 @@ import { checkConfiguration } from './configuration.js'
 import { redisKeys } from './keys.js'
 import { linkSteps } from './links.js'
 import { scripts, type RedisScript } from './scripts.js'
-import { announcer, changesChannel } from './changes.js'
+import { announcements, changesChannel } from './changes.js'
 import { GROUP, deliverySettings, startReceiver, type DeliveryOptions } from './receiver.js'
 import { canSubscribe, sharedChannel } from './subscription.js'
 import { localViewSettings, storeView, type LocalViewOptions } from './view.js'
@@ -52,7 +52,7 @@ export interface RedisStoreOptions {
  * `SCAN`). It works on a standalone Redis (or Sentinel) and on a Redis Cluster alike.
  *
  * `guard`'s reads (`revokedAt`, `isBuried`) are answered from a bounded local view kept current by
- * pub/sub (`revoke` and `bury` publish on `P changes` after their write), so a protected request
+ * pub/sub (the scripts of `revoke` and `bury` publish on `P changes` as they write), so a protected request
  * sends no command in steady state; see {@link RedisStoreOptions.localView} and docs/many-instances.md.
  *
  * Keys, with `P` the prefix, `T` a 12-character tag of the issuer (issuerTag() in keys.ts) and the
@@ -75,7 +75,7 @@ export interface RedisStoreOptions {
  *
  * Services. A take for a service (`takeFor`, used by every logout) returns that service's own
  * sessions and hands each other service's to it: the ids are appended to the owner's stream
- * (XADD, then a wake-up `PUBLISH` on `P changes`), and every instance of the owner reads its
+ * (XADD, and a wake-up `PUBLISH` on `P changes` in the same script), and every instance of the owner reads its
  * stream through the consumer group (XREADGROUP), destroys the ids in its own session store,
  * and acknowledges and deletes the entry (XACK, XDEL). An entry not acknowledged within
  * `delivery.claimAfter` (its instance died, or its session store failed) is claimed by another
@@ -196,7 +196,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     'options.handOverRetention',
     14 * 86400,
   )
-  const announce = announcer(connection.send, prefix, (change) => view?.apply(change))
+  const announce = announcements(prefix)
   const receivers = new Set<{ close(): void }>()
 
   async function exec(script: RedisScript, key: string, args: string[]): Promise<unknown> {
@@ -208,8 +208,7 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
   const links = linkSteps(keys, exec, async (tag, sessionIds) => {
     const args = [GROUP, String(Date.now()), JSON.stringify(sessionIds), String(handOverRetention * 1000)]
-    await exec(scripts.handOver, keys.stream(tag), args)
-    await announce.handedOver(tag)
+    await exec(scripts.handOver, keys.stream(tag), [...args, ...announce.handedOver(tag)])
   })
 
   return {
@@ -246,10 +245,16 @@ export function redisStore(options: RedisStoreOptions): Store {
       const revocations = keys.revocations(subject)
       if (revocations.length === 0) return
       const ms = milliseconds(ttl)
-      const args = [number(at, 'at'), ms]
-      // One key per sid or sub: each may live in its own slot, and each keeps its own maximum.
-      await Promise.all(revocations.map((key) => exec(scripts.revoke, key, args)))
-      await announce.revoked(revocations, at, Number(ms))
+      const time = number(at, 'at')
+      // One key per sid or sub: each may live in its own slot, keeps its own maximum, and is
+      // announced by the script that writes it.
+      await Promise.all(
+        revocations.map(async (key) => {
+          const { publish, change } = announce.revoked(key, at, Number(ms))
+          await exec(scripts.revoke, key, [time, ms, ...publish])
+          view?.apply(change)
+        }),
+      )
     },
 
     revokedAt(subject: Subject) {
@@ -265,11 +270,15 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     async bury(sessionIds: readonly string[], ttl: number) {
       if (sessionIds.length === 0) return
-      const tombstones = sessionIds.map(keys.tombstone)
       const ms = milliseconds(ttl)
-      const args = ['1', ms]
-      await Promise.all(tombstones.map((key) => exec(scripts.bury, key, args)))
-      await announce.buried(tombstones, Number(ms))
+      await Promise.all(
+        sessionIds.map(async (sessionId) => {
+          const key = keys.tombstone(sessionId)
+          const { publish, change } = announce.buried(key, Number(ms))
+          await exec(scripts.bury, key, [ms, ...publish])
+          view?.apply(change)
+        }),
+      )
     },
 
     isBuried(sessionId: string, read?: { fresh?: boolean }) {
