@@ -28,12 +28,30 @@ export interface RedisKeys {
  * reads as a hash tag). Two issuers of one deployment share a tag with a probability near 2^-72.
  */
 export function issuerTag(iss: string): string {
-  return tagOf(iss)
+  return remembered(iss)
 }
 
 /** The same 12-character tag for a service name (`options.service`), kept in link records and stream names. */
 export function serviceTag(service: string): string {
-  return tagOf(service)
+  return remembered(service)
+}
+
+/**
+ * Tags of issuers and services, which a deployment has a handful of and every store operation
+ * names: kept rather than hashed again on each call. Bounded, since the store's methods accept any
+ * string: past the bound it starts over.
+ */
+const tags = new Map<string, string>()
+const MAX_TAGS = 256
+
+function remembered(value: string): string {
+  let tag = tags.get(value)
+  if (tag === undefined) {
+    if (tags.size >= MAX_TAGS) tags.clear()
+    tag = tagOf(value)
+    tags.set(value, tag)
+  }
+  return tag
 }
 
 /**
