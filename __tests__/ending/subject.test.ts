@@ -1,5 +1,6 @@
 import request from 'supertest'
 import { memoryStore } from '../../lib/index.js'
+import type { Store } from '../../lib/index.js'
 import { FLAVOURS, ISSUER, closeApps, recordingApp } from '../support/app.js'
 import { mint, useTestKey } from '../support/jwt.js'
 
@@ -82,15 +83,41 @@ describe.each(FLAVOURS)('%s: local invalidation', (flavour) => {
 describe('tombstones of the linked sessions', () => {
   it('last as long as a link could name them, since the session may live in another service', async () => {
     const store = memoryStore()
+    const asked: Array<number | undefined> = []
+    const takeFor = store.takeFor!.bind(store)
+    store.takeFor = (query, service) => {
+      asked.push(query.bury)
+      return takeFor(query, service)
+    }
+    const bury = jest.spyOn(store, 'bury')
+    const { app } = await recordingApp('express5', [key], { store, retention: 3 * 86400 })
+    await app.mw.link({ sid: 'elsewhere', sessionId: 'a-session-of-another-service' })
+    await app.mw.revoke({ sid: 'elsewhere' })
+    // Buried by the take itself, in the step that took it, for the links' retention.
+    expect(asked).toEqual([3 * 86400])
+    expect(bury).not.toHaveBeenCalled()
+    expect(store.isBuried('a-session-of-another-service')).toBe(true)
+  })
+
+  it('are written by the logout itself when the store took the sessions without burying them', async () => {
+    const inner = memoryStore()
     const buried: Array<{ ids: readonly string[]; ttl: number }> = []
-    const bury = store.bury.bind(store)
-    store.bury = (ids, ttl) => {
-      buried.push({ ids, ttl })
-      return bury(ids, ttl)
+    const store: Store = {
+      ...inner,
+      // A store that ignores TakeQuery.bury, as the contract allows.
+      takeFor: async (query, service) => {
+        const { own, handedOver } = await inner.takeFor!({ ...query, bury: undefined }, service)
+        return { own, handedOver }
+      },
+      bury: (ids, ttl) => {
+        buried.push({ ids, ttl })
+        return inner.bury(ids, ttl)
+      },
     }
     const { app } = await recordingApp('express5', [key], { store, retention: 3 * 86400 })
     await app.mw.link({ sid: 'elsewhere', sessionId: 'a-session-of-another-service' })
     await app.mw.revoke({ sid: 'elsewhere' })
     expect(buried).toEqual([{ ids: ['a-session-of-another-service'], ttl: 3 * 86400 }])
+    expect(inner.isBuried('a-session-of-another-service')).toBe(true)
   })
 })

@@ -324,6 +324,26 @@ function contract(backend: Backend): void {
       expect(await store.take({ iss: ISS, sid: 'A', linkedBefore: 2000 })).toEqual([])
     })
 
+    it('buries what it takes, own and handed over, in the same step when asked to', async () => {
+      await owned('n1', 'notes', { sid: 'B' })
+      await owned('c1', 'calendar', { sid: 'B' })
+      await owned('late', 'notes', { sid: 'B' })
+      await store.link({ iss: ISS, sid: 'B', sessionId: 'late', at: 5000, service: 'notes' }, 60)
+      await owned('plain', 'notes', { sid: 'C' })
+      const taken = await store.takeFor!({ iss: ISS, sid: 'B', linkedBefore: 2000, bury: 60 }, 'notes')
+      expect(taken).toEqual({ own: ['n1'], handedOver: ['c1'], buried: true })
+      expect(await store.isBuried('n1', { fresh: true })).toBe(true)
+      expect(await store.isBuried('c1', { fresh: true })).toBe(true)
+      // What survives the take (linked after linkedBefore) is not buried.
+      expect(await store.isBuried('late', { fresh: true })).toBe(false)
+      // Without the option, nothing is buried and the result does not claim it.
+      expect(await store.takeFor!({ iss: ISS, sid: 'C', linkedBefore: 2000 }, 'notes')).toEqual({
+        own: ['plain'],
+        handedOver: [],
+      })
+      expect(await store.isBuried('plain', { fresh: true })).toBe(false)
+    })
+
     it('delivers handed-over ids to their own service only, including ones handed over before it started', async () => {
       await owned('c1', 'calendar', { sub: 'u1' })
       await owned('m1', 'mail', { sub: 'u1' })

@@ -57,19 +57,26 @@ export async function invalidate(
   // per command. Their order does not matter: a session the take returns is destroyed here, and one
   // linked while they run carries a token (or a link time) from before the revocation, which guard
   // refuses once the revocation lands (on a Redis Cluster the two run on different masters).
+  // Tombstones before any destroy: requests of these sessions still in flight must not write them
+  // back, and a session this process cannot destroy (another service's, until its owner has; or
+  // one in a session store that failed) is refused by `guard` wherever it shows up next, for as
+  // long as a link could have named it: the links' retention. A store that can buries each session
+  // in the step that takes it (TakeQuery.bury); what it did not, is buried here.
+  const tombstoneTtl = Math.max(TOMBSTONE_TTL, config.retention)
   const recorded = record(config, revoked, options.at, errors)
-  const taken = takeAll(config, revoked, options.linkedBefore, errors)
-  const { own, handedOver } =
-    recorded instanceof Promise || taken instanceof Promise
-      ? (await Promise.all([recorded, taken]))[1]
-      : taken
+  const taken = takeAll(config, revoked, options.linkedBefore, tombstoneTtl, errors)
+  const {
+    own,
+    handedOver,
+    buried: takenBuried,
+  } = recorded instanceof Promise || taken instanceof Promise
+    ? (await Promise.all([recorded, taken]))[1]
+    : taken
   const others = own.filter((id) => id !== options.ownSessionId)
-  // Tombstones first: requests of these sessions still in flight must not write them back, and a
-  // session this process cannot destroy (another service's, until its owner has; or one in a
-  // session store that failed) is refused by `guard` wherever it shows up next, for as long as a
-  // link could have named it: the links' retention.
-  const buried = bury(config, [...others, ...handedOver], errors, Math.max(TOMBSTONE_TTL, config.retention))
-  if (buried instanceof Promise) await buried
+  if (takenBuried !== true) {
+    const buried = bury(config, [...others, ...handedOver], errors, tombstoneTtl)
+    if (buried instanceof Promise) await buried
+  }
   if (others.length > 0 && options.sessionStore) {
     try {
       await destroyIds(options.sessionStore, others)
@@ -102,6 +109,7 @@ function takeAll(
   config: Config,
   subject: Subject,
   linkedBefore: number,
+  bury: number,
   errors: LogoutError[],
 ): Awaitable<TakenSessions> {
   const message = 'Reading the session index failed'
@@ -112,8 +120,10 @@ function takeAll(
     return ids instanceof Promise ? ids.then(ownOnly) : ownOnly(ids)
   }
   const answers: Array<Awaitable<TakenSessions>> = []
-  if (subject.sid !== undefined) answers.push(take({ iss: subject.iss, sid: subject.sid, linkedBefore }))
-  if (subject.sub !== undefined) answers.push(take({ iss: subject.iss, sub: subject.sub, linkedBefore }))
+  if (subject.sid !== undefined)
+    answers.push(take({ iss: subject.iss, sid: subject.sid, linkedBefore, bury }))
+  if (subject.sub !== undefined)
+    answers.push(take({ iss: subject.iss, sub: subject.sub, linkedBefore, bury }))
   const all = settled(answers)
   return all instanceof Promise ? all.then(merge) : merge(all)
 }
@@ -127,5 +137,6 @@ function merge(taken: TakenSessions[]): TakenSessions {
   return {
     own: [...new Set(taken.flatMap((t) => t.own))],
     handedOver: [...new Set(taken.flatMap((t) => t.handedOver))],
+    buried: taken.every((t) => t.buried === true),
   }
 }

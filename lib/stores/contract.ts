@@ -29,6 +29,12 @@ export interface TakenSessions {
   own: string[]
   /** Sessions of other services, already handed to them durably: each owner destroys its own. */
   handedOver: string[]
+  /**
+   * `true` when every session returned (own and handed over) was also buried as
+   * {@link TakeQuery.bury} asked, in the same step that took it. A store that leaves it unset
+   * leaves the burying to the caller.
+   */
+  buried?: boolean
 }
 
 /** What {@link Store.receive} runs: destroys the handed-over sessions in the owner's session store. */
@@ -58,6 +64,13 @@ export interface TakeQuery {
   sub?: string
   /** Only sessions linked at or before this time (ms) are taken; later ones survive (`sid` reuse). */
   linkedBefore: number
+  /**
+   * Seconds. Asks {@link Store.takeFor} to bury each session it takes for that long (as
+   * {@link Store.bury} would) in the step that takes it, so that no moment passes in which a
+   * logged-out session is neither linked nor buried; the result says whether it did. Optional to
+   * honour: the caller buries what a store did not.
+   */
+  bury?: number
 }
 
 /**

@@ -130,6 +130,19 @@ describeRedis('redisStore() against a real redis-server', () => {
       expect(await keysOf('sso-logout:')).toEqual([])
     })
 
+    it("writes the tombstone of a session it takes with bury in the record's slot, for that long", async () => {
+      await store.link({ iss: ISS, sid: 'S', sessionId: 'sess-2', at: 1, service: 'notes' }, 60)
+      expect(await store.takeFor!({ iss: ISS, sid: 'S', linkedBefore: 2, bury: 90 }, 'notes')).toEqual({
+        own: ['sess-2'],
+        handedOver: [],
+        buried: true,
+      })
+      // One hash tag for the record and its tombstone: a Redis Cluster runs the script on one slot.
+      expect(await keysOf(prefix)).toEqual([`${prefix}{ssess-2}t`])
+      const ttl = (await send('PTTL', `${prefix}{ssess-2}t`)) as number
+      expect(ttl > 60_000 && ttl <= 90_000).toBe(true)
+    })
+
     it('uses sso-logout: as the default prefix', async () => {
       const defaulted = redisStore({ client: client() })
       await defaulted.claimJti(ISS, `default-${prefix}`, 60)

@@ -63,7 +63,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): Store {
         handovers.hand(owner, ids)
         handedOver.push(...ids)
       }
-      return { own, handedOver }
+      if (query.bury === undefined) return { own, handedOver }
+      // One synchronous step in this process: nothing can run between the take and the burial.
+      records.bury([...own, ...handedOver], query.bury)
+      return { own, handedOver, buried: true }
     },
     receive: (service, deliver, options) => handovers.receive(service, deliver, options),
     unlink: (sessionId) => links.unlink(sessionId),

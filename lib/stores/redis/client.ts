@@ -8,8 +8,17 @@ import type { RedisScript } from './scripts.js'
  */
 export type CommandSender = (args: readonly string[], key?: string) => Promise<unknown>
 
-/** Runs one script on its one key in one round trip: EVALSHA, then EVAL when the server does not know it yet. */
-export type ScriptRunner = (script: RedisScript, key: string, args: readonly string[]) => Promise<unknown>
+/**
+ * Runs one script on its key in one round trip: EVALSHA, then EVAL when the server does not know it
+ * yet. `sameSlot` are further keys the script declares, each with the first key's hash tag (a Redis
+ * Cluster runs a script only when all its keys share one slot).
+ */
+export type ScriptRunner = (
+  script: RedisScript,
+  key: string,
+  args: readonly string[],
+  sameSlot?: readonly string[],
+) => Promise<unknown>
 
 /** What the store needs of a client: commands routed by key, and one sender per master for INFO. */
 export interface RedisConnection {
@@ -121,10 +130,10 @@ function ioredisCluster(cluster: IoredisShape): RedisConnection {
   }
 }
 
-/** Scripts go through the same {@link CommandSender} as plain commands, routed by their one key. */
+/** Scripts go through the same {@link CommandSender} as plain commands, routed by their first key. */
 export function scriptRunner(send: CommandSender): ScriptRunner {
-  return async function runScript(script, key, args) {
-    const tail = ['1', key, ...args]
+  return async function runScript(script, key, args, sameSlot = []) {
+    const tail = [String(1 + sameSlot.length), key, ...sameSlot, ...args]
     try {
       return await send(['EVALSHA', script.sha, ...tail], key)
     } catch (error) {

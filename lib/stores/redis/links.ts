@@ -4,8 +4,19 @@ import { issuerTag, serviceTag } from './keys.js'
 import type { IndexKind, RedisKeys } from './keys.js'
 import { scripts, type RedisScript } from './scripts.js'
 
-/** Runs one script on its one key and rejects with `ERR_STORE` (see store.ts). */
-export type Exec = (script: RedisScript, key: string, args: string[]) => Promise<unknown>
+/** Runs one script on its key (and keys of the same slot) and rejects with `ERR_STORE` (see store.ts). */
+export type Exec = (
+  script: RedisScript,
+  key: string,
+  args: string[],
+  sameSlot?: readonly string[],
+) => Promise<unknown>
+
+/**
+ * How to bury a session in the step that takes it: its tombstone key, the arguments the record
+ * script needs for it (ttl ms, channel, change), and what to tell this instance's own view after.
+ */
+export type Burial = (sessionId: string) => { tombstone: string; args: string[]; done(): void }
 
 /** What a link record named: its issuer tag, sid, sub and expiry E (server ms). */
 interface OldLink {
@@ -31,7 +42,7 @@ export interface LinkSteps {
    * Takes the query's sessions. With `taker` (a service name), other services' sessions are handed
    * over first and returned apart; without it, every session is the caller's.
    */
-  take(query: TakeQuery, linkedBefore: string, taker?: string): Promise<TakenSessions>
+  take(query: TakeQuery, linkedBefore: string, taker?: string, burial?: Burial): Promise<TakenSessions>
   unlink(sessionId: string): Promise<void>
   linkOf(sessionId: string, iss: string): Promise<LinkRecord | undefined>
 }
@@ -43,8 +54,9 @@ export interface LinkSteps {
  * - link: write the record (which returns the old one), then add the member to each index, then
  *   remove the old link's members (only while they still carry the old expiry as their score);
  * - take: read the index, ask each member's record (which deletes itself when it is taken, so
- *   exactly one take gets it), then remove the members taken, stale or orphaned from this index
- *   and the taken ones from their other index;
+ *   exactly one take gets it, and writes the session's tombstone in the same step when asked),
+ *   then remove the members taken, stale or orphaned from this index and the taken ones from
+ *   their other index;
  * - unlink: delete the record (which returns it), then remove its members.
  */
 export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): LinkSteps {
@@ -85,7 +97,7 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
       ])
     },
 
-    async take(query, linkedBefore, taker) {
+    async take(query, linkedBefore, taker, burial) {
       const kind: IndexKind = query.sid !== undefined ? 'sid' : 'sub'
       const value = query.sid ?? query.sub
       if (value === undefined) return { own: [], handedOver: [] }
@@ -128,12 +140,24 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
       // The records already taken are gone with the ids: the revocation recorded with the logout
       // still makes guard refuse those sessions (see "Redis Cluster" in redisStore's TSDoc).
       if (failure !== undefined) throw failure
-      return { own: first.taken, handedOver: after.taken }
+      const taken = { own: first.taken, handedOver: after.taken }
+      return burial ? { ...taken, buried: true } : taken
 
       /** Runs the record script of each member; what it took, what to remove from which index, and what another service owns. */
       async function takeEach(list: Member[], args: string[]) {
         const verdicts = await Promise.allSettled(
-          list.map((member) => exec(scripts.takeLink, keys.link(member.sessionId), args)),
+          list.map(async (member) => {
+            if (!burial) return exec(scripts.takeLink, keys.link(member.sessionId), args)
+            const { tombstone, args: buryArgs, done } = burial(member.sessionId)
+            const reply = await exec(
+              scripts.takeLink,
+              keys.link(member.sessionId),
+              [...args, ...buryArgs],
+              [tombstone],
+            )
+            if (Array.isArray(reply) && reply[0] === 3) done()
+            return reply
+          }),
         )
         const taken: string[] = []
         const cleanup: Array<[string, [string, string]]> = []

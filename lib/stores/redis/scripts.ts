@@ -104,15 +104,17 @@ return { old[2], old[3], old[4], ms(oldE) }
 `
 
 /**
- * KEYS: the link record of one index member. ARGV: issuer tag, 'd' or 'u' (the index taken),
- * its sid or sub, linkedBefore, the taking service's tag ('' takes every service's session). The
- * record decides: 0 when there is none (the member is an orphan), 1 when it names another sid or
- * sub (a stale member of a session linked again since), 2 when the link is later than
- * linkedBefore (it survives), { 4, its service's tag } when another service owns it (it stays,
- * until it has been handed over and is taken with '' as the taker), or { 3, the other index's
- * value or false, E } after deleting the record: the session is taken, by this call and no other.
+ * KEYS: the link record of one index member, and its tombstone (the same hash tag). ARGV: issuer
+ * tag, 'd' or 'u' (the index taken), its sid or sub, linkedBefore, the taking service's tag (''
+ * takes every service's session), and to bury what it takes: the tombstone's ttl ms, the changes
+ * channel and the change (or nothing). The record decides: 0 when there is none (the member is an
+ * orphan), 1 when it names another sid or sub (a stale member of a session linked again since), 2
+ * when the link is later than linkedBefore (it survives), { 4, its service's tag } when another
+ * service owns it (it stays, until it has been handed over and is taken with '' as the taker), or
+ * { 3, the other index's value or false, E } after deleting the record (and writing the tombstone):
+ * the session is taken, by this call and no other, and is buried in the same step.
  */
-const TAKE_LINK = `
+const TAKE_LINK = `${ANNOUNCE}
 local fields, E = record(KEYS[1])
 if not fields then return 0 end
 local sid, sub = fields[3], fields[4]
@@ -122,6 +124,10 @@ if fields[2] ~= ARGV[1] or mine ~= ARGV[3] then return 1 end
 if tonumber(fields[1]) > tonumber(ARGV[4]) then return 2 end
 local owner = fields[5]
 if ARGV[5] ~= '' and owner and owner ~= ARGV[5] then return { 4, owner } end
+if ARGV[6] then
+  announce(ARGV[7], ARGV[8])
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[6])
+end
 redis.call('DEL', KEYS[1])
 return { 3, other, ms(E) }
 `

@@ -62,10 +62,11 @@ export interface RedisStoreOptions {
  *   `options.service`; absent for links made without one);
  * - `P{<tag of T, sid>}i`, `P{<tag of T, sub>}i`: sorted sets of session ids scored by the link's
  *   expiry, pruned on every write and expiring with their longest-lived member (indexTag() in
- *   keys.ts; take also reads the earlier names `P{Td<sid>}i` and `P{Tu<sub>}i`);
+ *   keys.ts);
  * - `P{Td<sid>}r`, `P{Tu<sub>}r`: revocation time in ms;
  * - `P{Tj<jti>}j`: a claimed logout-token id;
- * - `P{s<sessionId>}t`: a tombstone (a logged-out session that must not be written back);
+ * - `P{s<sessionId>}t`: a tombstone (a logged-out session that must not be written back), in the
+ *   slot of the session's record, so a take can write it in the script that takes the record;
  * - `P{p<key>}p`: work a logout left for the browser's return (held-back revocations);
  * - `P{v<V>}q`: the hand-over stream of service `V`, read by its instances through the consumer
  *   group `owners`; each entry's field `i` is a JSON array of session ids, `a` the hand-over time;
@@ -110,15 +111,18 @@ export interface RedisStoreOptions {
  *   removed. A crash after (1) leaves a record no index names: it expires, is replaced by the next
  *   link, and the failed link is made again on the session's next request. A crash after (2)
  *   leaves old members that no take returns, removed by the next take of their index or at E.
- * - take: (1) read the index (under its name and its earlier one); (2) run the record script of each member; (3) remove from this
+ * - take: (1) read the index; (2) run the record script of each member, which (for a logout,
+ *   `TakeQuery.bury`) writes the session's tombstone `P{s<sessionId>}t` in the same script: the
+ *   record and its tombstone share a hash tag, so one slot holds both; (3) remove from this
  *   index the members taken, stale or orphaned, and the taken ones from their other index, each
  *   only while its score is unchanged, so a new link of the same session written meanwhile stays.
  *   Between (2) and (3), and after a crash there, the members left name deleted records: orphans,
  *   which no take returns (an orphan costs memory until its index's next take or its expiry, never
  *   a wrong answer). The sessions (2) took are lost when the take then rejects (a master down) or
- *   the process dies before destroying them, as on a single Redis when a take's reply is lost: the
- *   logout records its revocation with the take, so `guard` refuses those sessions, and a failed
- *   back-channel logout answers an error so the OP retries it (Back-Channel Logout 1.0 §2.8).
+ *   the process dies before destroying them, as on a single Redis when a take's reply is lost: they
+ *   are buried already, so `guard` refuses them by session id, the logout records its revocation
+ *   with the take, so `guard` refuses their tokens, and a failed back-channel logout answers an
+ *   error so the OP retries it (Back-Channel Logout 1.0 §2.8).
  * - unlink: (1) delete the record, which answers it; (2) remove its members (orphans until then).
  * - revoke, revokedAt, bury: one script per revocation or tombstone. Each revocation keeps its own
  *   maximum, so their order does not matter, and revokedAt answers the later of the two it reads.
@@ -199,9 +203,14 @@ export function redisStore(options: RedisStoreOptions): Store {
   const announce = announcements(prefix)
   const receivers = new Set<{ close(): void }>()
 
-  async function exec(script: RedisScript, key: string, args: string[]): Promise<unknown> {
+  async function exec(
+    script: RedisScript,
+    key: string,
+    args: string[],
+    sameSlot?: readonly string[],
+  ): Promise<unknown> {
     try {
-      return await run(script, key, args)
+      return await run(script, key, args, sameSlot)
     } catch (error) {
       throw asLogoutError('ERR_STORE', `Redis store ${script.name} failed`, error)
     }
@@ -221,7 +230,14 @@ export function redisStore(options: RedisStoreOptions): Store {
     },
 
     async takeFor(query: TakeQuery, service: string) {
-      return links.take(query, number(query.linkedBefore, 'query.linkedBefore'), service)
+      const linkedBefore = number(query.linkedBefore, 'query.linkedBefore')
+      if (query.bury === undefined) return links.take(query, linkedBefore, service)
+      const ms = milliseconds(query.bury)
+      return links.take(query, linkedBefore, service, (sessionId) => {
+        const tombstone = keys.tombstone(sessionId)
+        const { publish, change } = announce.buried(tombstone, Number(ms))
+        return { tombstone, args: [ms, ...publish], done: () => view?.apply(change) }
+      })
     },
 
     receive(service, deliver, receiveOptions) {
