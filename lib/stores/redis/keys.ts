@@ -1,5 +1,5 @@
 /** The names of every key the Redis store writes, and the Redis Cluster hash slot each one lands in. */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Subject } from '../contract.js'
 
 /** Which of a link's two indexes: by `sid` or by `sub`. */
@@ -67,8 +67,9 @@ export function indexTag(tag: string, kind: IndexKind, value: string): string {
   return tagOf(`${tag}${kind === 'sid' ? 'd' : 'u'}${value}`)
 }
 
+/** One-shot `hash()` rather than a Hash object: a take names two index tags, and it is a third of the cost. */
 function tagOf(value: string): string {
-  return createHash('sha256').update(value).digest('base64url').slice(0, 12)
+  return hash('sha256', value, 'base64url').slice(0, 12)
 }
 
 /**
