@@ -20,6 +20,7 @@ const perOp = {
   cpu: (r) => r.cpuUs / r.n,
   alloc: (r) => r.allocBytes / r.n,
   wall: (r) => (r.wallMs * 1000) / r.n,
+  commands: (r) => (r.commands ?? 0) / r.n,
 }
 
 function version(name) {
@@ -91,8 +92,8 @@ function observationLines(results) {
 
 function variantTable(plan, results) {
   const rows = [
-    '| Scenario | variant | CPU µs/op | × first | heap allocated KB/op | × first | wall µs/op | GCs/round | work |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---|',
+    '| Scenario | variant | CPU µs/op | × first | heap allocated KB/op | × first | wall µs/op | Redis commands/op | GCs/round | work |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
   ]
   for (const s of plan) {
     const { rounds, work, unavailable } = results.get(s.id)
@@ -101,7 +102,7 @@ function variantTable(plan, results) {
       const runs = rounds.get(v.id) ?? []
       if (runs.length === 0) {
         rows.push(
-          `| ${s.title} | ${v.label} | not available: ${unavailable.get(v.id) ?? 'not run'} | | | | | | |`,
+          `| ${s.title} | ${v.label} | not available: ${unavailable.get(v.id) ?? 'not run'} | | | | | | | |`,
         )
         continue
       }
@@ -110,7 +111,7 @@ function variantTable(plan, results) {
         pairedRatios(results, { scenario: s.id, numerator: v.id, denominator: first }, perOp.alloc),
       )
       rows.push(
-        `| ${s.title} | ${v.label} | ${fmt(median(runs.map(perOp.cpu)), 1)} | ${fmt(cpuRatio, 2)} | ${fmt(median(runs.map(perOp.alloc)) / 1024, 1)} | ${fmt(allocRatio, 2)} | ${fmt(median(runs.map(perOp.wall)), 0)} | ${fmt(median(runs.map((r) => r.gcs)), 0)} | ${workNote(work.get(v.id))} |`,
+        `| ${s.title} | ${v.label} | ${fmt(median(runs.map(perOp.cpu)), 1)} | ${fmt(cpuRatio, 2)} | ${fmt(median(runs.map(perOp.alloc)) / 1024, 1)} | ${fmt(allocRatio, 2)} | ${fmt(median(runs.map(perOp.wall)), 0)} | ${v.store === 'redis' ? fmt(median(runs.map(perOp.commands)), 2) : '–'} | ${fmt(median(runs.map((r) => r.gcs)), 0)} | ${workNote(work.get(v.id))} |`,
       )
     }
   }

@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { readUsers } from './fixtures.mjs'
 import { inject } from './inject.mjs'
 import { measureRound } from './measure.mjs'
-import { inprocessBuild } from './variants/common.mjs'
+import { inprocessBuild, redisCommands } from './variants/common.mjs'
 import * as backchannel from './variants/backchannel.mjs'
 import * as guard from './variants/guard.mjs'
 import * as link from './variants/link.mjs'
@@ -84,7 +84,9 @@ async function main() {
         const ops = Array.from({ length: message.n }, () => operation(index()))
         // Deferred work of the previous round (session writes, timers) is not this round's.
         await settle()
+        const sentBefore = redisCommands.sent
         const { results, ...cost } = await measureRound(ops)
+        cost.commands = redisCommands.sent - sentBefore
         const wrong = results.filter((r) => r !== variant.expect)
         if (wrong.length > 0) {
           throw new Error(`${wrong.length} of ${results.length} operations answered ${String(wrong[0])}`)

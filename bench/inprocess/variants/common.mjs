@@ -50,11 +50,23 @@ export function ssoOptions(ctx, store, extra = {}) {
  * A node-redis client of this process, closed when the variant stops. Imported here, not at the
  * top: memory variants need not load it, and a quick run starts many processes.
  */
+/**
+ * Commands this process has sent through the clients of redisClient(), for the report's commands
+ * per operation: an exact count where CPU figures are noisy. A store's subscriber (a duplicate()
+ * of the client) and the commands scripts run inside Redis are not counted: each script call is one.
+ */
+export const redisCommands = { sent: 0 }
+
 export async function redisClient(ctx) {
   const { createClient } = await import('redis')
   const client = createClient({ url: ctx.spec.redisUrl })
   client.on('error', (err) => process.stderr.write(`redis client: ${err.message}\n`))
   await client.connect()
+  const send = client.sendCommand.bind(client)
+  client.sendCommand = (...args) => {
+    redisCommands.sent++
+    return send(...args)
+  }
   ctx.onClose.push(() => client.quit())
   return client
 }
