@@ -105,7 +105,13 @@ export function startReceiver(
       do {
         again = false
         const tidy = passes++ % REGISTER_EVERY === 0
-        if (tidy) await register()
+        // The registration is its own key and its own answer: it need not hold up the read, and
+        // its failure (retried on a later pass) must not stop the deliveries.
+        const registered = tidy
+          ? register().catch((error: unknown) =>
+              debug('registering %s failed (a later pass retries): %s', service, String(error)),
+            )
+          : undefined
         const reply = await deps.run(scripts.receive, stream, [
           GROUP,
           consumer,
@@ -115,21 +121,27 @@ export function startReceiver(
           tidy ? '1' : '',
         ])
         const entries = [...entriesOf(reply, 0), ...entriesOf(reply, 1)]
-        const done: string[] = []
-        for (const entry of entries) {
-          if (closed) break
-          try {
-            if (entry.sessionIds.length > 0) await deliver(entry.sessionIds)
-            done.push(entry.id)
-          } catch (error) {
-            debug(
-              'delivery of %s failed, claimed again after %d ms: %s',
-              entry.id,
-              deps.settings.claimAfter,
-              String(error),
-            )
-          }
-        }
+        // A batch's entries are independent logouts: delivered together, so a burst of them costs
+        // about one session-store round trip, not one per entry. Each is acknowledged only once it
+        // was delivered; one that fails is claimed again later, alone.
+        const delivered = await Promise.all(
+          entries.map(async (entry) => {
+            try {
+              if (entry.sessionIds.length > 0) await deliver(entry.sessionIds)
+              return entry.id
+            } catch (error) {
+              debug(
+                'delivery of %s failed, claimed again after %d ms: %s',
+                entry.id,
+                deps.settings.claimAfter,
+                String(error),
+              )
+              return undefined
+            }
+          }),
+        )
+        const done = delivered.filter((id): id is string => id !== undefined)
+        await registered
         if (done.length > 0) await deps.run(scripts.ack, stream, [GROUP, ...done])
         if (entries.length >= BATCH) again = true
       } while (again && !closed)
