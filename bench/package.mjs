@@ -7,7 +7,8 @@
 import { cpSync, existsSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
-const built = fileURLToPath(new URL('../dist', import.meta.url))
+// BENCH_DIST: another build to measure (bench/inprocess/compare.mjs builds earlier commits).
+const built = process.env.BENCH_DIST ?? fileURLToPath(new URL('../dist', import.meta.url))
 
 /** The copy `name` of the build: `{ entry, snapshot, importPackage }`. */
 export function buildCopy(name) {

@@ -199,6 +199,20 @@ function propagationSection(p) {
   ].join('\n')
 }
 
+/**
+ * The hand-kept log of optimisations with their before and after figures (bench/CHANGES.md), each
+ * measured by the command it names: carried into RESULTS.md, where the figures of the run are, and
+ * kept in a file of its own because this report is rewritten on every run.
+ */
+function changesSection() {
+  try {
+    const text = readFileSync(new URL('./CHANGES.md', import.meta.url), 'utf8')
+    return text.replace(/^# .*\n+/, '').trim()
+  } catch {
+    return 'bench/CHANGES.md is missing.'
+  }
+}
+
 /** Returns the text of RESULTS.md. */
 export function renderReport({ env, runs, unavailable, heap, propagation, seconds }) {
   const stats = new Map([...runs].map(([id, results]) => [id, summarize(results)]))
@@ -228,6 +242,12 @@ ${heapSection(heap)}
 ## Cross-instance propagation (Redis)
 
 ${propagationSection(propagation)}
+
+## Before and after each change
+
+Copied from bench/CHANGES.md, which is kept by hand: each change with the figures measured just before and just after it, and the command that measured them.
+
+${changesSection()}
 
 ## Notes
 
