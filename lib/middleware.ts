@@ -21,6 +21,7 @@ import { createBackchannelRoute } from './routes/backchannel.js'
 import { createFrontchannelRoute } from './routes/frontchannel.js'
 import { createLogoutRoute } from './routes/logout.js'
 import type { Next, Route } from './routes/route.js'
+import type { SessionStoreLike } from './options/types.js'
 import type { Store } from './stores/contract.js'
 
 const debug = createDebug('sso-logout')
@@ -63,30 +64,45 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
   const receive = receiving(config)
   if (config.sessionStore) receive(config.sessionStore, false)
 
+  const routeOf = routeTable(routes)
+  // The session store seen on the previous request: an app has one, so learning it, protecting it
+  // and starting to receive for it happen once, not on every request.
+  let knownSessionStore: SessionStoreLike | undefined
+
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const ctx = contextOf(req, config.sessions)
     // Remembers express-session's store, so revoke() (which has no request) can destroy sessions,
     // and keeps it from writing back sessions that a logout ended while a request was in flight.
-    const sessionStore = sessionStoreFor(config, ctx)
-    if (sessionStore) {
-      protectFromWriteBack(sessionStore, config.store)
-      receive(sessionStore)
+    const seen = config.sessionStore ?? ctx.sessionStore
+    if (seen !== undefined && seen !== knownSessionStore) {
+      knownSessionStore = sessionStoreFor(config, ctx)
+      if (knownSessionStore) {
+        protectFromWriteBack(knownSessionStore, config.store)
+        receive(knownSessionStore)
+      }
     }
-    const path = pathOf(req)
-    const route = routes.find((r) => r.path === path)
+    const route = routeOf.get(pathOf(req))
     const work = route ? runRoute(route, ctx, res, next) : autoLink(config, ctx, next)
-    work.catch((err: unknown) => next(err))
+    if (work instanceof Promise) work.catch((err: unknown) => next(err))
   }
 
   const guard = createGuard(config)
   return Object.assign(logoutMiddleware, {
     guard: function guardMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
-      guard(req, res, next).catch((err: unknown) => next(err))
+      const work = guard(req, res, next)
+      if (work instanceof Promise) work.catch((err: unknown) => next(err))
     },
     revoke: createRevoke(config),
     link: createLink(config),
     store: config.store,
   })
+}
+
+/** Routes by path; the first route of a path wins, as it would in a list searched in order. */
+function routeTable(routes: readonly Route[]): Map<string, Route> {
+  const byPath = new Map<string, Route>()
+  for (const route of routes) if (!byPath.has(route.path)) byPath.set(route.path, route)
+  return byPath
 }
 
 function buildRoutes(config: Config): Route[] {
@@ -171,23 +187,56 @@ function checkStoreOnce(config: Config): void {
     )
 }
 
-/** Off the logout route: link the session to its token once, then hand over untouched. */
-async function autoLink(config: Config, ctx: RequestContext, next: Next): Promise<void> {
+/**
+ * Off the logout route: link the session to its token once, then hand over untouched. Synchronous
+ * when there is nothing to finish or link (the usual request), so `next()` runs without a promise.
+ */
+function autoLink(config: Config, ctx: RequestContext, next: Next): void | Promise<void> {
+  let pending: Promise<void> | undefined
   try {
-    await completePending(config, ctx)
+    pending = completePending(config, ctx)
   } catch (err) {
-    config.logger.warn(
-      `sso-logout: finishing a logout on return from the OP failed: ${err instanceof Error ? err.message : String(err)}`,
+    pendingFailed(config, err)
+  }
+  if (pending instanceof Promise) {
+    return pending.then(
+      () => linkThenNext(config, ctx, next),
+      (err: unknown) => {
+        pendingFailed(config, err)
+        return linkThenNext(config, ctx, next)
+      },
     )
   }
+  return linkThenNext(config, ctx, next)
+}
+
+function linkThenNext(config: Config, ctx: RequestContext, next: Next): void | Promise<void> {
+  let linked: boolean | Promise<boolean> = false
   try {
-    await linkRequest(config, ctx)
+    linked = linkRequest(config, ctx)
   } catch (err) {
-    // Linking is best effort on ordinary requests: the app must keep working when the store is down.
-    debug('automatic link failed: %O', err)
-    config.logger.warn(
-      `sso-logout: linking a session failed: ${err instanceof Error ? err.message : String(err)}`,
-    )
+    linkFailed(config, err)
   }
-  next()
+  if (!(linked instanceof Promise)) return next()
+  return linked.then(
+    () => next(),
+    (err: unknown) => {
+      linkFailed(config, err)
+      next()
+    },
+  )
+}
+
+function pendingFailed(config: Config, err: unknown): void {
+  config.logger.warn(
+    `sso-logout: finishing a logout on return from the OP failed: ${err instanceof Error ? err.message : String(err)}`,
+  )
+}
+
+function linkFailed(config: Config, err: unknown): void {
+  // Linking is best effort on ordinary requests: the app must keep working when the store is down.
+  debug('automatic link failed: %O', err)
+  config.logger.warn(
+    `sso-logout: linking a session failed: ${err instanceof Error ? err.message : String(err)}`,
+  )
 }

@@ -67,11 +67,19 @@ type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array | JWK
  */
 export function createVerifier(config: VerifierConfig, provider: Provider | undefined) {
   let keySource: Promise<KeySource | undefined> | undefined
+  // The key source once it is known, so a verification need not wait on the settled promise again.
+  let resolved: { keys: KeySource | undefined } | undefined
   const loadKeys = (): Promise<KeySource | undefined> => {
-    keySource ??= resolveKeySource(config, provider).catch((err: unknown) => {
-      keySource = undefined
-      throw err
-    })
+    keySource ??= resolveKeySource(config, provider).then(
+      (keys) => {
+        resolved = { keys }
+        return keys
+      },
+      (err: unknown) => {
+        keySource = undefined
+        throw err
+      },
+    )
     return keySource
   }
   const issuer = config.issuer ?? provider?.issuer
@@ -89,11 +97,13 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
         ),
       }
     }
-    let keys: KeySource | undefined
-    try {
-      keys = await loadKeys()
-    } catch (err) {
-      return { error: keysUnavailable('The verification keys could not be loaded', err) }
+    let keys = resolved?.keys
+    if (resolved === undefined) {
+      try {
+        keys = await loadKeys()
+      } catch (err) {
+        return { error: keysUnavailable('The verification keys could not be loaded', err) }
+      }
     }
     if (!keys) return { error: new LogoutError('ERR_TOKEN_INVALID', 'No verification key is configured') }
     const verification = await verifyWith(jwt, keys, config, issuer)
@@ -170,8 +180,9 @@ function toVerified(
   issuer: string | undefined,
   expired: boolean,
 ): VerifiedToken {
+  const { iss, sid, sub } = subjectOfClaims(claims, config.sidClaim, issuer)
   const iat = typeof claims.iat === 'number' ? claims.iat : undefined
-  return { ...subjectOfClaims(claims, config.sidClaim, issuer), claims, iat, expired }
+  return { iss, sid, sub, claims, iat, expired }
 }
 
 /**
