@@ -164,36 +164,33 @@ function buriedCredential(link: SessionLink | undefined): Credential {
   return { subject, issuedAt: 0, slack: 0, fromSession: true }
 }
 
+/**
+ * The store's answers, judged: synchronously when the store answers synchronously (memory), a
+ * promise otherwise (Redis). A failure, thrown or rejected, becomes an `Error` answer. Written out
+ * for each question, without closures, because guard asks them on every request.
+ */
 function isBuried(config: Config, sessionId: string): Answer | Promise<Answer> {
-  return ask(
-    () => config.store.isBuried(sessionId),
-    (buried) => buried,
-  )
+  try {
+    const buried = config.store.isBuried(sessionId)
+    return buried instanceof Promise ? buried.catch(asError) : buried
+  } catch (err) {
+    return asError(err)
+  }
+}
+
+function isRevoked(config: Config, credential: Credential): Answer | Promise<Answer> {
+  try {
+    const revokedAt = config.store.revokedAt(credential.subject)
+    if (!(revokedAt instanceof Promise)) return revokedBefore(credential, revokedAt)
+    return revokedAt.then((at) => revokedBefore(credential, at), asError)
+  } catch (err) {
+    return asError(err)
+  }
 }
 
 function sameSubject(link: SessionLink, subject: Subject): boolean {
   if (link.iss !== subject.iss) return false
   return subject.sid !== undefined ? link.sid === subject.sid : link.sub === subject.sub
-}
-
-function isRevoked(config: Config, credential: Credential): Answer | Promise<Answer> {
-  return ask(
-    () => config.store.revokedAt(credential.subject),
-    (revokedAt) => revokedBefore(credential, revokedAt),
-  )
-}
-
-/**
- * Asks the store and judges its answer: synchronously when the store answers synchronously
- * (memory), a promise otherwise (Redis). A failure, thrown or rejected, becomes an `Error` answer.
- */
-function ask<T>(question: () => T | Promise<T>, judge: (answer: T) => boolean): Answer | Promise<Answer> {
-  try {
-    const answer = question()
-    return answer instanceof Promise ? answer.then(judge, (err: unknown) => asError(err)) : judge(answer)
-  } catch (err) {
-    return asError(err)
-  }
 }
 
 function revokedBefore(credential: Credential, revokedAt: number | undefined): boolean {

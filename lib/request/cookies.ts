@@ -83,5 +83,11 @@ export function parseCookieHeader(header: string | undefined): Map<string, strin
   if (!header) return new Map()
   // `cookie.parse` keeps the first of repeated names, strips quotes and URI-decodes values (a value
   // that is not valid percent-encoding is kept as it is).
-  return new Map(Object.entries(parse(header)).filter((e): e is [string, string] => e[1] !== undefined))
+  const parsed = parse(header)
+  const cookies = new Map<string, string>()
+  for (const name in parsed) {
+    const value = parsed[name]
+    if (value !== undefined) cookies.set(name, value)
+  }
+  return cookies
 }

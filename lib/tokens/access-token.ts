@@ -1,7 +1,15 @@
 /** Access-token verification with jose: the key source chosen once, and one subject per credential. */
 import { createLocalJWKSet, errors, importJWK, jwtVerify } from 'jose'
 // jose is an ES module: this package's CommonJS declarations must say so (TS1541 under node16).
-import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose' with {
+import type {
+  CryptoKey,
+  JSONWebKeySet,
+  JWK,
+  JWTPayload,
+  JWTVerifyGetKey,
+  JWTVerifyOptions,
+  KeyObject,
+} from 'jose' with {
   'resolution-mode': 'import',
 }
 import { KeyObject as NodeKeyObject } from 'node:crypto'
@@ -58,6 +66,9 @@ export interface VerifiedToken extends Subject {
 export type Verification =
   { token: VerifiedToken; error?: undefined } | { token?: undefined; error: LogoutError }
 
+/** jose's options, with the one issuer this verifier accepts (or none configured). */
+type VerifyOptions = JWTVerifyOptions & { issuer: string | undefined }
+
 type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array | JWK
 
 /**
@@ -83,6 +94,13 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
     return keySource
   }
   const issuer = config.issuer ?? provider?.issuer
+  // The same for every token: built once, not per verification.
+  const options: VerifyOptions = {
+    issuer,
+    audience: config.audience,
+    algorithms: config.algorithms,
+    clockTolerance: config.clockTolerance,
+  }
   const enabled = config.key !== undefined || config.jwks !== undefined || provider !== undefined
   // Learnt from every token this verifier accepts; guard allows for it when it compares `iat`.
   const clock = createClockLead()
@@ -106,7 +124,7 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
       }
     }
     if (!keys) return { error: new LogoutError('ERR_TOKEN_INVALID', 'No verification key is configured') }
-    const verification = await verifyWith(jwt, keys, config, issuer)
+    const verification = await verifyWith(jwt, keys, config, options)
     if (verification.token && !verification.token.expired) clock.observe(verification.token.iat)
     return verification
   }
@@ -141,14 +159,9 @@ async function verifyWith(
   jwt: string,
   keys: KeySource,
   config: VerifierConfig,
-  issuer: string | undefined,
+  options: VerifyOptions,
 ): Promise<Verification> {
-  const options = {
-    issuer,
-    audience: config.audience,
-    algorithms: config.algorithms,
-    clockTolerance: config.clockTolerance,
-  }
+  const { issuer } = options
   try {
     const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, options)
     return { token: toVerified(payload, config, issuer, false) }
