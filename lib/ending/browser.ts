@@ -5,7 +5,8 @@ import { asLogoutError } from '../errors.js'
 import type { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 import type { RequestContext } from '../request/context.js'
-import { appendSetCookie, serializeCookie } from '../request/cookies.js'
+import { appendSetCookie, deletionOf } from '../request/cookies.js'
+import type { CookieSpec } from '../request/cookies.js'
 import { destroyCurrent, sessionCookie, sessionStoreFor } from '../request/session.js'
 import type { Subject } from '../stores/contract.js'
 import { collect } from './collect.js'
@@ -98,9 +99,9 @@ function clearCookies(
   config: Config,
   res: ServerResponse,
   clear: BrowserLogoutOptions['clear'],
-  session: Parameters<typeof serializeCookie>[0] | undefined,
+  session: CookieSpec | undefined,
 ): void {
-  const cleared = session ? [serializeCookie(session, '', 'expired')] : []
+  const cleared = session ? [deletionOf(session)] : []
   if (clear === 'session') return appendSetCookie(res, cleared)
   appendSetCookie(res, config.clearedCookies.length === 0 ? cleared : [...config.clearedCookies, ...cleared])
   if (config.clearSiteData) res.setHeader('Clear-Site-Data', config.clearSiteData)

@@ -7,7 +7,7 @@ import type { Config } from '../options/config.js'
 import type { Provider } from '../providers/contract.js'
 import { STATE_COOKIE, STATE_MAX_AGE, statesMatch } from '../providers/state.js'
 import type { RequestContext } from '../request/context.js'
-import { queryOf } from '../request/respond.js'
+import { queryValues } from '../request/respond.js'
 
 const debug = createDebug('sso-logout:pending')
 
@@ -40,7 +40,7 @@ export function completePending(config: Config, ctx: RequestContext): Promise<vo
   if (!provider?.completeLogout) return undefined
   const expected = ctx.cookie(STATE_COOKIE)
   if (expected === undefined) return undefined
-  const received = queryOf(ctx.req).getAll('state')
+  const received = queryValues(ctx.req, 'state')
   if (received.length !== 1 || !statesMatch(expected, received[0])) return undefined
   return finishPending(config, provider, expected)
 }

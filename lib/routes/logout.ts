@@ -12,7 +12,7 @@ import type { Fields } from '../request/body.js'
 import type { RequestContext } from '../request/context.js'
 import { judgeRequest } from '../request/csrf.js'
 import { identify, subjectOf, verifyRequestToken, withStoredLink } from '../request/identity.js'
-import { noStore, prefersJson, queryOf, redirect, sendError, sendJson } from '../request/respond.js'
+import { noStore, prefersJson, queryValues, redirect, sendError, sendJson } from '../request/respond.js'
 import { askToConfirm } from './confirm.js'
 import type { Next } from './route.js'
 
@@ -76,7 +76,7 @@ export function createLogoutRoute(config: Config) {
 }
 
 function returnToValue(ctx: RequestContext, body: Fields | undefined): string | undefined {
-  const fromQuery = queryOf(ctx.req).getAll('returnTo')
+  const fromQuery = queryValues(ctx.req, 'returnTo')
   const values = fromQuery.length > 0 ? fromQuery : (body?.returnTo ?? [])
   // A repeated parameter is ambiguous (which one would a proxy or the IdP see?): the policy refuses
   // anything that is not a single string.
