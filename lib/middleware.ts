@@ -2,17 +2,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import { createGuard } from './companions/guard.js'
-import { createLink, linkRequest } from './companions/link.js'
+import { autoLink } from './companions/auto-link.js'
+import { createLink } from './companions/link.js'
 import type { LinkInput, LinkOptions } from './companions/link.js'
 import { createRevoke } from './companions/revoke.js'
 import type { RevokeInput } from './companions/revoke.js'
-import { completePending } from './ending/pending.js'
 import { receiving } from './ending/receive.js'
 import { protectFromWriteBack } from './ending/write-back.js'
 import { LogoutError } from './errors.js'
 import { resolveConfig } from './options/config.js'
 import type { Config } from './options/config.js'
-import type { LogoutOptions } from './options/types.js'
+import type { LogoutOptions, SessionStoreLike } from './options/types.js'
 import { contextOf } from './request/context.js'
 import type { RequestContext } from './request/context.js'
 import { noStore, pathOf, sendError } from './request/respond.js'
@@ -21,7 +21,6 @@ import { createBackchannelRoute } from './routes/backchannel.js'
 import { createFrontchannelRoute } from './routes/frontchannel.js'
 import { createLogoutRoute } from './routes/logout.js'
 import type { Next, Route } from './routes/route.js'
-import type { SessionStoreLike } from './options/types.js'
 import type { Store } from './stores/contract.js'
 
 const debug = createDebug('sso-logout')
@@ -185,58 +184,4 @@ function checkStoreOnce(config: Config): void {
       },
       (err: unknown) => debug('store configuration check failed: %O', err),
     )
-}
-
-/**
- * Off the logout route: link the session to its token once, then hand over untouched. Synchronous
- * when there is nothing to finish or link (the usual request), so `next()` runs without a promise.
- */
-function autoLink(config: Config, ctx: RequestContext, next: Next): void | Promise<void> {
-  let pending: Promise<void> | undefined
-  try {
-    pending = completePending(config, ctx)
-  } catch (err) {
-    pendingFailed(config, err)
-  }
-  if (pending instanceof Promise) {
-    return pending.then(
-      () => linkThenNext(config, ctx, next),
-      (err: unknown) => {
-        pendingFailed(config, err)
-        return linkThenNext(config, ctx, next)
-      },
-    )
-  }
-  return linkThenNext(config, ctx, next)
-}
-
-function linkThenNext(config: Config, ctx: RequestContext, next: Next): void | Promise<void> {
-  let linked: boolean | Promise<boolean> = false
-  try {
-    linked = linkRequest(config, ctx)
-  } catch (err) {
-    linkFailed(config, err)
-  }
-  if (!(linked instanceof Promise)) return next()
-  return linked.then(
-    () => next(),
-    (err: unknown) => {
-      linkFailed(config, err)
-      next()
-    },
-  )
-}
-
-function pendingFailed(config: Config, err: unknown): void {
-  config.logger.warn(
-    `sso-logout: finishing a logout on return from the OP failed: ${err instanceof Error ? err.message : String(err)}`,
-  )
-}
-
-function linkFailed(config: Config, err: unknown): void {
-  // Linking is best effort on ordinary requests: the app must keep working when the store is down.
-  debug('automatic link failed: %O', err)
-  config.logger.warn(
-    `sso-logout: linking a session failed: ${err instanceof Error ? err.message : String(err)}`,
-  )
 }
