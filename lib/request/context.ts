@@ -32,6 +32,9 @@ export class RequestContext {
   /** The form or JSON fields of the logout route's body, once read. */
   body: Fields | undefined
   private parsedCookies: Map<string, string> | undefined
+  /** The `Authorization` header last parsed, and the bearer token it carried. */
+  private bearerHeader: string | undefined
+  private bearerToken: string | undefined
   private readonly verified = new Map<Verifier, Map<string, Promise<Verification>>>()
 
   constructor(readonly req: SessionRequest) {}
@@ -137,7 +140,7 @@ export class RequestContext {
   read(source: Source, session: Record<string, unknown> | undefined = this.session): string | undefined {
     switch (source.kind) {
       case 'header':
-        return bearer(this.req.headers.authorization)
+        return this.bearer()
       case 'cookie':
         return this.cookie(source.name)
       case 'session':
@@ -147,6 +150,19 @@ export class RequestContext {
         return values?.length === 1 ? nonEmpty(values[0]) : undefined
       }
     }
+  }
+
+  /**
+   * The `Authorization` header's bearer token. Linking and guard both read it: it is parsed once
+   * per value of the header, so a middleware that rewrites the header in between is still seen.
+   */
+  private bearer(): string | undefined {
+    const header = this.req.headers.authorization
+    if (header !== this.bearerHeader) {
+      this.bearerHeader = header
+      this.bearerToken = bearer(header)
+    }
+    return this.bearerToken
   }
 
   /** The distinct tokens found in `sources`, in their order. */
