@@ -60,8 +60,8 @@ export async function endBrowserSession(
   // The own id is buried while the index work runs: a stuck store then costs one client timeout,
   // not one per command.
   const burying = ownId === undefined ? undefined : bury(config, [ownId], errors)
-  const linked = options.subject
-    ? await invalidate(config, options.subject, {
+  const invalidation = options.subject
+    ? invalidate(config, options.subject, {
         at: now,
         linkedBefore: now,
         bySub: options.bySub ?? false,
@@ -69,6 +69,7 @@ export async function endBrowserSession(
         ownSessionId: ownId,
       })
     : { destroyed: [], handedOver: [], errors: [], tookOwn: false }
+  const linked = invalidation instanceof Promise ? await invalidation : invalidation
   if (burying instanceof Promise) await burying
   let sessionStoreError = linked.errors.find((e) => e.code === 'ERR_SESSION_STORE')
   errors.push(...linked.errors.filter((e) => e !== sessionStoreError))
