@@ -35,7 +35,8 @@ export class RequestContext {
   /** The `Authorization` header last parsed, and the bearer token it carried. */
   private bearerHeader: string | undefined
   private bearerToken: string | undefined
-  private readonly verified = new Map<Verifier, Map<string, Promise<Verification>>>()
+  /** Verifications by verifier and token; made on the first verification, as many requests carry no token. */
+  private verified: Map<Verifier, Map<string, Promise<Verification>>> | undefined
 
   constructor(readonly req: SessionRequest) {}
 
@@ -177,6 +178,7 @@ export class RequestContext {
 
   /** Verifies `token` with `verifier`, once per request whoever asks (linking, guard, the route). */
   verify(verifier: Verifier, token: string): Promise<Verification> {
+    this.verified ??= new Map()
     let byToken = this.verified.get(verifier)
     if (!byToken) this.verified.set(verifier, (byToken = new Map()))
     let verification = byToken.get(token)

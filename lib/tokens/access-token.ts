@@ -106,8 +106,8 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
   const clock = createClockLead()
 
   async function verify(jwt: string): Promise<Verification> {
-    // `length` counts UTF-16 units, never more than bytes: the cheap test first, the exact one after.
-    if (jwt.length > config.maxLength || Buffer.byteLength(jwt) > config.maxLength) {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: a token that short needs no byte count.
+    if (jwt.length * 3 > config.maxLength && Buffer.byteLength(jwt) > config.maxLength) {
       return {
         error: new LogoutError(
           'ERR_TOKEN_TOO_LARGE',
@@ -124,9 +124,16 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
       }
     }
     if (!keys) return { error: new LogoutError('ERR_TOKEN_INVALID', 'No verification key is configured') }
-    const verification = await verifyWith(jwt, keys, config, options)
-    if (verification.token && !verification.token.expired) clock.observe(verification.token.iat)
-    return verification
+    // The usual token is verified here, in one step; verifyFailed handles the rest.
+    let payload: JWTPayload
+    try {
+      ;({ payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, options))
+    } catch (err) {
+      return verifyFailed(jwt, keys, config, options, err)
+    }
+    const token = toVerified(payload, config, issuer, false)
+    clock.observe(token.iat)
+    return { token }
   }
 
   // `keys` lets the back-channel receiver verify logout tokens with the same (once-created) key source.
@@ -155,35 +162,31 @@ async function resolveKeySource(
   return jwksUri ? remoteJwks(new URL(jwksUri), limits) : undefined
 }
 
-async function verifyWith(
+/** A token jose refused: an expired one may still name its session (`accessToken.expiredGrace`). */
+async function verifyFailed(
   jwt: string,
   keys: KeySource,
   config: VerifierConfig,
   options: VerifyOptions,
+  err: unknown,
 ): Promise<Verification> {
-  const { issuer } = options
+  if (!(err instanceof errors.JWTExpired)) return { error: failure(err) }
+  // jose checks the signature (and iss/aud) before it reports expiry, but re-verify at a moment
+  // just before `exp` so every other claim is checked too (see `accessToken.expiredGrace`).
+  const exp = err.payload.exp
+  if (typeof exp !== 'number' || Date.now() / 1000 - exp > config.expiredGrace) {
+    return {
+      error: new LogoutError('ERR_TOKEN_EXPIRED', 'The access token expired too long ago', { cause: err }),
+    }
+  }
   try {
-    const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, options)
-    return { token: toVerified(payload, config, issuer, false) }
-  } catch (err) {
-    if (!(err instanceof errors.JWTExpired)) return { error: failure(err) }
-    // jose checks the signature (and iss/aud) before it reports expiry, but re-verify at a moment
-    // just before `exp` so every other claim is checked too (see `accessToken.expiredGrace`).
-    const exp = err.payload.exp
-    if (typeof exp !== 'number' || Date.now() / 1000 - exp > config.expiredGrace) {
-      return {
-        error: new LogoutError('ERR_TOKEN_EXPIRED', 'The access token expired too long ago', { cause: err }),
-      }
-    }
-    try {
-      const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, {
-        ...options,
-        currentDate: new Date((exp - 1) * 1000),
-      })
-      return { token: toVerified(payload, config, issuer, true) }
-    } catch (again) {
-      return { error: failure(again) }
-    }
+    const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, {
+      ...options,
+      currentDate: new Date((exp - 1) * 1000),
+    })
+    return { token: toVerified(payload, config, options.issuer, true) }
+  } catch (again) {
+    return { error: failure(again) }
   }
 }
 
