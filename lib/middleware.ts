@@ -2,17 +2,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import { createGuard } from './companions/guard.js'
-import { createLink, linkRequest } from './companions/link.js'
+import { autoLink } from './companions/auto-link.js'
+import { createLink } from './companions/link.js'
 import type { LinkInput, LinkOptions } from './companions/link.js'
 import { createRevoke } from './companions/revoke.js'
 import type { RevokeInput } from './companions/revoke.js'
-import { completePending } from './ending/pending.js'
 import { receiving } from './ending/receive.js'
 import { protectFromWriteBack } from './ending/write-back.js'
 import { LogoutError } from './errors.js'
 import { resolveConfig } from './options/config.js'
 import type { Config } from './options/config.js'
-import type { LogoutOptions } from './options/types.js'
+import type { LogoutOptions, SessionStoreLike } from './options/types.js'
 import { contextOf } from './request/context.js'
 import type { RequestContext } from './request/context.js'
 import { noStore, pathOf, sendError } from './request/respond.js'
@@ -63,30 +63,45 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
   const receive = receiving(config)
   if (config.sessionStore) receive(config.sessionStore, false)
 
+  const routeOf = routeTable(routes)
+  // The session store seen on the previous request: an app has one, so learning it, protecting it
+  // and starting to receive for it happen once, not on every request.
+  let knownSessionStore: SessionStoreLike | undefined
+
   function logoutMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
     const ctx = contextOf(req, config.sessions)
     // Remembers express-session's store, so revoke() (which has no request) can destroy sessions,
     // and keeps it from writing back sessions that a logout ended while a request was in flight.
-    const sessionStore = sessionStoreFor(config, ctx)
-    if (sessionStore) {
-      protectFromWriteBack(sessionStore, config.store)
-      receive(sessionStore)
+    const seen = config.sessionStore ?? ctx.sessionStore
+    if (seen !== undefined && seen !== knownSessionStore) {
+      knownSessionStore = sessionStoreFor(config, ctx)
+      if (knownSessionStore) {
+        protectFromWriteBack(knownSessionStore, config.store)
+        receive(knownSessionStore)
+      }
     }
-    const path = pathOf(req)
-    const route = routes.find((r) => r.path === path)
+    const route = routeOf.get(pathOf(req))
     const work = route ? runRoute(route, ctx, res, next) : autoLink(config, ctx, next)
-    work.catch((err: unknown) => next(err))
+    if (work instanceof Promise) work.catch((err: unknown) => next(err))
   }
 
   const guard = createGuard(config)
   return Object.assign(logoutMiddleware, {
     guard: function guardMiddleware(req: IncomingMessage, res: ServerResponse, next: Next): void {
-      guard(req, res, next).catch((err: unknown) => next(err))
+      const work = guard(req, res, next)
+      if (work instanceof Promise) work.catch((err: unknown) => next(err))
     },
     revoke: createRevoke(config),
     link: createLink(config),
     store: config.store,
   })
+}
+
+/** Routes by path; the first route of a path wins, as it would in a list searched in order. */
+function routeTable(routes: readonly Route[]): Map<string, Route> {
+  const byPath = new Map<string, Route>()
+  for (const route of routes) if (!byPath.has(route.path)) byPath.set(route.path, route)
+  return byPath
 }
 
 function buildRoutes(config: Config): Route[] {
@@ -169,25 +184,4 @@ function checkStoreOnce(config: Config): void {
       },
       (err: unknown) => debug('store configuration check failed: %O', err),
     )
-}
-
-/** Off the logout route: link the session to its token once, then hand over untouched. */
-async function autoLink(config: Config, ctx: RequestContext, next: Next): Promise<void> {
-  try {
-    await completePending(config, ctx)
-  } catch (err) {
-    config.logger.warn(
-      `sso-logout: finishing a logout on return from the OP failed: ${err instanceof Error ? err.message : String(err)}`,
-    )
-  }
-  try {
-    await linkRequest(config, ctx)
-  } catch (err) {
-    // Linking is best effort on ordinary requests: the app must keep working when the store is down.
-    debug('automatic link failed: %O', err)
-    config.logger.warn(
-      `sso-logout: linking a session failed: ${err instanceof Error ? err.message : String(err)}`,
-    )
-  }
-  next()
 }

@@ -12,6 +12,7 @@ import { noStore, prefersJson, sendError, sendJson, sendText } from '../request/
 import type { SessionLink } from '../request/session.js'
 import type { Subject } from '../stores/contract.js'
 import { subjectOfClaims } from '../tokens/access-token.js'
+import type { Verification } from '../tokens/access-token.js'
 
 const debug = createDebug('sso-logout:guard')
 
@@ -37,55 +38,97 @@ type Answer = boolean | Error
  * reuse `sid` values); a revoked linked session is destroyed on the spot.
  */
 export function createGuard(config: Config) {
-  return async function guard(req: IncomingMessage, res: ServerResponse, next: Next): Promise<void> {
+  return function guard(req: IncomingMessage, res: ServerResponse, next: Next): void | Promise<void> {
     const ctx = contextOf(req, config.sessions)
-    let revoked: Credential | undefined
+    let credentials: Credential[] | Promise<Credential[]>
     try {
-      // No await runs unless something is really asynchronous (a token to verify, a Redis store):
+      // Nothing waits unless something is really asynchronous (a token to verify, a Redis store):
       // with upstream claims and the memory store, guard decides and calls next() synchronously.
       const upstream = config.guard.claims?.(req)
-      const credentials = upstream
-        ? credentialsOf(config, [upstream], true)
-        : await tokenCredentials(config, ctx)
-      const link = ctx.link
-      if (link) credentials.push(linkCredential(link))
-      const answers = credentials.map((c) => isRevoked(config, c))
-      // A session a logout took from the index is buried, however it was linked (explicit link()
-      // at login, opaque tokens): refused here even before its owner destroyed it.
-      const sessionId = ctx.storedSessionId
-      if (sessionId !== undefined) {
-        credentials.push(buriedCredential(link))
-        answers.push(isBuried(config, sessionId))
-      }
-      const all = settled(answers)
-      revoked = firstRevoked(credentials, all instanceof Promise ? await all : all)
+      credentials = upstream ? credentialsOf(config, [upstream], true) : tokenCredentials(config, ctx)
     } catch (err) {
       return unavailable(config, req, res, next, err)
     }
-    if (!revoked) return next()
-    // Known revoked: refused whatever happens next (failOpen is for "cannot tell", never this). The
-    // session is ended when it is the revoked credential (its link, or its tombstone however it was
-    // linked) or carries a token of the same subject.
-    const link = ctx.link
-    if (revoked.fromSession || (link !== undefined && sameSubject(link, revoked.subject))) {
-      await endRevokedSession(config, ctx, res)
-    }
-    refuse(req, res)
+    if (!(credentials instanceof Promise)) return check(config, ctx, res, next, credentials)
+    return credentials.then(
+      (found) => check(config, ctx, res, next, found),
+      (err: unknown) => unavailable(config, req, res, next, err),
+    )
   }
 }
 
+/** Asks the store about every credential (and the session's tombstone), then lets through or refuses. */
+function check(
+  config: Config,
+  ctx: RequestContext,
+  res: ServerResponse,
+  next: Next,
+  credentials: Credential[],
+): void | Promise<void> {
+  let all: Answer[] | Promise<Answer[]>
+  try {
+    const link = ctx.link
+    if (link) credentials.push(linkCredential(link))
+    const answers = credentials.map((c) => isRevoked(config, c))
+    // A session a logout took from the index is buried, however it was linked (explicit link()
+    // at login, opaque tokens): refused here even before its owner destroyed it.
+    const sessionId = ctx.storedSessionId
+    if (sessionId !== undefined) {
+      credentials.push(buriedCredential(link))
+      answers.push(isBuried(config, sessionId))
+    }
+    all = settled(answers)
+  } catch (err) {
+    return unavailable(config, ctx.req, res, next, err)
+  }
+  if (!(all instanceof Promise)) return decide(config, ctx, res, next, credentials, all)
+  return all.then((answers) => decide(config, ctx, res, next, credentials, answers))
+}
+
+function decide(
+  config: Config,
+  ctx: RequestContext,
+  res: ServerResponse,
+  next: Next,
+  credentials: Credential[],
+  answers: Answer[],
+): void | Promise<void> {
+  let revoked: Credential | undefined
+  try {
+    revoked = firstRevoked(credentials, answers)
+  } catch (err) {
+    return unavailable(config, ctx.req, res, next, err)
+  }
+  if (!revoked) return next()
+  // Known revoked: refused whatever happens next (failOpen is for "cannot tell", never this). The
+  // session is ended when it is the revoked credential (its link, or its tombstone however it was
+  // linked) or carries a token of the same subject.
+  const link = ctx.link
+  if (revoked.fromSession || (link !== undefined && sameSubject(link, revoked.subject))) {
+    return endRevokedSession(config, ctx, res).then(() => refuse(ctx.req, res))
+  }
+  refuse(ctx.req, res)
+}
+
 /** Every distinct token of `accessToken.from`, verified (once per request each). */
-async function tokenCredentials(config: Config, ctx: RequestContext): Promise<Credential[]> {
+function tokenCredentials(config: Config, ctx: RequestContext): Credential[] | Promise<Credential[]> {
   if (!config.verifier.enabled) return []
   const tokens = ctx.tokens(config.tokenSources)
-  const verifications = await Promise.all(tokens.map((t) => ctx.verify(config.verifier, t)))
+  if (tokens.length === 0) return []
+  if (tokens.length === 1) {
+    return ctx.verify(config.verifier, tokens[0]!).then((v) => verifiedCredentials(config, [v]))
+  }
+  const verifications = Promise.all(tokens.map((t) => ctx.verify(config.verifier, t)))
+  return verifications.then((all) => verifiedCredentials(config, all))
+}
+
+function verifiedCredentials(config: Config, verifications: Verification[]): Credential[] {
   const unavailableKeys = verifications.find((v) => v.error?.code === 'ERR_JWKS_UNAVAILABLE')
   if (unavailableKeys) throw unavailableKeys.error
   // An unverifiable token is not guard's business: the app's own authentication refuses it.
-  return credentialsOf(
-    config,
-    verifications.flatMap((v) => (v.token ? [v.token.claims] : [])),
-  )
+  const claimSets: JWTPayload[] = []
+  for (const v of verifications) if (v.token) claimSets.push(v.token.claims)
+  return credentialsOf(config, claimSets)
 }
 
 /**
@@ -121,36 +164,33 @@ function buriedCredential(link: SessionLink | undefined): Credential {
   return { subject, issuedAt: 0, slack: 0, fromSession: true }
 }
 
+/**
+ * The store's answers, judged: synchronously when the store answers synchronously (memory), a
+ * promise otherwise (Redis). A failure, thrown or rejected, becomes an `Error` answer. Written out
+ * for each question, without closures, because guard asks them on every request.
+ */
 function isBuried(config: Config, sessionId: string): Answer | Promise<Answer> {
-  return ask(
-    () => config.store.isBuried(sessionId),
-    (buried) => buried,
-  )
+  try {
+    const buried = config.store.isBuried(sessionId)
+    return buried instanceof Promise ? buried.catch(asError) : buried
+  } catch (err) {
+    return asError(err)
+  }
+}
+
+function isRevoked(config: Config, credential: Credential): Answer | Promise<Answer> {
+  try {
+    const revokedAt = config.store.revokedAt(credential.subject)
+    if (!(revokedAt instanceof Promise)) return revokedBefore(credential, revokedAt)
+    return revokedAt.then((at) => revokedBefore(credential, at), asError)
+  } catch (err) {
+    return asError(err)
+  }
 }
 
 function sameSubject(link: SessionLink, subject: Subject): boolean {
   if (link.iss !== subject.iss) return false
   return subject.sid !== undefined ? link.sid === subject.sid : link.sub === subject.sub
-}
-
-function isRevoked(config: Config, credential: Credential): Answer | Promise<Answer> {
-  return ask(
-    () => config.store.revokedAt(credential.subject),
-    (revokedAt) => revokedBefore(credential, revokedAt),
-  )
-}
-
-/**
- * Asks the store and judges its answer: synchronously when the store answers synchronously
- * (memory), a promise otherwise (Redis). A failure, thrown or rejected, becomes an `Error` answer.
- */
-function ask<T>(question: () => T | Promise<T>, judge: (answer: T) => boolean): Answer | Promise<Answer> {
-  try {
-    const answer = question()
-    return answer instanceof Promise ? answer.then(judge, (err: unknown) => asError(err)) : judge(answer)
-  } catch (err) {
-    return asError(err)
-  }
 }
 
 function revokedBefore(credential: Credential, revokedAt: number | undefined): boolean {

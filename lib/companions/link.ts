@@ -63,9 +63,9 @@ export function createLink(config: Config) {
  * carry: the token itself is compared with the one that made the link (its signature tail, kept in
  * the session), and only a new token is verified. A new token of another `sid`/`sub` (a re-login or
  * an account switch that kept the session) moves the link, so the next logout of either IdP
- * session ends the right local one.
+ * session ends the right local one. Answers synchronously (no promise) when there is nothing to do.
  */
-export async function linkRequest(config: Config, ctx: RequestContext, force = false): Promise<boolean> {
+export function linkRequest(config: Config, ctx: RequestContext, force = false): boolean | Promise<boolean> {
   const session = ctx.session
   const sessionId = ctx.sessionIdOnRequest
   const jwt = firstToken(config, ctx)

@@ -5,7 +5,8 @@ import { asLogoutError } from '../errors.js'
 import type { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
 import type { RequestContext } from '../request/context.js'
-import { appendSetCookie, serializeCookie } from '../request/cookies.js'
+import { appendSetCookie, deletionOf } from '../request/cookies.js'
+import type { CookieSpec } from '../request/cookies.js'
 import { destroyCurrent, sessionCookie, sessionStoreFor } from '../request/session.js'
 import type { Subject } from '../stores/contract.js'
 import { collect } from './collect.js'
@@ -59,8 +60,8 @@ export async function endBrowserSession(
   // The own id is buried while the index work runs: a stuck store then costs one client timeout,
   // not one per command.
   const burying = ownId === undefined ? undefined : bury(config, [ownId], errors)
-  const linked = options.subject
-    ? await invalidate(config, options.subject, {
+  const invalidation = options.subject
+    ? invalidate(config, options.subject, {
         at: now,
         linkedBefore: now,
         bySub: options.bySub ?? false,
@@ -68,6 +69,7 @@ export async function endBrowserSession(
         ownSessionId: ownId,
       })
     : { destroyed: [], handedOver: [], errors: [], tookOwn: false }
+  const linked = invalidation instanceof Promise ? await invalidation : invalidation
   if (burying instanceof Promise) await burying
   let sessionStoreError = linked.errors.find((e) => e.code === 'ERR_SESSION_STORE')
   errors.push(...linked.errors.filter((e) => e !== sessionStoreError))
@@ -98,9 +100,9 @@ function clearCookies(
   config: Config,
   res: ServerResponse,
   clear: BrowserLogoutOptions['clear'],
-  session: Parameters<typeof serializeCookie>[0] | undefined,
+  session: CookieSpec | undefined,
 ): void {
-  const cleared = session ? [serializeCookie(session, '', 'expired')] : []
+  const cleared = session ? [deletionOf(session)] : []
   if (clear === 'session') return appendSetCookie(res, cleared)
   appendSetCookie(res, config.clearedCookies.length === 0 ? cleared : [...config.clearedCookies, ...cleared])
   if (config.clearSiteData) res.setHeader('Clear-Site-Data', config.clearSiteData)

@@ -4,9 +4,10 @@ import createDebug from 'debug'
 import { asLogoutError } from '../errors.js'
 import type { LogoutError } from '../errors.js'
 import type { Config } from '../options/config.js'
+import type { Provider } from '../providers/contract.js'
 import { STATE_COOKIE, STATE_MAX_AGE, statesMatch } from '../providers/state.js'
 import type { RequestContext } from '../request/context.js'
-import { queryOf } from '../request/respond.js'
+import { queryValues } from '../request/respond.js'
 
 const debug = createDebug('sso-logout:pending')
 
@@ -31,17 +32,23 @@ export async function keepPending(
 /**
  * On the browser's return from the OP (`returnTo?state=...` with the matching `state` cookie, the
  * check `checkLogoutState` makes too), finishes what the logout left pending, once. Requests
- * without the `state` cookie cost one cookie lookup.
+ * without the `state` cookie cost one cookie lookup and no promise; with a provider that leaves no
+ * pending work, not even that.
  */
-export async function completePending(config: Config, ctx: RequestContext): Promise<void> {
+export function completePending(config: Config, ctx: RequestContext): Promise<void> | undefined {
   const provider = config.provider
+  if (!provider?.completeLogout) return undefined
   const expected = ctx.cookie(STATE_COOKIE)
-  if (!provider?.completeLogout || expected === undefined) return
-  const received = queryOf(ctx.req).getAll('state')
-  if (received.length !== 1 || !statesMatch(expected, received[0])) return
-  const pending = await config.store.takePending(keyOf(expected))
+  if (expected === undefined) return undefined
+  const received = queryValues(ctx.req, 'state')
+  if (received.length !== 1 || !statesMatch(expected, received[0])) return undefined
+  return finishPending(config, provider, expected)
+}
+
+async function finishPending(config: Config, provider: Provider, state: string): Promise<void> {
+  const pending = await config.store.takePending(keyOf(state))
   if (pending === undefined) return
-  const result = await provider.completeLogout(pending)
+  const result = await provider.completeLogout!(pending)
   debug('finished the logout on return from the OP: %d error(s)', result.errors?.length ?? 0)
   for (const error of result.errors ?? [])
     config.logger.warn(`sso-logout: user logout (on return): ${error.code}: ${error.message}`)

@@ -38,12 +38,14 @@ export interface InvalidateOptions {
  * Ends `subject` locally: records the revocation first (so every instance's `guard` refuses its
  * tokens at once), then takes the linked session ids from the index and destroys them in the
  * session store. Failures are collected, never thrown, so callers decide how to answer.
+ * Synchronous when the store is and there is no other session to destroy (a logout of a sid whose
+ * only session is the browser's own).
  */
-export async function invalidate(
+export function invalidate(
   config: Config,
   subject: Subject,
   options: InvalidateOptions,
-): Promise<Invalidation> {
+): Awaitable<Invalidation> {
   const errors: LogoutError[] = []
   const revoked: Subject = {
     iss: subject.iss,
@@ -57,41 +59,57 @@ export async function invalidate(
   // per command. Their order does not matter: a session the take returns is destroyed here, and one
   // linked while they run carries a token (or a link time) from before the revocation, which guard
   // refuses once the revocation lands (on a Redis Cluster the two run on different masters).
+  const tombstoneTtl = Math.max(TOMBSTONE_TTL, config.retention)
+  const recorded = record(config, revoked, options.at, errors)
+  const taken = takeAll(config, revoked, options.linkedBefore, tombstoneTtl, errors)
+  if (!(recorded instanceof Promise) && !(taken instanceof Promise)) {
+    return endTaken(config, taken, options, tombstoneTtl, errors)
+  }
+  return Promise.all([recorded, taken]).then(([, t]) => endTaken(config, t, options, tombstoneTtl, errors))
+}
+
+/** Buries what the take did not, then destroys the other sessions it returned. */
+function endTaken(
+  config: Config,
+  { own, handedOver, buried: takenBuried }: TakenSessions,
+  options: InvalidateOptions,
+  tombstoneTtl: number,
+  errors: LogoutError[],
+): Awaitable<Invalidation> {
+  const others = own.filter((id) => id !== options.ownSessionId)
+  const tookOwn = others.length !== own.length
   // Tombstones before any destroy: requests of these sessions still in flight must not write them
   // back, and a session this process cannot destroy (another service's, until its owner has; or
   // one in a session store that failed) is refused by `guard` wherever it shows up next, for as
   // long as a link could have named it: the links' retention. A store that can buries each session
   // in the step that takes it (TakeQuery.bury); what it did not, is buried here.
-  const tombstoneTtl = Math.max(TOMBSTONE_TTL, config.retention)
-  const recorded = record(config, revoked, options.at, errors)
-  const taken = takeAll(config, revoked, options.linkedBefore, tombstoneTtl, errors)
-  const {
-    own,
-    handedOver,
-    buried: takenBuried,
-  } = recorded instanceof Promise || taken instanceof Promise
-    ? (await Promise.all([recorded, taken]))[1]
-    : taken
-  const others = own.filter((id) => id !== options.ownSessionId)
-  if (takenBuried !== true) {
-    const buried = bury(config, [...others, ...handedOver], errors, tombstoneTtl)
-    if (buried instanceof Promise) await buried
+  const buried =
+    takenBuried === true
+      ? undefined
+      : bury(config, handedOver.length === 0 ? others : [...others, ...handedOver], errors, tombstoneTtl)
+  const { sessionStore } = options
+  const done = (): Invalidation => {
+    if (debug.enabled) {
+      debug(
+        'invalidated %d linked session(s), handed %d to other services, %d error(s)',
+        others.length,
+        handedOver.length,
+        errors.length,
+      )
+    }
+    return { destroyed: sessionStore ? others : [], handedOver, errors, tookOwn }
   }
-  if (others.length > 0 && options.sessionStore) {
+  if (others.length === 0 || !sessionStore) return buried instanceof Promise ? buried.then(done) : done()
+  const destroyed = async (): Promise<Invalidation> => {
+    if (buried instanceof Promise) await buried
     try {
-      await destroyIds(options.sessionStore, others)
+      await destroyIds(sessionStore, others)
     } catch (err) {
       errors.push(asLogoutError('ERR_SESSION_STORE', 'Destroying linked sessions failed', err))
     }
+    return done()
   }
-  debug(
-    'invalidated %d linked session(s), handed %d to other services, %d error(s)',
-    others.length,
-    handedOver.length,
-    errors.length,
-  )
-  const destroyed = options.sessionStore ? others : []
-  return { destroyed, handedOver, errors, tookOwn: others.length !== own.length }
+  return destroyed()
 }
 
 function record(config: Config, subject: Subject, at: number, errors: LogoutError[]): Awaitable<void> {

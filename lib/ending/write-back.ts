@@ -1,7 +1,8 @@
 /** Keeps express-session from writing back a session that a logout ended while a request was in flight. */
 import createDebug from 'debug'
 import type { SessionStoreLike } from '../options/types.js'
-import type { Store } from '../stores/contract.js'
+import type { Awaitable, Store } from '../stores/contract.js'
+import { settled } from './collect.js'
 
 const debug = createDebug('sso-logout:tombstone')
 
@@ -33,7 +34,7 @@ export function protectFromWriteBack(sessionStore: SessionStoreLike, store: Stor
   const write = target.set.bind(target)
   target.set = function setUnlessLoggedOut(sid, session, callback) {
     const done = callback ?? (() => undefined)
-    buriedIn(stores, sid).then((buried) => {
+    const writeUnlessBuried = (buried: boolean | undefined): void => {
       if (buried) {
         debug('dropped the write of a logged-out session')
         return done()
@@ -43,25 +44,46 @@ export function protectFromWriteBack(sessionStore: SessionStoreLike, store: Stor
         // A store did not answer a moment ago: asking again would hold the response for a second
         // client timeout while Redis is stuck.
         if (buried === undefined) return done()
-        void buriedIn(stores, sid).then((late) => (late ? target.destroy(sid, () => done()) : done()))
+        const late = buriedIn(stores, sid)
+        if (late instanceof Promise) void late.then((b) => undoIfBuried(b))
+        else undoIfBuried(late)
       })
-    }, done)
+    }
+    const undoIfBuried = (late: boolean | undefined): void =>
+      late ? target.destroy(sid, () => done()) : done()
+    const buried = buriedIn(stores, sid)
+    if (buried instanceof Promise) buried.then(writeUnlessBuried, done)
+    else writeUnlessBuried(buried)
   }
 }
 
-/** Whether the id is buried in any of the stores; `undefined` when one could not tell and none said yes. */
-async function buriedIn(stores: ReadonlySet<Store>, sessionId: string): Promise<boolean | undefined> {
-  const answers = await Promise.all([...stores].map((store) => checked(store, sessionId)))
+/**
+ * Whether the id is buried in any of the stores; `undefined` when one could not tell and none said
+ * yes. Synchronous when every store answers synchronously (the memory store).
+ */
+function buriedIn(stores: ReadonlySet<Store>, sessionId: string): Awaitable<boolean | undefined> {
+  const answers: Array<Awaitable<boolean | undefined>> = []
+  for (const store of stores) answers.push(checked(store, sessionId))
+  const all = settled(answers)
+  return all instanceof Promise ? all.then(verdict) : verdict(all)
+}
+
+function verdict(answers: Array<boolean | undefined>): boolean | undefined {
   if (answers.includes(true)) return true
   return answers.includes(undefined) ? undefined : false
 }
 
-async function checked(store: Store, sessionId: string): Promise<boolean | undefined> {
+function checked(store: Store, sessionId: string): Awaitable<boolean | undefined> {
   try {
     // Fresh: the second check must see a logout another instance made during the write.
-    return await store.isBuried(sessionId, { fresh: true })
+    const buried = store.isBuried(sessionId, { fresh: true })
+    return buried instanceof Promise ? buried.catch(lookupFailed) : buried
   } catch (err) {
-    debug('tombstone lookup failed: %O', err)
-    return undefined
+    return lookupFailed(err)
   }
+}
+
+function lookupFailed(err: unknown): undefined {
+  debug('tombstone lookup failed: %O', err)
+  return undefined
 }

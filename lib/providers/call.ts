@@ -7,7 +7,8 @@ import type { RequestContext } from '../request/context.js'
 import { appendSetCookie, isCookieName, serializeCookie } from '../request/cookies.js'
 import type { Identity } from '../request/identity.js'
 import { parseSource } from '../request/sources.js'
-import type { EndSessionContext } from './contract.js'
+import type { EndSessionContext, EndSessionResult, Provider } from './contract.js'
+import type { Awaitable } from '../stores/contract.js'
 import { STATE_COOKIE } from './state.js'
 
 export interface ProviderOutcome {
@@ -28,26 +29,49 @@ interface CallInput {
   returnTo: URL | undefined
 }
 
-/** Lets the provider end the IdP session; the local logout has already happened whatever it does. */
-export async function endSessionAtProvider(config: Config, input: CallInput): Promise<ProviderOutcome> {
+/**
+ * Lets the provider end the IdP session; the local logout has already happened whatever it does.
+ * Synchronous when the provider answers synchronously (a redirect it builds itself).
+ */
+export function endSessionAtProvider(config: Config, input: CallInput): Awaitable<ProviderOutcome> {
   const provider = config.provider
   if (!provider) return { errors: [], notes: [] }
   const issued: { state?: string } = {}
   try {
-    const result = await provider.endSession(providerContext(input, issued))
-    const redirect = result.redirect
-    if (redirect !== undefined && !(redirect instanceof URL && /^https?:$/.test(redirect.protocol))) {
-      throw new LogoutError('ERR_PROVIDER_RESPONSE', `Provider ${provider.name} returned an invalid redirect`)
-    }
-    const pending =
-      result.pending !== undefined && issued.state !== undefined
-        ? { state: issued.state, value: result.pending }
-        : undefined
-    return { redirect, errors: [...(result.errors ?? [])], notes: [...(result.notes ?? [])], pending }
+    const result = provider.endSession(providerContext(input, issued))
+    // A provider's own thenable is waited for as `await` would; only a plain answer is synchronous.
+    if (!isThenable(result)) return outcomeOf(provider, result, issued)
+    return Promise.resolve(result)
+      .then((r) => outcomeOf(provider, r, issued))
+      .catch((err: unknown) => failed(provider, err))
   } catch (err) {
-    const failure = asLogoutError('ERR_PROVIDER_REQUEST', `Provider ${provider.name} failed`, err)
-    return { errors: [failure], notes: [], failure }
+    return failed(provider, err)
   }
+}
+
+function failed(provider: Provider, err: unknown): ProviderOutcome {
+  const failure = asLogoutError('ERR_PROVIDER_REQUEST', `Provider ${provider.name} failed`, err)
+  return { errors: [failure], notes: [], failure }
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null)?.then === 'function'
+}
+
+function outcomeOf(
+  provider: Provider,
+  result: EndSessionResult,
+  issued: { state?: string },
+): ProviderOutcome {
+  const redirect = result.redirect
+  if (redirect !== undefined && !(redirect instanceof URL && /^https?:$/.test(redirect.protocol))) {
+    throw new LogoutError('ERR_PROVIDER_RESPONSE', `Provider ${provider.name} returned an invalid redirect`)
+  }
+  const pending =
+    result.pending !== undefined && issued.state !== undefined
+      ? { state: issued.state, value: result.pending }
+      : undefined
+  return { redirect, errors: [...(result.errors ?? [])], notes: [...(result.notes ?? [])], pending }
 }
 
 function providerContext(

@@ -100,11 +100,16 @@ function parseJson(text: string): Fields {
 /** Keeps only string values (and arrays of strings): nested objects never become field values. */
 function fieldsOf(source: URLSearchParams | Record<string, unknown>): Fields {
   const fields: Fields = Object.create(null) as Fields
-  const entries = source instanceof URLSearchParams ? source.entries() : Object.entries(source)
-  for (const [key, value] of entries) {
-    const values = Array.isArray(value) ? value : [value]
-    for (const item of values) {
-      if (typeof item === 'string') (fields[key] ??= []).push(item)
+  if (source instanceof URLSearchParams) {
+    // A form's values are all strings: each goes straight into its list.
+    for (const [key, value] of source) (fields[key] ??= []).push(value)
+    return fields
+  }
+  for (const key of Object.keys(source)) {
+    const value = source[key]
+    if (typeof value === 'string') (fields[key] ??= []).push(value)
+    else if (Array.isArray(value)) {
+      for (const item of value as unknown[]) if (typeof item === 'string') (fields[key] ??= []).push(item)
     }
   }
   return fields

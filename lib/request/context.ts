@@ -32,7 +32,11 @@ export class RequestContext {
   /** The form or JSON fields of the logout route's body, once read. */
   body: Fields | undefined
   private parsedCookies: Map<string, string> | undefined
-  private readonly verified = new Map<Verifier, Map<string, Promise<Verification>>>()
+  /** The `Authorization` header last parsed, and the bearer token it carried. */
+  private bearerHeader: string | undefined
+  private bearerToken: string | undefined
+  /** Verifications by verifier and token; made on the first verification, as many requests carry no token. */
+  private verified: Map<Verifier, Map<string, Promise<Verification>>> | undefined
 
   constructor(readonly req: SessionRequest) {}
 
@@ -137,7 +141,7 @@ export class RequestContext {
   read(source: Source, session: Record<string, unknown> | undefined = this.session): string | undefined {
     switch (source.kind) {
       case 'header':
-        return bearer(this.req.headers.authorization)
+        return this.bearer()
       case 'cookie':
         return this.cookie(source.name)
       case 'session':
@@ -147,6 +151,19 @@ export class RequestContext {
         return values?.length === 1 ? nonEmpty(values[0]) : undefined
       }
     }
+  }
+
+  /**
+   * The `Authorization` header's bearer token. Linking and guard both read it: it is parsed once
+   * per value of the header, so a middleware that rewrites the header in between is still seen.
+   */
+  private bearer(): string | undefined {
+    const header = this.req.headers.authorization
+    if (header !== this.bearerHeader) {
+      this.bearerHeader = header
+      this.bearerToken = bearer(header)
+    }
+    return this.bearerToken
   }
 
   /** The distinct tokens found in `sources`, in their order. */
@@ -161,6 +178,7 @@ export class RequestContext {
 
   /** Verifies `token` with `verifier`, once per request whoever asks (linking, guard, the route). */
   verify(verifier: Verifier, token: string): Promise<Verification> {
+    this.verified ??= new Map()
     let byToken = this.verified.get(verifier)
     if (!byToken) this.verified.set(verifier, (byToken = new Map()))
     let verification = byToken.get(token)

@@ -70,6 +70,35 @@ export function serializeCookie(
   })
 }
 
+/** Deletions already serialised, by their attributes: most apps clear one or two distinct cookies. */
+const deletions = new Map<string, string>()
+const MAX_DELETIONS = 64
+
+/**
+ * The `Set-Cookie` value that deletes the cookie `spec` describes: {@link serializeCookie} with an
+ * empty value, expired. Kept by attributes, because a logout sends the same deletion every time.
+ */
+export function deletionOf(spec: CookieSpec): string {
+  // JSON keeps a missing attribute (null) apart from any string, so two specs never share a key.
+  const key = JSON.stringify([
+    spec.name,
+    spec.path,
+    spec.domain,
+    spec.secure,
+    spec.httpOnly,
+    spec.sameSite,
+    spec.partitioned,
+  ])
+  let value = deletions.get(key)
+  if (value === undefined) {
+    value = serializeCookie(spec, '', 'expired')
+    // A bound, so attributes that vary without end (a path per tenant) cannot grow the map forever.
+    if (deletions.size >= MAX_DELETIONS) deletions.clear()
+    deletions.set(key, value)
+  }
+  return value
+}
+
 /** Adds `Set-Cookie` values to a response, keeping any the app already set. */
 export function appendSetCookie(res: ServerResponse, values: string[]): void {
   if (values.length === 0) return
@@ -83,5 +112,11 @@ export function parseCookieHeader(header: string | undefined): Map<string, strin
   if (!header) return new Map()
   // `cookie.parse` keeps the first of repeated names, strips quotes and URI-decodes values (a value
   // that is not valid percent-encoding is kept as it is).
-  return new Map(Object.entries(parse(header)).filter((e): e is [string, string] => e[1] !== undefined))
+  const parsed = parse(header)
+  const cookies = new Map<string, string>()
+  for (const name in parsed) {
+    const value = parsed[name]
+    if (value !== undefined) cookies.set(name, value)
+  }
+  return cookies
 }

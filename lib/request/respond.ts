@@ -108,3 +108,9 @@ export function queryOf(req: IncomingMessage): URLSearchParams {
   const q = url.indexOf('?')
   return new URLSearchParams(q === -1 ? '' : url.slice(q + 1))
 }
+
+/** Every value of one query parameter; a request without a query string costs no parse. */
+export function queryValues(req: IncomingMessage, name: string): string[] {
+  const url = req.url ?? ''
+  return url.includes('?') ? queryOf(req).getAll(name) : []
+}

@@ -12,6 +12,7 @@ import { noStore, sendJson } from '../request/respond.js'
 import { sessionStoreFor } from '../request/session.js'
 import { createLogoutTokenVerifier } from '../tokens/logout-token.js'
 import type { LogoutClaims } from '../tokens/logout-token.js'
+import type { Awaitable } from '../stores/contract.js'
 
 const debug = createDebug('sso-logout:backchannel')
 
@@ -37,7 +38,8 @@ export function createBackchannelRoute(config: Config, bc: BackchannelConfig) {
     let claims: LogoutClaims
     try {
       claims = await verify(await logoutTokenOf(ctx.req, bc))
-      await claimJti(config, bc, claims)
+      const claimed = claimJti(config, bc, claims)
+      if (claimed instanceof Promise) await claimed
     } catch (err) {
       return refuse(config, res, err)
     }
@@ -59,15 +61,29 @@ async function logoutTokenOf(req: IncomingMessage, bc: BackchannelConfig): Promi
   return token
 }
 
-/** Back-Channel Logout 1.0 §2.6 step 7, last: only a token that passed every other check consumes its `jti`. */
-async function claimJti(config: Config, bc: BackchannelConfig, claims: LogoutClaims): Promise<void> {
-  let first: boolean
+/**
+ * Back-Channel Logout 1.0 §2.6 step 7, last: only a token that passed every other check consumes
+ * its `jti`. Synchronous when the store is.
+ */
+function claimJti(config: Config, bc: BackchannelConfig, claims: LogoutClaims): void | Promise<void> {
+  let first: Awaitable<boolean>
   try {
-    first = await config.store.claimJti(claims.iss, claims.jti, bc.replayTtl)
+    first = config.store.claimJti(claims.iss, claims.jti, bc.replayTtl)
   } catch (err) {
-    throw asLogoutError('ERR_STORE', 'The replay cache could not be updated', err)
+    throw storeFailure(err)
   }
+  if (!(first instanceof Promise)) return checkFirst(first)
+  return first.then(checkFirst, (err: unknown) => {
+    throw storeFailure(err)
+  })
+}
+
+function checkFirst(first: boolean): void {
   if (!first) throw new LogoutError('ERR_LOGOUT_TOKEN_REPLAYED', 'The logout token was already received')
+}
+
+function storeFailure(err: unknown): LogoutError {
+  return asLogoutError('ERR_STORE', 'The replay cache could not be updated', err)
 }
 
 /**
@@ -88,7 +104,7 @@ async function logOut(config: Config, ctx: RequestContext, res: ServerResponse, 
         'No session store: linked sessions were revoked (guard refuses them) but not destroyed; ' +
           'pass options.sessionStore, or mount express-session before logout()',
       ]
-  await emit(config, {
+  const emitted = emit(config, {
     reason: 'backchannel',
     iss: claims.iss,
     sid: claims.sid,
@@ -100,6 +116,7 @@ async function logOut(config: Config, ctx: RequestContext, res: ServerResponse, 
     errors: result.errors,
     notes,
   })
+  if (emitted instanceof Promise) await emitted
   debug('logout token accepted: %d session(s) destroyed', result.destroyed.length)
   // A failed logout answers 500 so the provider retries later (§2.8 allows any non-200); the
   // jti is given back first, or the retry would be refused as a replay.

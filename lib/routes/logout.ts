@@ -12,7 +12,7 @@ import type { Fields } from '../request/body.js'
 import type { RequestContext } from '../request/context.js'
 import { judgeRequest } from '../request/csrf.js'
 import { identify, subjectOf, verifyRequestToken, withStoredLink } from '../request/identity.js'
-import { noStore, prefersJson, queryOf, redirect, sendError, sendJson } from '../request/respond.js'
+import { noStore, prefersJson, queryValues, redirect, sendError, sendJson } from '../request/respond.js'
 import { askToConfirm } from './confirm.js'
 import type { Next } from './route.js'
 
@@ -52,7 +52,8 @@ export function createLogoutRoute(config: Config) {
       bySub: config.everywhere,
       clear: 'all',
     })
-    const provider = await endSessionAtProvider(config, { ctx, res, who, snapshot, returnTo: returnTo.url })
+    const ending = endSessionAtProvider(config, { ctx, res, who, snapshot, returnTo: returnTo.url })
+    const provider = ending instanceof Promise ? await ending : ending
     if (provider.pending) await keepPending(config, provider.pending, provider.errors)
     const event: LogoutEvent = {
       reason: 'user',
@@ -76,7 +77,7 @@ export function createLogoutRoute(config: Config) {
 }
 
 function returnToValue(ctx: RequestContext, body: Fields | undefined): string | undefined {
-  const fromQuery = queryOf(ctx.req).getAll('returnTo')
+  const fromQuery = queryValues(ctx.req, 'returnTo')
   const values = fromQuery.length > 0 ? fromQuery : (body?.returnTo ?? [])
   // A repeated parameter is ambiguous (which one would a proxy or the IdP see?): the policy refuses
   // anything that is not a single string.

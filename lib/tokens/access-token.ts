@@ -1,7 +1,15 @@
 /** Access-token verification with jose: the key source chosen once, and one subject per credential. */
 import { createLocalJWKSet, errors, importJWK, jwtVerify } from 'jose'
 // jose is an ES module: this package's CommonJS declarations must say so (TS1541 under node16).
-import type { CryptoKey, JSONWebKeySet, JWK, JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose' with {
+import type {
+  CryptoKey,
+  JSONWebKeySet,
+  JWK,
+  JWTPayload,
+  JWTVerifyGetKey,
+  JWTVerifyOptions,
+  KeyObject,
+} from 'jose' with {
   'resolution-mode': 'import',
 }
 import { KeyObject as NodeKeyObject } from 'node:crypto'
@@ -58,6 +66,9 @@ export interface VerifiedToken extends Subject {
 export type Verification =
   { token: VerifiedToken; error?: undefined } | { token?: undefined; error: LogoutError }
 
+/** jose's options, with the one issuer this verifier accepts (or none configured). */
+type VerifyOptions = JWTVerifyOptions & { issuer: string | undefined }
+
 type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array | JWK
 
 /**
@@ -67,21 +78,36 @@ type KeySource = JWTVerifyGetKey | KeyObject | CryptoKey | Uint8Array | JWK
  */
 export function createVerifier(config: VerifierConfig, provider: Provider | undefined) {
   let keySource: Promise<KeySource | undefined> | undefined
+  // The key source once it is known, so a verification need not wait on the settled promise again.
+  let resolved: { keys: KeySource | undefined } | undefined
   const loadKeys = (): Promise<KeySource | undefined> => {
-    keySource ??= resolveKeySource(config, provider).catch((err: unknown) => {
-      keySource = undefined
-      throw err
-    })
+    keySource ??= resolveKeySource(config, provider).then(
+      (keys) => {
+        resolved = { keys }
+        return keys
+      },
+      (err: unknown) => {
+        keySource = undefined
+        throw err
+      },
+    )
     return keySource
   }
   const issuer = config.issuer ?? provider?.issuer
+  // The same for every token: built once, not per verification.
+  const options: VerifyOptions = {
+    issuer,
+    audience: config.audience,
+    algorithms: config.algorithms,
+    clockTolerance: config.clockTolerance,
+  }
   const enabled = config.key !== undefined || config.jwks !== undefined || provider !== undefined
   // Learnt from every token this verifier accepts; guard allows for it when it compares `iat`.
   const clock = createClockLead()
 
   async function verify(jwt: string): Promise<Verification> {
-    // `length` counts UTF-16 units, never more than bytes: the cheap test first, the exact one after.
-    if (jwt.length > config.maxLength || Buffer.byteLength(jwt) > config.maxLength) {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: a token that short needs no byte count.
+    if (jwt.length * 3 > config.maxLength && Buffer.byteLength(jwt) > config.maxLength) {
       return {
         error: new LogoutError(
           'ERR_TOKEN_TOO_LARGE',
@@ -89,16 +115,25 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
         ),
       }
     }
-    let keys: KeySource | undefined
-    try {
-      keys = await loadKeys()
-    } catch (err) {
-      return { error: keysUnavailable('The verification keys could not be loaded', err) }
+    let keys = resolved?.keys
+    if (resolved === undefined) {
+      try {
+        keys = await loadKeys()
+      } catch (err) {
+        return { error: keysUnavailable('The verification keys could not be loaded', err) }
+      }
     }
     if (!keys) return { error: new LogoutError('ERR_TOKEN_INVALID', 'No verification key is configured') }
-    const verification = await verifyWith(jwt, keys, config, issuer)
-    if (verification.token && !verification.token.expired) clock.observe(verification.token.iat)
-    return verification
+    // The usual token is verified here, in one step; verifyFailed handles the rest.
+    let payload: JWTPayload
+    try {
+      ;({ payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, options))
+    } catch (err) {
+      return verifyFailed(jwt, keys, config, options, err)
+    }
+    const token = toVerified(payload, config, issuer, false)
+    clock.observe(token.iat)
+    return { token }
   }
 
   // `keys` lets the back-channel receiver verify logout tokens with the same (once-created) key source.
@@ -127,40 +162,31 @@ async function resolveKeySource(
   return jwksUri ? remoteJwks(new URL(jwksUri), limits) : undefined
 }
 
-async function verifyWith(
+/** A token jose refused: an expired one may still name its session (`accessToken.expiredGrace`). */
+async function verifyFailed(
   jwt: string,
   keys: KeySource,
   config: VerifierConfig,
-  issuer: string | undefined,
+  options: VerifyOptions,
+  err: unknown,
 ): Promise<Verification> {
-  const options = {
-    issuer,
-    audience: config.audience,
-    algorithms: config.algorithms,
-    clockTolerance: config.clockTolerance,
+  if (!(err instanceof errors.JWTExpired)) return { error: failure(err) }
+  // jose checks the signature (and iss/aud) before it reports expiry, but re-verify at a moment
+  // just before `exp` so every other claim is checked too (see `accessToken.expiredGrace`).
+  const exp = err.payload.exp
+  if (typeof exp !== 'number' || Date.now() / 1000 - exp > config.expiredGrace) {
+    return {
+      error: new LogoutError('ERR_TOKEN_EXPIRED', 'The access token expired too long ago', { cause: err }),
+    }
   }
   try {
-    const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, options)
-    return { token: toVerified(payload, config, issuer, false) }
-  } catch (err) {
-    if (!(err instanceof errors.JWTExpired)) return { error: failure(err) }
-    // jose checks the signature (and iss/aud) before it reports expiry, but re-verify at a moment
-    // just before `exp` so every other claim is checked too (see `accessToken.expiredGrace`).
-    const exp = err.payload.exp
-    if (typeof exp !== 'number' || Date.now() / 1000 - exp > config.expiredGrace) {
-      return {
-        error: new LogoutError('ERR_TOKEN_EXPIRED', 'The access token expired too long ago', { cause: err }),
-      }
-    }
-    try {
-      const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, {
-        ...options,
-        currentDate: new Date((exp - 1) * 1000),
-      })
-      return { token: toVerified(payload, config, issuer, true) }
-    } catch (again) {
-      return { error: failure(again) }
-    }
+    const { payload } = await jwtVerify(jwt, keys as JWTVerifyGetKey, {
+      ...options,
+      currentDate: new Date((exp - 1) * 1000),
+    })
+    return { token: toVerified(payload, config, options.issuer, true) }
+  } catch (again) {
+    return { error: failure(again) }
   }
 }
 
@@ -170,8 +196,9 @@ function toVerified(
   issuer: string | undefined,
   expired: boolean,
 ): VerifiedToken {
+  const { iss, sid, sub } = subjectOfClaims(claims, config.sidClaim, issuer)
   const iat = typeof claims.iat === 'number' ? claims.iat : undefined
-  return { ...subjectOfClaims(claims, config.sidClaim, issuer), claims, iat, expired }
+  return { iss, sid, sub, claims, iat, expired }
 }
 
 /**

@@ -30,7 +30,8 @@ const SEGMENT = /^[A-Za-z0-9_-]*$/
 export function createLogoutTokenVerifier(config: Config, bc: BackchannelConfig) {
   const algorithms = pinnedAlgorithms(config, bc)
   return async function verifyLogoutToken(token: string): Promise<LogoutClaims> {
-    const jws = await unwrap(token, bc)
+    const unwrapped = unwrap(token, bc)
+    const jws = typeof unwrapped === 'string' ? unwrapped : await unwrapped
     checkHeader(jws)
     const keys = await loadKeys(config)
     let payload: JWTPayload
@@ -75,8 +76,11 @@ async function loadKeys(config: Config): Promise<JWTVerifyGetKey> {
   return keys as JWTVerifyGetKey
 }
 
-/** Back-Channel Logout 1.0 §2.6 step 1: decrypt a JWE (5 segments) when a key is configured; a JWS has 3 segments. */
-async function unwrap(token: string, bc: BackchannelConfig): Promise<string> {
+/**
+ * Back-Channel Logout 1.0 §2.6 step 1: decrypt a JWE (5 segments) when a key is configured; a JWS
+ * has 3 segments, and is answered synchronously (there is nothing to wait for).
+ */
+function unwrap(token: string, bc: BackchannelConfig): string | Promise<string> {
   const segments = token.split('.')
   if (!segments.every((s) => SEGMENT.test(s)) || (segments.length !== 3 && segments.length !== 5))
     throw invalid('The logout token is not a compact JWS or JWE')
@@ -86,9 +90,13 @@ async function unwrap(token: string, bc: BackchannelConfig): Promise<string> {
     return token
   }
   if (!bc.decryptionKey) throw invalid('Encrypted logout tokens are not accepted (no decryption key)')
+  return decrypt(token, bc.decryptionKey)
+}
+
+async function decrypt(token: string, key: NonNullable<BackchannelConfig['decryptionKey']>): Promise<string> {
   let plaintext: Uint8Array
   try {
-    ;({ plaintext } = await compactDecrypt(token, bc.decryptionKey))
+    ;({ plaintext } = await compactDecrypt(token, key))
   } catch (err) {
     throw invalid('The logout token could not be decrypted', err)
   }

@@ -35,13 +35,15 @@ export class RecordTables {
   }
 
   revokedAt(subject: Subject): number | undefined {
+    // Both keys looked up in place (guard asks on every request): no list of keys is built.
     const now = Date.now()
-    let latest: number | undefined
-    for (const key of revocationKeys(subject)) {
-      const entry = this.revocations.get(key)
-      if (entry && entry.expiresAt > now && (latest === undefined || entry.at > latest)) latest = entry.at
-    }
-    return latest
+    const bySid =
+      subject.sid === undefined ? undefined : this.revocations.get(sidKey(subject.iss, subject.sid))
+    const bySub =
+      subject.sub === undefined ? undefined : this.revocations.get(subKey(subject.iss, subject.sub))
+    const a = bySid && bySid.expiresAt > now ? bySid.at : undefined
+    const b = bySub && bySub.expiresAt > now ? bySub.at : undefined
+    return a === undefined ? b : b === undefined || a >= b ? a : b
   }
 
   bury(sessionIds: readonly string[], ttl: number): void {
@@ -91,7 +93,15 @@ function indexKey(iss: string, value: string): string {
 
 function revocationKeys(subject: Subject): string[] {
   const keys: string[] = []
-  if (subject.sid !== undefined) keys.push(`sid\u0000${indexKey(subject.iss, subject.sid)}`)
-  if (subject.sub !== undefined) keys.push(`sub\u0000${indexKey(subject.iss, subject.sub)}`)
+  if (subject.sid !== undefined) keys.push(sidKey(subject.iss, subject.sid))
+  if (subject.sub !== undefined) keys.push(subKey(subject.iss, subject.sub))
   return keys
+}
+
+function sidKey(iss: string, sid: string): string {
+  return `sid\u0000${indexKey(iss, sid)}`
+}
+
+function subKey(iss: string, sub: string): string {
+  return `sub\u0000${indexKey(iss, sub)}`
 }
