@@ -116,6 +116,18 @@ describe('the dependency gate (docs/dependencies.md)', () => {
   }, 30_000)
 })
 
+describe("README's Performance section", () => {
+  it('quotes the in-process targets from bench/RESULTS-inprocess.md, row for row, with the command', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8')
+    const section = readme.slice(readme.indexOf('## Performance'), readme.indexOf('## Production checklist'))
+    const results = readFileSync(join(root, 'bench', 'RESULTS-inprocess.md'), 'utf8')
+    const rows = section.split('\n').filter((line) => line.startsWith('| ') && !/^\| -/.test(line))
+    expect(rows.length).toBeGreaterThanOrEqual(10)
+    expect(rows.filter((row) => !results.includes(row))).toEqual([])
+    expect(section).toContain('`npm run bench:inprocess`')
+  })
+})
+
 describe('docs/performance.md', () => {
   const doc = readFileSync(join(root, 'docs', 'performance.md'), 'utf8')
   const results = ['RESULTS-inprocess.md', 'RESULTS.md', 'RESULTS-fanout.md'].map((name) =>
