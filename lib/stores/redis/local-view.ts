@@ -12,24 +12,38 @@ export type Lookup = { hit: true; value: number | undefined } | { hit: false }
 
 const MISS: Lookup = { hit: false }
 
-/** Keys in least-recently-used order, at most `max` of them. */
+/** A kept entry, and whether it was read since eviction last passed it over. */
+interface Slot {
+  entry: Entry
+  read: boolean
+}
+
+/**
+ * At most `max` keys, evicted in "second chance" order, close to least recently used: the oldest
+ * key goes first unless it was read since it was inserted or last passed over, in which case it
+ * moves to the back and the next oldest is considered. A read only sets a flag, so guard's hot
+ * path (every request reads two or three keys) does not reorder the map.
+ */
 class Lru {
-  private readonly entries = new Map<string, Entry>()
+  private readonly entries = new Map<string, Slot>()
   constructor(private readonly max: number) {}
 
   get(key: string): Entry | undefined {
-    const entry = this.entries.get(key)
-    if (entry) {
-      this.entries.delete(key)
-      this.entries.set(key, entry)
-    }
-    return entry
+    const slot = this.entries.get(key)
+    if (!slot) return undefined
+    slot.read = true
+    return slot.entry
   }
 
   set(key: string, entry: Entry): void {
     this.entries.delete(key)
-    this.entries.set(key, entry)
-    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!)
+    this.entries.set(key, { entry, read: false })
+    // Each pass clears the flag it skips, so this ends within one round of the map.
+    while (this.entries.size > this.max) {
+      const [oldest, slot] = this.entries.entries().next().value!
+      this.entries.delete(oldest)
+      if (slot.read) this.entries.set(oldest, { entry: slot.entry, read: false })
+    }
   }
 
   clear(): void {

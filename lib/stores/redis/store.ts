@@ -215,6 +215,15 @@ export function redisStore(options: RedisStoreOptions): Store {
       throw asLogoutError('ERR_STORE', `Redis store ${script.name} failed`, error)
     }
   }
+  /** The later of the revocation times Redis holds for `revocations`, read from Redis itself. */
+  async function fetchRevokedAt(revocations: readonly string[]): Promise<number | undefined> {
+    const replies = await Promise.all(revocations.map((key) => exec(scripts.revokedAt, key, [])))
+    const times = replies.filter((reply) => typeof reply === 'string').map(Number)
+    return times.length === 0 ? undefined : Math.max(...times)
+  }
+  async function fetchBuried(tombstone: string): Promise<boolean> {
+    return (await exec(scripts.isBuried, tombstone, [])) === 1
+  }
   const links = linkSteps(keys, exec, async (tag, sessionIds) => {
     const args = [GROUP, String(Date.now()), JSON.stringify(sessionIds), String(handOverRetention * 1000)]
     await exec(scripts.handOver, keys.stream(tag), [...args, ...announce.handedOver(tag)])
@@ -276,12 +285,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     revokedAt(subject: Subject) {
       const revocations = keys.revocations(subject)
       if (revocations.length === 0) return undefined
-      const fetch = async () => {
-        const replies = await Promise.all(revocations.map((key) => exec(scripts.revokedAt, key, [])))
-        const times = replies.filter((reply) => typeof reply === 'string').map(Number)
-        return times.length === 0 ? undefined : Math.max(...times)
-      }
-      return view ? view.revokedAt(revocations, fetch) : fetch()
+      return view ? view.revokedAt(revocations, fetchRevokedAt) : fetchRevokedAt(revocations)
     },
 
     async bury(sessionIds: readonly string[], ttl: number) {
@@ -299,8 +303,7 @@ export function redisStore(options: RedisStoreOptions): Store {
 
     isBuried(sessionId: string, read?: { fresh?: boolean }) {
       const tombstone = keys.tombstone(sessionId)
-      const fetch = async () => (await exec(scripts.isBuried, tombstone, [])) === 1
-      return view && read?.fresh !== true ? view.isBuried(tombstone, fetch) : fetch()
+      return view && read?.fresh !== true ? view.isBuried(tombstone, fetchBuried) : fetchBuried(tombstone)
     },
 
     async putPending(key: string, value: string, ttl: number) {

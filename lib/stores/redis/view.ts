@@ -13,7 +13,7 @@ import type { Channel } from './subscription.js'
 export interface LocalViewOptions {
   /**
    * How many revocation keys, and separately how many tombstone keys, one instance keeps in
-   * memory (least recently used ones go first). Defaults to 50,000 each: with 32-character ids,
+   * memory (the oldest unread ones go first, close to least recently used). Defaults to 50,000 each: with 32-character ids,
    * about 300 bytes per revocation key and 180 per tombstone key (measured on Node 20), so about
    * 15 MB and 9 MB. A key that is not kept costs one Redis round trip when read.
    */
@@ -53,10 +53,16 @@ export function localViewSettings(value: unknown): ViewSettings | false {
   return { maxEntries, onEvent: onEvent as ViewSettings['onEvent'] }
 }
 
-/** Guard's two reads through the view; `fetch` is the plain Redis read, used while it is not current. */
+/**
+ * Guard's two reads through the view; `fetch` is the plain Redis read of the same keys, used while
+ * the view is not current (one function for every call, so a read the view answers allocates none).
+ */
 export interface StoreView {
-  revokedAt(keys: readonly string[], fetch: () => Promise<number | undefined>): Awaitable<number | undefined>
-  isBuried(key: string, fetch: () => Promise<boolean>): Awaitable<boolean>
+  revokedAt(
+    keys: readonly string[],
+    fetch: (keys: readonly string[]) => Promise<number | undefined>,
+  ): Awaitable<number | undefined>
+  isBuried(key: string, fetch: (key: string) => Promise<boolean>): Awaitable<boolean>
   apply(change: Change): void
   close(): void
 }
@@ -130,7 +136,7 @@ export function storeView(
   return {
     revokedAt(keys, fetch) {
       start()
-      if (!revocations.trusted) return fetch()
+      if (!revocations.trusted) return fetch(keys)
       const now = performance.now()
       let latest: number | undefined
       const missing: string[] = []
@@ -147,7 +153,7 @@ export function storeView(
     },
     isBuried(key, fetch) {
       start()
-      if (!tombstones.trusted) return fetch()
+      if (!tombstones.trusted) return fetch(key)
       const found = tombstones.lookup(key, performance.now())
       if (found.hit) return found.value !== undefined
       return load(tombstones, key, 'isBuried').then((value) => value !== undefined)
