@@ -21,12 +21,12 @@ export function needsOf(variant) {
 /** `consumes`: every operation uses up one prepared user (a session logged out, a logout token). */
 export function scenarios() {
   return [
-    pair('logout-memory', 'Logout route, memory store', 'logout', 'memory', 150, true),
-    pair('logout-redis', 'Logout route, Redis store', 'logout', 'redis', 150, true),
+    pair('logout-memory', 'Logout route, memory store', 'logout', 'memory', 600, true),
+    pair('logout-redis', 'Logout route, Redis store', 'logout', 'redis', 300, true),
     {
       id: 'guard',
       title: 'Guarded route, auth app-wide, express-session (memory and Redis)',
-      ops: 200,
+      ops: 800,
       consumes: false,
       variants: [
         {
@@ -41,8 +41,8 @@ export function scenarios() {
         { id: 'twin-redis', label: 'twin, Redis', module: 'guard', build: 'twin', store: 'redis' },
       ],
     },
-    pair('backchannel-memory', 'Back-channel logout token, memory store', 'backchannel', 'memory', 150, true),
-    pair('backchannel-redis', 'Back-channel logout token, Redis store', 'backchannel', 'redis', 150, true),
+    pair('backchannel-memory', 'Back-channel logout token, memory store', 'backchannel', 'memory', 600, true),
+    pair('backchannel-redis', 'Back-channel logout token, Redis store', 'backchannel', 'redis', 300, true),
     pair('link-memory', 'Link at login, memory store', 'link', 'memory', 3000, false),
     pair('link-redis', 'Link at login, Redis store', 'link', 'redis', 400, false),
     scale('memory'),
@@ -77,7 +77,7 @@ function scale(store) {
   return {
     id: `scale-${store}`,
     title: `Logout route, ${store === 'redis' ? 'Redis' : 'memory'} store holding ${SMALL} or ${LARGE} links`,
-    ops: 150,
+    ops: store === 'redis' ? 300 : 600,
     consumes: true,
     variants: [variant(SMALL_STORE), variant(LARGE_STORE)],
   }
