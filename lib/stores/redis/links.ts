@@ -1,4 +1,4 @@
-/** `link`, `take` and `unlink` of the Redis store: steps of one key each, in an order that is safe across slots. */
+/** `link`, `take` and `unlink` of the Redis store: steps of one slot each, in an order that is safe across slots. */
 import type { LinkRecord, TakeQuery, TakenSessions } from '../contract.js'
 import { issuerTag, serviceTag } from './keys.js'
 import type { IndexKind, RedisKeys } from './keys.js'
@@ -137,8 +137,9 @@ export function linkSteps(keys: RedisKeys, exec: Exec, handOver: HandOver): Link
         byIndex.set(key, [...(byIndex.get(key) ?? []), ...pair])
       }
       await Promise.all([...byIndex].map(([key, list]) => remove(key, list)))
-      // The records already taken are gone with the ids: the revocation recorded with the logout
-      // still makes guard refuse those sessions (see "Redis Cluster" in redisStore's TSDoc).
+      // The records already taken are gone with the ids: their tombstones (when the take buries) and
+      // the revocation recorded with the logout still make guard refuse those sessions (see "Redis
+      // Cluster" in redisStore's TSDoc).
       if (failure !== undefined) throw failure
       const taken = { own: first.taken, handedOver: after.taken }
       return burial ? { ...taken, buried: true } : taken

@@ -1,4 +1,4 @@
-/** The Lua scripts of the Redis store: each reads and writes exactly the one key it declares. */
+/** The Lua scripts of the Redis store: each reads and writes only the keys it declares, all of one slot. */
 import { createHash } from 'node:crypto'
 
 /** A Lua script and its SHA1, so it can be sent with EVALSHA and re-sent with EVAL on NOSCRIPT. */
@@ -18,8 +18,9 @@ export interface RedisScript {
  *   member. Seconds fit the listpack's 32-bit integer (milliseconds take its 64-bit one), which
  *   keeps a one-member index with a 32-character session id in jemalloc's 48-byte class instead of
  *   its 64-byte one: 16 bytes per index.
- * Every script touches only KEYS[1], which a Redis Cluster requires of a script whose keys lie in
- * different slots. Expiry uses the Redis server clock (TIME) of the link record's node, so hosts
+ * Every script touches only the keys it declares, which a Redis Cluster requires, and all of them in
+ * one slot: KEYS[1], and for a logout's take also the session's tombstone, whose hash tag is its
+ * record's. Expiry uses the Redis server clock (TIME) of the link record's node, so hosts
  * with skewed clocks agree on it.
  */
 const PRELUDE = `
@@ -58,6 +59,17 @@ end
 const ANNOUNCE = `
 local function announce(channel, change)
   redis.call('PUBLISH', channel, change)
+end
+`
+
+/**
+ * A logged-out session's tombstone, announced as it is written (see ANNOUNCE): `bury` writes it on
+ * its own, and a logout's take in the script that takes the session's record.
+ */
+const TOMBSTONE = `${ANNOUNCE}
+local function bury(key, ttl, channel, change)
+  announce(channel, change)
+  redis.call('SET', key, '1', 'PX', ttl)
 end
 `
 
@@ -114,7 +126,7 @@ return { old[2], old[3], old[4], ms(oldE) }
  * { 3, the other index's value or false, E } after deleting the record (and writing the tombstone):
  * the session is taken, by this call and no other, and is buried in the same step.
  */
-const TAKE_LINK = `${ANNOUNCE}
+const TAKE_LINK = `${TOMBSTONE}
 local fields, E = record(KEYS[1])
 if not fields then return 0 end
 local sid, sub = fields[3], fields[4]
@@ -124,10 +136,7 @@ if fields[2] ~= ARGV[1] or mine ~= ARGV[3] then return 1 end
 if tonumber(fields[1]) > tonumber(ARGV[4]) then return 2 end
 local owner = fields[5]
 if ARGV[5] ~= '' and owner and owner ~= ARGV[5] then return { 4, owner } end
-if ARGV[6] then
-  announce(ARGV[7], ARGV[8])
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[6])
-end
+if ARGV[6] then bury(KEYS[2], ARGV[6], ARGV[7], ARGV[8]) end
 redis.call('DEL', KEYS[1])
 return { 3, other, ms(E) }
 `
@@ -202,10 +211,9 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 `
 
-/** KEYS: one tombstone. ARGV: ttl ms, the changes channel, the change (published in the same step, see ANNOUNCE). */
-const BURY = `${ANNOUNCE}
-announce(ARGV[2], ARGV[3])
-redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+/** KEYS: one tombstone. ARGV: ttl ms, the changes channel, the change (see TOMBSTONE). */
+const BURY = `${TOMBSTONE}
+bury(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
 return 1
 `
 

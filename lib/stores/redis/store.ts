@@ -5,7 +5,7 @@ import type { LinkRecord, Store, Subject, TakeQuery } from '../contract.js'
 import { connect, scriptRunner } from './client.js'
 import { checkConfiguration } from './configuration.js'
 import { redisKeys } from './keys.js'
-import { linkSteps } from './links.js'
+import { linkSteps, type Burial } from './links.js'
 import { scripts, type RedisScript } from './scripts.js'
 import { announcements, changesChannel } from './changes.js'
 import { GROUP, deliverySettings, startReceiver, type DeliveryOptions } from './receiver.js'
@@ -95,10 +95,11 @@ export interface RedisStoreOptions {
  *   `guard` refuses them already. A session linked anew to another sid between (2) and (4) is
  *   not taken by (4) but is still destroyed by its owner: the logout errs towards ending it.
  *
- * Redis Cluster. Every script names the one key it reads and writes, so it runs on the master of
- * that key's slot, and the keys spread over all slots. An operation on several keys is a sequence
- * of such steps, safe in any interleaving and after a crash between any two of them, because a
- * session's link record is the truth and an index member is only a pointer to it: `take` returns
+ * Redis Cluster. Every script names the key it reads and writes (a take's also names the taken
+ * session's tombstone, in the same slot), so it runs on the master of that key's slot, and the
+ * keys spread over all slots. An operation on several keys is a sequence of such steps, safe in
+ * any interleaving and after a crash between any two of them, because a session's link record is
+ * the truth and an index member is only a pointer to it: `take` returns
  * a session only from a script on its record that checks the record still names the sid (or sub)
  * taken and a link time up to `linkedBefore`, and deletes it. That script runs once per record on
  * one master, so exactly one take, by sid or by sub and from any instance, gets each session.
@@ -224,6 +225,16 @@ export function redisStore(options: RedisStoreOptions): Store {
   async function fetchBuried(tombstone: string): Promise<boolean> {
     return (await exec(scripts.isBuried, tombstone, [])) === 1
   }
+  /**
+   * A tombstone for `sessionId` lasting `ms`: its key, the arguments of the scripts that write it
+   * (`bury`, and a logout's take; see TOMBSTONE in scripts.ts) and, once written, the change for
+   * this instance's own view.
+   */
+  function tombstoneWrite(sessionId: string, ms: string): ReturnType<Burial> {
+    const tombstone = keys.tombstone(sessionId)
+    const { publish, change } = announce.buried(tombstone, Number(ms))
+    return { tombstone, args: [ms, ...publish], done: () => view?.apply(change) }
+  }
   const links = linkSteps(keys, exec, async (tag, sessionIds) => {
     const args = [GROUP, String(Date.now()), JSON.stringify(sessionIds), String(handOverRetention * 1000)]
     await exec(scripts.handOver, keys.stream(tag), [...args, ...announce.handedOver(tag)])
@@ -242,11 +253,7 @@ export function redisStore(options: RedisStoreOptions): Store {
       const linkedBefore = number(query.linkedBefore, 'query.linkedBefore')
       if (query.bury === undefined) return links.take(query, linkedBefore, service)
       const ms = milliseconds(query.bury)
-      return links.take(query, linkedBefore, service, (sessionId) => {
-        const tombstone = keys.tombstone(sessionId)
-        const { publish, change } = announce.buried(tombstone, Number(ms))
-        return { tombstone, args: [ms, ...publish], done: () => view?.apply(change) }
-      })
+      return links.take(query, linkedBefore, service, (sessionId) => tombstoneWrite(sessionId, ms))
     },
 
     receive(service, deliver, receiveOptions) {
@@ -293,10 +300,9 @@ export function redisStore(options: RedisStoreOptions): Store {
       const ms = milliseconds(ttl)
       await Promise.all(
         sessionIds.map(async (sessionId) => {
-          const key = keys.tombstone(sessionId)
-          const { publish, change } = announce.buried(key, Number(ms))
-          await exec(scripts.bury, key, [ms, ...publish])
-          view?.apply(change)
+          const write = tombstoneWrite(sessionId, ms)
+          await exec(scripts.bury, write.tombstone, write.args)
+          write.done()
         }),
       )
     },
