@@ -72,13 +72,11 @@ export function logout(options?: LogoutOptions): LogoutMiddleware {
     const ctx = contextOf(req, config.sessions)
     // Remembers express-session's store, so revoke() (which has no request) can destroy sessions,
     // and keeps it from writing back sessions that a logout ended while a request was in flight.
-    const seen = config.sessionStore ?? ctx.sessionStore
-    if (seen !== undefined && seen !== knownSessionStore) {
-      knownSessionStore = sessionStoreFor(config, ctx)
-      if (knownSessionStore) {
-        protectFromWriteBack(knownSessionStore, config.store)
-        receive(knownSessionStore)
-      }
+    const sessionStore = sessionStoreFor(config, ctx)
+    if (sessionStore !== undefined && sessionStore !== knownSessionStore) {
+      knownSessionStore = sessionStore
+      protectFromWriteBack(sessionStore, config.store)
+      receive(sessionStore)
     }
     const route = routeOf.get(pathOf(req))
     const work = route ? runRoute(route, ctx, res, next) : autoLink(config, ctx, next)

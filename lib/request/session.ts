@@ -88,7 +88,8 @@ export function sessionStoreFor(
   if (config.sessionStore) return config.sessionStore
   const seen = ctx?.sessionStore
   if (seen) {
-    learnedStores.set(config, seen)
+    // Written only when it changes: the middleware asks on every request.
+    if (learnedStores.get(config) !== seen) learnedStores.set(config, seen)
     return seen
   }
   return learnedStores.get(config)
