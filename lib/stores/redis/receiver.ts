@@ -121,6 +121,9 @@ export function startReceiver(
           tidy ? '1' : '',
         ])
         const entries = [...entriesOf(reply, 0), ...entriesOf(reply, 1)]
+        // Closed while reading: nothing more is delivered here; the entries go, unacknowledged, to
+        // another instance after claimAfter.
+        if (closed) break
         // A batch's entries are independent logouts: delivered together, so a burst of them costs
         // about one session-store round trip, not one per entry. Each is acknowledged only once it
         // was delivered; one that fails is claimed again later, alone.

@@ -13,9 +13,9 @@ import type { Channel } from './subscription.js'
 export interface LocalViewOptions {
   /**
    * How many revocation keys, and separately how many tombstone keys, one instance keeps in
-   * memory (the oldest unread ones go first, close to least recently used). Defaults to 50,000 each: with 32-character ids,
-   * about 300 bytes per revocation key and 180 per tombstone key (measured on Node 20), so about
-   * 15 MB and 9 MB. A key that is not kept costs one Redis round trip when read.
+   * memory (the oldest unread ones go first, close to least recently used). Defaults to 50,000
+   * each: with 32-character ids, about 300 bytes per revocation key and 180 per tombstone key
+   * (measured on Node 20), so about 15 MB and 9 MB. A key that is not kept costs one Redis round trip when read.
    */
   maxEntries?: number | undefined
   /**
