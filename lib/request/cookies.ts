@@ -73,22 +73,21 @@ export function serializeCookie(
 /** Deletions already serialised, by their attributes: most apps clear one or two distinct cookies. */
 const deletions = new Map<string, string>()
 const MAX_DELETIONS = 64
+const SEPARATOR = '\u0001'
 
 /**
  * The `Set-Cookie` value that deletes the cookie `spec` describes: {@link serializeCookie} with an
  * empty value, expired. Kept by attributes, because a logout sends the same deletion every time.
  */
 export function deletionOf(spec: CookieSpec): string {
-  // JSON keeps a missing attribute (null) apart from any string, so two specs never share a key.
-  const key = JSON.stringify([
-    spec.name,
-    spec.path,
-    spec.domain,
-    spec.secure,
-    spec.httpOnly,
-    spec.sameSite,
-    spec.partitioned,
-  ])
+  // Fields joined by U+0001, which no valid cookie name, path or domain holds (RFC 6265bis §4.1.1:
+  // no control characters); the path and domain are marked when set, so a missing attribute never
+  // reads as an empty one. A spec with U+0001 in it is not kept, and the serialiser refuses it.
+  const { name, path, domain } = spec
+  if (name.includes(SEPARATOR) || path?.includes(SEPARATOR) || domain?.includes(SEPARATOR))
+    return serializeCookie(spec, '', 'expired')
+  const flags = (spec.secure === true ? 4 : 0) + (spec.httpOnly === true ? 2 : 0) + (spec.partitioned ? 1 : 0)
+  const key = `${name}${SEPARATOR}${marked(path)}${SEPARATOR}${marked(domain)}${SEPARATOR}${spec.sameSite ?? ''}${SEPARATOR}${flags}`
   let value = deletions.get(key)
   if (value === undefined) {
     value = serializeCookie(spec, '', 'expired')
@@ -98,6 +97,8 @@ export function deletionOf(spec: CookieSpec): string {
   }
   return value
 }
+
+const marked = (attribute: string | undefined): string => (attribute === undefined ? '' : `=${attribute}`)
 
 /** Adds `Set-Cookie` values to a response, keeping any the app already set. */
 export function appendSetCookie(res: ServerResponse, values: string[]): void {
