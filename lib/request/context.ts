@@ -35,7 +35,13 @@ export class RequestContext {
   /** The `Authorization` header last parsed, and the bearer token it carried. */
   private bearerHeader: string | undefined
   private bearerToken: string | undefined
-  /** Verifications by verifier and token; made on the first verification, as many requests carry no token. */
+  /**
+   * The first verification of the request, by verifier and token, and any others in a map made
+   * when a second one is asked for: most requests carry one token, checked by one verifier.
+   */
+  private firstVerifier: Verifier | undefined
+  private firstToken: string | undefined
+  private firstVerification: Promise<Verification> | undefined
   private verified: Map<Verifier, Map<string, Promise<Verification>>> | undefined
 
   constructor(readonly req: SessionRequest) {}
@@ -178,6 +184,12 @@ export class RequestContext {
 
   /** Verifies `token` with `verifier`, once per request whoever asks (linking, guard, the route). */
   verify(verifier: Verifier, token: string): Promise<Verification> {
+    if (this.firstVerification === undefined) {
+      this.firstVerifier = verifier
+      this.firstToken = token
+      return (this.firstVerification = verifier.verify(token))
+    }
+    if (verifier === this.firstVerifier && token === this.firstToken) return this.firstVerification
     this.verified ??= new Map()
     let byToken = this.verified.get(verifier)
     if (!byToken) this.verified.set(verifier, (byToken = new Map()))
@@ -187,10 +199,12 @@ export class RequestContext {
   }
 }
 
+/** RFC 6750 §2.1: the scheme, one or more spaces, a b64token; spaces after it are tolerated. */
+const BEARER = /^Bearer +[A-Za-z0-9\-._~+/]+=* *$/i
+
 function bearer(header: string | undefined): string | undefined {
-  if (!header) return undefined
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)
-  return match?.[1]
+  // Tested, then cut out, so no match array is made for a header read on every request.
+  return header && BEARER.test(header) ? header.slice(6).trim() : undefined
 }
 
 function nonEmpty(value: unknown): string | undefined {
