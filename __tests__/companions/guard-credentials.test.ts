@@ -61,6 +61,39 @@ describe.each(FLAVOURS)('%s: guard reads every credential', (flavour) => {
   })
 })
 
+describe.each(FLAVOURS)('%s: a session and the token that linked it', (flavour) => {
+  it('asks the store once when the session is linked to the token it carries, and once per sid otherwise', async () => {
+    const store = memoryStore()
+    const app = await createApp(flavour, localOptions([key], { store }))
+    const t = await token(key, { sid: 'same' })
+    const session = await app.login(t)
+    const asked = jest.spyOn(store, 'revokedAt')
+    const res = await request(app.url).get('/api').set('Cookie', session.cookie).set(bearer(t))
+    expect(res.text).toBe('api ok')
+    expect(asked).toHaveBeenCalledTimes(1)
+    asked.mockClear()
+    // Two tokens of two sids (a cookie and the header): one question each.
+    const other = await token(key, { sid: 'other', sub: 'bob' })
+    const both = await request(app.url).get('/api').set('Cookie', `access_token=${t}`).set(bearer(other))
+    expect(both.text).toBe('api ok')
+    expect(asked).toHaveBeenCalledTimes(2)
+  })
+
+  it('judges the link and the token by their own dates against the one answer', async () => {
+    const store = memoryStore()
+    const app = await createApp(flavour, localOptions([key], { store }))
+    const now = nowSeconds()
+    // Linked by a token issued 100 s ago; the sid revoked 50 s ago; a token of the same sid and
+    // sub issued now (the IdP reused the sid), carried by the same session.
+    const session = await app.login(await token(key, { sid: 'reused', iat: now - 100 }))
+    await store.revoke({ iss: ISSUER, sid: 'reused' }, (now - 50) * 1000, 600)
+    const fresh = await token(key, { sid: 'reused', iat: now })
+    expect((await request(app.url).get('/api').set(bearer(fresh))).text).toBe('api ok')
+    const res = await request(app.url).get('/api').set('Cookie', session.cookie).set(bearer(fresh))
+    expect(res.status).toBe(401)
+  })
+})
+
 describe.each(FLAVOURS)('%s: tokens without iss map to one revocation key', (flavour) => {
   it('refuses an issuer-less token after its logout when no issuer is configured', async () => {
     const options = { baseURL: BASE_URL, accessToken: { jwks: { keys: [key.jwk] } } }

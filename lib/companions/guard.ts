@@ -69,7 +69,7 @@ function check(
   try {
     const link = ctx.link
     if (link) credentials.push(linkCredential(link))
-    const answers = credentials.map((c) => isRevoked(config, c))
+    const answers = judged(config, credentials)
     // A session a logout took from the index is buried, however it was linked (explicit link()
     // at login, opaque tokens): refused here even before its owner destroyed it.
     const sessionId = ctx.storedSessionId
@@ -178,14 +178,43 @@ function isBuried(config: Config, sessionId: string): Answer | Promise<Answer> {
   }
 }
 
-function isRevoked(config: Config, credential: Credential): Answer | Promise<Answer> {
+/** A store's revocation time for one subject, or `Error` when it could not tell. */
+type Lookup = number | undefined | Error | Promise<number | undefined | Error>
+
+/**
+ * Each credential judged against its subject's revocation. The store is asked once per distinct
+ * subject: a session linked by the token it carries names the same `sid` and `sub`, and its link
+ * and its token are then judged against one answer, each with its own date.
+ */
+function judged(config: Config, credentials: Credential[]): Array<Answer | Promise<Answer>> {
+  const lookups: Lookup[] = []
+  const answers: Array<Answer | Promise<Answer>> = []
+  for (let i = 0; i < credentials.length; i++) {
+    const credential = credentials[i]!
+    const same = credentials.findIndex((c, j) => j < i && sameIds(c.subject, credential.subject))
+    const lookup = same === -1 ? revokedAt(config, credential.subject) : lookups[same]!
+    lookups.push(lookup)
+    answers.push(judge(credential, lookup))
+  }
+  return answers
+}
+
+function revokedAt(config: Config, subject: Subject): Lookup {
   try {
-    const revokedAt = config.store.revokedAt(credential.subject)
-    if (!(revokedAt instanceof Promise)) return revokedBefore(credential, revokedAt)
-    return revokedAt.then((at) => revokedBefore(credential, at), asError)
+    const at = config.store.revokedAt(subject)
+    return at instanceof Promise ? at.catch(asError) : at
   } catch (err) {
     return asError(err)
   }
+}
+
+function judge(credential: Credential, lookup: Lookup): Answer | Promise<Answer> {
+  if (lookup instanceof Promise) return lookup.then((at) => judge(credential, at) as Answer)
+  return lookup instanceof Error ? lookup : revokedBefore(credential, lookup)
+}
+
+function sameIds(a: Subject, b: Subject): boolean {
+  return a.iss === b.iss && a.sid === b.sid && a.sub === b.sub
 }
 
 function sameSubject(link: SessionLink, subject: Subject): boolean {
