@@ -195,6 +195,8 @@ describe('compileReturnTo: accepted values with a baseURL', () => {
     const first = p.resolve(undefined)
     if (first.ok) first.url!.pathname = '/mutated'
     expect(p.resolve(undefined)).toEqual({ ok: true, location: 'https://app.example.com/', url: BASE })
+    // One result keeps its one URL (made when first read), with the caller's change.
+    if (first.ok) expect(first.url!.pathname).toBe('/mutated')
   })
 
   it('resolves paths against the baseURL origin, not its path', () => {

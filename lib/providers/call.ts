@@ -26,7 +26,8 @@ interface CallInput {
   res: ServerResponse
   who: Identity
   snapshot: Record<string, unknown>
-  returnTo: URL | undefined
+  /** The accepted `returnTo`; its `url` is read only if the provider reads `returnTo`. */
+  returnTo: { readonly url: URL | undefined }
 }
 
 /**
@@ -81,7 +82,9 @@ function providerContext(
   return {
     claims: who.token?.claims,
     sid: who.sid,
-    returnTo,
+    get returnTo() {
+      return returnTo.url
+    },
     read(source) {
       const parsed = parseSource(source, 'source', ['header', 'cookie', 'session'])
       return ctx.read(parsed, snapshot)

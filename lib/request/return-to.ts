@@ -20,7 +20,7 @@ export interface ReturnToPolicy {
 
 /** The outcome of {@link ReturnToPolicy.resolve}. */
 export type ReturnToResult =
-  { ok: true; location: string; url: URL | undefined } | { ok: false; message: string }
+  { ok: true; location: string; readonly url: URL | undefined } | { ok: false; message: string }
 
 /** What `compileReturnTo` reads: `options.returnTo` plus the resolved `baseURL`. */
 export interface ReturnToInput {
@@ -120,8 +120,18 @@ function isAllowed(compiled: Compiled, candidate: Candidate, raw: string): boole
   return !hasDotSegment(rawPath(raw)) && !hasDotSegment(candidate.pathname)
 }
 function accepted(candidate: Candidate): ReturnToResult {
-  // A fresh URL per call: callers may mutate it without touching the compiled policy.
-  return { ok: true, location: candidate.key, url: candidate.url ? new URL(candidate.url.href) : undefined }
+  const compiled = candidate.url
+  let copy: URL | undefined
+  return {
+    ok: true,
+    location: candidate.key,
+    // A fresh URL per result, made when first read: callers may mutate it without touching the
+    // compiled policy, and a logout whose provider never reads `returnTo` parses no URL.
+    get url() {
+      if (compiled) copy ??= new URL(compiled.href)
+      return copy
+    },
+  }
 }
 
 /** Quotes a refused value for a message: at most 100 chars, every non-printable char escaped. */

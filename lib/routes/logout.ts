@@ -52,7 +52,7 @@ export function createLogoutRoute(config: Config) {
       bySub: config.everywhere,
       clear: 'all',
     })
-    const ending = endSessionAtProvider(config, { ctx, res, who, snapshot, returnTo: returnTo.url })
+    const ending = endSessionAtProvider(config, { ctx, res, who, snapshot, returnTo })
     const provider = ending instanceof Promise ? await ending : ending
     if (provider.pending) await keepPending(config, provider.pending, provider.errors)
     const event: LogoutEvent = {
