@@ -8,10 +8,30 @@ export type Fields = Record<string, string[]>
 /** What {@link readBody} found. `type` lets receivers refuse a body of the wrong kind. */
 export interface Body {
   type: 'form' | 'json' | 'other' | 'none'
-  fields: Fields
+  /** Every field; a form's are gathered when first read. */
+  readonly fields: Fields
+  /** The values of one field, without gathering the others (a receiver that needs one field). */
+  values(name: string): string[]
 }
 
-const EMPTY: Body = Object.freeze({ type: 'none', fields: Object.freeze({}) as Fields })
+const NO_FIELDS = Object.freeze(Object.create(null) as Fields)
+const EMPTY: Body = Object.freeze({ type: 'none', fields: NO_FIELDS, values: () => [] })
+
+function bodyOf(type: Body['type'], fields: Fields): Body {
+  return { type, fields, values: (name) => fields[name] ?? [] }
+}
+
+/** A form's fields, gathered from its parameters only when something asks for all of them. */
+function formBody(params: URLSearchParams): Body {
+  let fields: Fields | undefined
+  return {
+    type: 'form',
+    get fields() {
+      return (fields ??= fieldsOf(params))
+    },
+    values: (name) => params.getAll(name),
+  }
+}
 
 /**
  * Reads the request body once, within `limit` bytes. Uses `req.body` when a body parser already
@@ -21,14 +41,14 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Bod
   const type = bodyType(req.headers['content-type'])
   const parsed = (req as IncomingMessage & { body?: unknown }).body
   if (isParsed(req, parsed)) {
-    return { type, fields: typeof parsed === 'object' ? fieldsOf(parsed as Record<string, unknown>) : {} }
+    return bodyOf(type, typeof parsed === 'object' ? fieldsOf(parsed as Record<string, unknown>) : NO_FIELDS)
   }
   if (req.readableEnded || (type === 'none' && !hasBody(req))) return EMPTY
   const text = typeof parsed === 'string' ? parsed : (await readStream(req, limit)).toString('utf8')
   if (Buffer.byteLength(text) > limit) throw tooLarge(limit)
-  if (type === 'form') return { type, fields: fieldsOf(new URLSearchParams(text)) }
-  if (type === 'json') return { type, fields: parseJson(text) }
-  return { type, fields: {} }
+  if (type === 'form') return formBody(new URLSearchParams(text))
+  if (type === 'json') return bodyOf(type, parseJson(text))
+  return bodyOf(type, NO_FIELDS)
 }
 
 /**

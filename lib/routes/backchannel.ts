@@ -1,5 +1,5 @@
 /** The OpenID Connect Back-Channel Logout 1.0 receiver: `POST path` with a logout token, from the OP. */
-import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { ServerResponse } from 'node:http'
 import createDebug from 'debug'
 import { emit, handedOver } from '../ending/event.js'
 import { invalidate } from '../ending/subject.js'
@@ -7,6 +7,7 @@ import { LogoutError, asLogoutError } from '../errors.js'
 import type { BackchannelConfig } from '../options/channels.js'
 import type { Config } from '../options/config.js'
 import { readBody } from '../request/body.js'
+import type { Body } from '../request/body.js'
 import type { RequestContext } from '../request/context.js'
 import { noStore, sendJson } from '../request/respond.js'
 import { sessionStoreFor } from '../request/session.js'
@@ -37,7 +38,7 @@ export function createBackchannelRoute(config: Config, bc: BackchannelConfig) {
     noStore(res)
     let claims: LogoutClaims
     try {
-      claims = await verify(await logoutTokenOf(ctx.req, bc))
+      claims = await verify(logoutTokenOf(await readBody(ctx.req, bc.bodyLimit), bc))
       const claimed = claimJti(config, bc, claims)
       if (claimed instanceof Promise) await claimed
     } catch (err) {
@@ -48,11 +49,10 @@ export function createBackchannelRoute(config: Config, bc: BackchannelConfig) {
 }
 
 /** Back-Channel Logout 1.0 §2.5: exactly one `logout_token` in a form body; other form fields are ignored. */
-async function logoutTokenOf(req: IncomingMessage, bc: BackchannelConfig): Promise<string> {
-  const body = await readBody(req, bc.bodyLimit)
+function logoutTokenOf(body: Body, bc: BackchannelConfig): string {
   if (body.type !== 'form')
     throw invalid('The request body must be application/x-www-form-urlencoded with a logout_token')
-  const values = body.fields.logout_token ?? []
+  const values = body.values('logout_token')
   if (values.length !== 1) throw invalid('The request must carry exactly one logout_token')
   const token = values[0]!
   // A body parser mounted before logout() applied its own limit: apply ours to the token too.
