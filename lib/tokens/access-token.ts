@@ -136,8 +136,11 @@ export function createVerifier(config: VerifierConfig, provider: Provider | unde
     return { token }
   }
 
-  // `keys` lets the back-channel receiver verify logout tokens with the same (once-created) key source.
-  return { verify, issuer, enabled, sidClaim: config.sidClaim, keys: loadKeys, clock }
+  // `keys` lets the back-channel receiver verify logout tokens with the same (once-created) key
+  // source: the source itself once it is known, so a logout token need not wait for it again.
+  const keys = (): KeySource | undefined | Promise<KeySource | undefined> =>
+    resolved === undefined ? loadKeys() : resolved.keys
+  return { verify, issuer, enabled, sidClaim: config.sidClaim, keys, clock }
 }
 
 export type Verifier = ReturnType<typeof createVerifier>

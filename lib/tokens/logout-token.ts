@@ -33,7 +33,8 @@ export function createLogoutTokenVerifier(config: Config, bc: BackchannelConfig)
     const unwrapped = unwrap(token, bc)
     const jws = typeof unwrapped === 'string' ? unwrapped : await unwrapped
     checkHeader(jws)
-    const keys = await loadKeys(config)
+    const loaded = loadKeys(config)
+    const keys = loaded instanceof Promise ? await loaded : loaded
     let payload: JWTPayload
     try {
       ;({ payload } = await jwtVerify(jws, keys, {
@@ -64,13 +65,21 @@ function pinnedAlgorithms(config: Config, bc: BackchannelConfig): string[] {
   return [registered !== undefined && ASYMMETRIC_ALGORITHMS.includes(registered) ? registered : 'RS256']
 }
 
-async function loadKeys(config: Config): Promise<JWTVerifyGetKey> {
-  let keys: Awaited<ReturnType<Config['verifier']['keys']>>
+/** The verifier's keys: synchronously once they are known, else when they have loaded. */
+function loadKeys(config: Config): JWTVerifyGetKey | Promise<JWTVerifyGetKey> {
+  let keys: ReturnType<Config['verifier']['keys']>
   try {
-    keys = await config.verifier.keys()
+    keys = config.verifier.keys()
   } catch (err) {
     throw keysUnavailable('The verification keys could not be loaded', err)
   }
+  if (!(keys instanceof Promise)) return present(keys)
+  return keys.then(present, (err: unknown) => {
+    throw keysUnavailable('The verification keys could not be loaded', err)
+  })
+}
+
+function present(keys: Awaited<ReturnType<Config['verifier']['keys']>>): JWTVerifyGetKey {
   // An HMAC `accessToken.key` is refused with the backchannel option at construction.
   if (keys === undefined) throw keysUnavailable('The provider publishes no verification keys (jwks_uri)')
   return keys as JWTVerifyGetKey
