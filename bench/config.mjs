@@ -11,9 +11,9 @@ export const CONNECTIONS = 8
  * Fresh sessions (and tokens) prepared per round. A logout run consumes one per request, so this
  * must exceed the fastest logout route's requests per run; the loader reports any reuse.
  */
-export const SLICE = Number(process.env.BENCH_SLICE ?? (quick ? 4000 : 20000))
+export const SLICE = Number(process.env.BENCH_SLICE ?? (quick ? 4000 : 28000))
 /** Logout tokens prepared per round for the back-channel runs (each carries a fresh `jti`). */
-export const BC_SLICE = quick ? 3000 : 20000
+export const BC_SLICE = quick ? 3000 : 28000
 /** ES256 tokens (verification only, never consumed) reused by the ES256 scenario. */
 export const ES_TOKENS = 2000
 /** Sessions linked in the store before the scaling runs. */

@@ -44,7 +44,7 @@ function machine(env, seconds) {
     `- Packages: express ${version('express')}, express-session ${version('express-session')}, jose ${version('jose')}, express-openid-connect ${version('express-openid-connect')}, autocannon ${version('autocannon')}`,
     `- Date: ${new Date().toISOString()}; whole run ${Math.round(seconds)} s`,
     `- Load average (1 min) at start / end: ${env.load.start.toFixed(2)} / ${env.load.end.toFixed(2)} (other processes on the machine share its cores when these are high)`,
-    '- Command: `npm run bench`',
+    '- Command: `npm run bench:http` (also the second part of `npm run bench`)',
     `- Method: ${ROUNDS} rounds; each round runs every scenario once, round-robin, in a rotated order, each in a fresh server process; autocannon in a separate process, ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s measured. Figures are the median of the rounds. Latency is measured on every response (not only 2xx). Every logout request carries its own freshly created, linked session (${SLICE} prepared per round).`,
   ].join('\n')
 }
