@@ -2,6 +2,7 @@
 // time by package, the functions with the most self time, and sso-logout's own functions with
 // their self and total (inclusive) time. Usage: node bench/inprocess/hotspots.mjs FILE [TOP]
 import { readFileSync } from 'node:fs'
+import { area, short } from './profile-frames.mjs'
 
 const [file, topArg] = process.argv.slice(2)
 if (!file) {
@@ -14,25 +15,6 @@ const { nodes, samples, timeDeltas } = JSON.parse(readFileSync(file, 'utf8'))
 const byId = new Map(nodes.map((n) => [n.id, n]))
 const parent = new Map()
 for (const n of nodes) for (const child of n.children ?? []) parent.set(child, n.id)
-
-/** Where a frame's code lives: sso-logout's build, a dependency, Node itself, or V8. */
-function area(frame) {
-  const url = frame.url
-  if (!url) return frame.functionName.startsWith('(') ? frame.functionName : 'native'
-  if (url.includes('sso-logout-bench-inprocess/dist/')) return 'sso-logout (lib)'
-  const dep = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url)
-  if (dep) return dep[1]
-  if (url.startsWith('node:')) return 'node internals'
-  if (url.includes('/bench/')) return 'bench harness'
-  return url
-}
-
-const short = (frame) => {
-  const url = frame.url
-    .replace(/^.*sso-logout-bench-inprocess\/dist\/(?:cjs|esm)\//, 'lib/')
-    .replace(/^.*node_modules\//, '')
-  return `${frame.functionName || '(anonymous)'} ${url}:${frame.lineNumber + 1}`
-}
 
 const self = new Map()
 const areas = new Map()

@@ -72,13 +72,15 @@ function selected(plan) {
 
 /**
  * BENCH_PROFILE=scenario/variant,... profiles those variants' rounds (warm-up included, set-up
- * not) into bench/profiles/<scenario>-<variant>.cpuprofile; summarise one with
- * `node bench/inprocess/hotspots.mjs FILE`. The profiler slows what it samples: figures of a
- * profiled run are not for the report.
+ * not) into bench/profiles/<scenario>-<variant>.cpuprofile, or with BENCH_PROFILE_KIND=heap their
+ * allocations into .heapprofile files; summarise one with `node bench/inprocess/hotspots.mjs
+ * FILE`, and compare two (a variant and its twin) with `node bench/inprocess/profile-diff.mjs A B`.
+ * The profiler slows what it samples: figures of a profiled run are not for the report.
  */
 function profiling(id) {
   const wanted = process.env.BENCH_PROFILE?.split(',') ?? []
-  return wanted.includes(id) ? here(`../profiles/${id.replace('/', '-')}.cpuprofile`) : undefined
+  const extension = process.env.BENCH_PROFILE_KIND === 'heap' ? 'heapprofile' : 'cpuprofile'
+  return wanted.includes(id) ? here(`../profiles/${id.replace('/', '-')}.${extension}`) : undefined
 }
 
 function usersFor(scenario, variant) {

@@ -18,21 +18,33 @@ import * as logout from './variants/logout.mjs'
 
 const modules = { backchannel, guard, link, logout }
 
-/** The V8 sampling profiler over the rounds only (the set-up would otherwise dominate it). */
+/**
+ * A V8 sampling profiler over the rounds only (the set-up would otherwise dominate it): of CPU
+ * time, or with a `.heapprofile` file of where the heap is allocated (every object sampled, also
+ * those the collector already freed: a request's garbage is what it costs).
+ */
 const profiler = {
   session: undefined,
-  async start() {
+  async start(file) {
     if (this.session) return
     this.session = new Session()
     this.session.connect()
     const post = promisify(this.session.post.bind(this.session))
+    if (file.endsWith('.heapprofile')) {
+      return post('HeapProfiler.startSampling', {
+        samplingInterval: 512,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      })
+    }
     await post('Profiler.enable')
     await post('Profiler.setSamplingInterval', { interval: 200 })
     await post('Profiler.start')
   },
   async stop(file) {
     if (!this.session) return
-    const { profile } = await promisify(this.session.post.bind(this.session))('Profiler.stop')
+    const method = file.endsWith('.heapprofile') ? 'HeapProfiler.stopSampling' : 'Profiler.stop'
+    const { profile } = await promisify(this.session.post.bind(this.session))(method)
     mkdirSync(dirname(file), { recursive: true })
     writeFileSync(file, JSON.stringify(profile))
     this.session.disconnect()
@@ -80,7 +92,7 @@ async function main() {
   process.on('message', async (message) => {
     try {
       if (message.type === 'round') {
-        if (spec.profile) await profiler.start()
+        if (spec.profile) await profiler.start(spec.profile)
         const ops = Array.from({ length: message.n }, () => operation(index()))
         // Deferred work of the previous round (session writes, timers) is not this round's.
         await settle()
