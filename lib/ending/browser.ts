@@ -91,7 +91,7 @@ export async function endBrowserSession(
   }
   clearCookies(config, res, options.clear, cookie)
   const destroyed = linked.destroyed.length + (ownId !== undefined || ownCookieSession ? 1 : 0)
-  debug('local logout: %d session(s)', destroyed)
+  if (debug.enabled) debug('local logout: %d session(s)', destroyed)
   return { destroyed, handedOver: linked.handedOver.length, errors, sessionStoreError }
 }
 

@@ -117,7 +117,7 @@ async function logOut(config: Config, ctx: RequestContext, res: ServerResponse, 
     notes,
   })
   if (emitted instanceof Promise) await emitted
-  debug('logout token accepted: %d session(s) destroyed', result.destroyed.length)
+  if (debug.enabled) debug('logout token accepted: %d session(s) destroyed', result.destroyed.length)
   // A failed logout answers 500 so the provider retries later (§2.8 allows any non-200); the
   // jti is given back first, or the retry would be refused as a replay.
   if (result.errors.length > 0) {
