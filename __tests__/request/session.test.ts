@@ -46,3 +46,18 @@ describe('sessionCookie: express-session cookie found by the signed id it carrie
     })
   })
 })
+
+describe('storedSessionId: the session came with the request when its cookie carried its signed id', () => {
+  it.each([
+    ['percent-encoded, as express-session writes it', 'connect.sid=s%3Aabc.sig', 'abc'],
+    ['under a custom name, among other cookies', 'a=1; app.sid=s%3Aabc.sig; b=2', 'abc'],
+    ['unencoded, as some clients resend it', 'connect.sid=s:abc.sig', 'abc'],
+    ['quoted', 'connect.sid="s%3Aabc.sig"', 'abc'],
+    ['lower-case percent-encoding', 'connect.sid=s%3aabc.sig', 'abc'],
+    ['a cookie of another session: made up on this request', 'connect.sid=s%3Axyz.sig', undefined],
+    ['an id that only begins like this one', 'connect.sid=s%3Aabcd.sig', undefined],
+    ['no cookie at all', '', undefined],
+  ])('%s', (_what, header, expected) => {
+    expect(contextOf(requestWith(header)).storedSessionId).toBe(expected)
+  })
+})

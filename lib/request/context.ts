@@ -124,6 +124,10 @@ export class RequestContext {
   get storedSessionId(): string | undefined {
     const id = this.sessionIdOnRequest
     if (id === undefined) return undefined
+    // The signed id as express-session writes it (`s:` percent-encoded) found in the raw header
+    // answers without parsing every cookie: a client can send only an id it knows, and the only id
+    // it can know is the one its cookie carried (an id made up on this request is new to it).
+    if (this.req.headers.cookie?.includes(`s%3A${id}.`)) return id
     const prefix = `s:${id}.`
     for (const value of this.cookieHeader().values()) if (value.startsWith(prefix)) return id
     return undefined
