@@ -3,15 +3,21 @@
 export const QUICK = process.env.BENCH_QUICK === '1'
 
 /**
- * Measured rounds per scenario. 21 paired ratios give a 97 % distribution-free interval of their
- * median from the 6th to the 16th of them: tight enough to decide a 5 % target when the pairs
+ * Measured rounds per scenario. 31 paired ratios give a 97 % distribution-free interval of their
+ * median from the 10th to the 22nd of them: tight enough to decide a 5 % target when the pairs
  * agree to a few percent, and honest (UNDECIDED) when they do not.
  */
-export const ROUNDS = Number(process.env.BENCH_INPROCESS_ROUNDS ?? (QUICK ? 5 : 21))
+export const ROUNDS = Number(process.env.BENCH_INPROCESS_ROUNDS ?? (QUICK ? 5 : 31))
 /** Turns per variant within a round (see runRound in run.mjs). */
 export const CHUNKS = QUICK ? 2 : 10
-/** Rounds run and thrown away first: the JIT, the caches and the stores settle. */
-export const WARMUP_ROUNDS = QUICK ? 1 : 3
+/**
+ * Rounds run and thrown away first: the JIT, the caches and the stores settle. Eight, because
+ * BENCH_TRACE=1 showed the CPU per operation of the memory scenarios still falling by a quarter
+ * to a third between the 4th round and the 8th (optimised code replacing baseline code), which
+ * with three warm-up rounds put the slowest rounds of the run, and the widest ratios, among the
+ * measured ones.
+ */
+export const WARMUP_ROUNDS = QUICK ? 1 : 8
 /** Operations per round are each scenario's `ops` times this. */
 export const OPS_FACTOR = QUICK ? 0.1 : 1
 /** The two store sizes of the scaling scenarios. */

@@ -226,6 +226,20 @@ async function buildScenario(scenario, env, queue) {
   return { variants, workers, unavailable, error: failed?.reason }
 }
 
+/**
+ * BENCH_TRACE=1 prints every round's cost per variant (warm-up rounds marked) to stderr: how a
+ * scenario settles, and which rounds a garbage collection or a neighbour's load made an outlier.
+ */
+const TRACE = process.env.BENCH_TRACE === '1'
+function traceLine(scenario, r, results) {
+  const label = r < WARMUP_ROUNDS ? `warm-up ${r + 1}` : `round ${r - WARMUP_ROUNDS + 1}`
+  const costs = [...results].map(
+    ([id, x]) =>
+      `${id} ${(x.cpuUs / x.n).toFixed(1)} µs CPU, ${(x.allocBytes / x.n / 1024).toFixed(1)} KB, ${x.gcs} GCs`,
+  )
+  return `${scenario.id} ${label}: ${costs.join(' | ')}`
+}
+
 async function measureScenario(scenario, env, build) {
   const { variants, workers, unavailable, error } = await build
   const rounds = new Map(variants.map((v) => [v.id, []]))
@@ -235,6 +249,7 @@ async function measureScenario(scenario, env, build) {
     if (error) throw error
     for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
       const results = await runRound(workers, r, opsOf(scenario))
+      if (TRACE) log(traceLine(scenario, r, results))
       if (r >= WARMUP_ROUNDS) {
         for (const [id, result] of results) rounds.get(id).push({ ...result, round: r - WARMUP_ROUNDS })
       }
