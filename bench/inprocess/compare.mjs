@@ -2,7 +2,7 @@
 // harness and twins, on the build of lib/ at each given commit, one commit after the other, and
 // prints each build's targets and cost rows for those scenarios. The figures for bench/CHANGES.md.
 // Usage: node bench/inprocess/compare.mjs SCENARIO[,SCENARIO...] COMMIT [COMMIT...]
-// (BENCH_INPROCESS_ROUNDS sets the rounds, 21 by default as in a full run.)
+// (BENCH_INPROCESS_ROUNDS sets the rounds, 31 by default as in a full run.)
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
