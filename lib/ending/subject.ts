@@ -20,6 +20,8 @@ export interface Invalidation {
   errors: LogoutError[]
   /** Whether `ownSessionId` was among the linked sessions (its link is then already gone). */
   tookOwn: boolean
+  /** Whether the take also buried `ownSessionId`, in the step that took it (TakeQuery.bury). */
+  ownBuried: boolean
 }
 
 export interface InvalidateOptions {
@@ -53,7 +55,7 @@ export function invalidate(
     sub: options.bySub ? subject.sub : undefined,
   }
   if (revoked.sid === undefined && revoked.sub === undefined) {
-    return { destroyed: [], handedOver: [], errors, tookOwn: false }
+    return { destroyed: [], handedOver: [], errors, tookOwn: false, ownBuried: false }
   }
   // Sent together, not one after the other: a stuck store then costs one client timeout, not one
   // per command. Their order does not matter: a session the take returns is destroyed here, and one
@@ -97,7 +99,13 @@ function endTaken(
         errors.length,
       )
     }
-    return { destroyed: sessionStore ? others : [], handedOver, errors, tookOwn }
+    return {
+      destroyed: sessionStore ? others : [],
+      handedOver,
+      errors,
+      tookOwn,
+      ownBuried: tookOwn && takenBuried === true,
+    }
   }
   if (others.length === 0 || !sessionStore) return buried instanceof Promise ? buried.then(done) : done()
   const destroyed = async (): Promise<Invalidation> => {
