@@ -1,13 +1,13 @@
-import { EventEmitter, once } from 'node:events'
 import express from 'express'
 import session from 'express-session'
 import { logout, memoryStore, redisStore } from '../../lib/index.js'
 import type { LogoutEvent, Store, TakeQuery } from '../../lib/index.js'
 import { sessionIds } from '../support/app.js'
+import { heldRequest, loginAt, mountHeldRoutes } from '../support/held-requests.js'
+import type { HeldRoutes } from '../support/held-requests.js'
 import { mint, useTestKey } from '../support/jwt.js'
 import { listen } from '../support/serve.js'
-import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server.js'
-import type { RedisServer } from '../support/redis-server.js'
+import { describeRedis, useRedisClient } from '../support/redis-server.js'
 
 /**
  * The browser's own session is buried before it is destroyed, exactly once: by the take when it
@@ -43,23 +43,18 @@ function recorded(base: Store, failTake = false): { store: Store; calls: Calls }
   return { store, calls }
 }
 
-interface Harness {
+interface Harness extends HeldRoutes {
   url: string
   sessions: session.MemoryStore
   calls: Calls
   store: Store
   events: LogoutEvent[]
-  arrivals: EventEmitter
-  release(): void
   close(): Promise<void>
 }
 
 async function start(base: Store, failTake = false): Promise<Harness> {
   const { store, calls } = recorded(base, failTake)
   const events: LogoutEvent[] = []
-  let release!: () => void
-  const gate = new Promise<void>((resolve) => (release = resolve))
-  const arrivals = new EventEmitter()
   const sessions = new session.MemoryStore()
   const app = express()
   app.use(session({ secret: 'own-tombstone', store: sessions, resave: false, saveUninitialized: false }))
@@ -72,26 +67,14 @@ async function start(base: Store, failTake = false): Promise<Harness> {
       logger: { warn: () => undefined, error: () => undefined },
     }),
   )
-  app.get('/login', (req, res) => {
-    ;(req.session as unknown as Record<string, unknown>).user = 'alice'
-    res.json({ ok: true })
-  })
-  app.get('/slow', async (req, res) => {
-    arrivals.emit('slow')
-    await gate
-    ;(req.session as unknown as Record<string, unknown>).visits = 1
-    res.json({ done: true })
-  })
+  const routes = mountHeldRoutes(app)
   const { url, close } = await listen(app)
-  return { url, sessions, calls, store, events, arrivals, release, close }
+  return { url, sessions, calls, store, events, ...routes, close }
 }
 
 /** Logs in (linked to the token's sid when a token is given); the cookie and the session id. */
 async function login(h: Harness, token?: string): Promise<{ cookie: string; id: string }> {
-  const res = await fetch(`${h.url}/login`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
-  await res.arrayBuffer()
-  const cookie = res.headers.get('set-cookie')?.split(';')[0]
-  if (!cookie) throw new Error('no session cookie')
+  const cookie = await loginAt(h.url, token)
   // connect.sid=s%3A<id>.<signature>
   const id = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1))
     .slice(2)
@@ -140,14 +123,10 @@ function scenarios(makeStore: () => Store | Promise<Store>): void {
     const h = await harness()
     const jwt = await token('sid-in-flight')
     const own = await login(h, jwt)
-    const held = once(h.arrivals, 'slow')
-    const slow = fetch(`${h.url}/slow`, { headers: { cookie: own.cookie } })
-    await held
+    const slow = await heldRequest(h.url, h, own.cookie)
     expect(await logoutWith(h, own.cookie, jwt)).toBe(303)
     h.release()
-    const res = await slow
-    expect(res.status).toBe(200)
-    await res.arrayBuffer()
+    expect(await slow.status).toBe(200)
     expect(h.calls.bury).toEqual([])
     expect(await sessionIds(h.sessions)).toEqual([])
   })
@@ -189,16 +168,7 @@ describe('the own session tombstone: memory store', () => {
 })
 
 describeRedis('the own session tombstone: Redis store on redis-server', () => {
-  let server: RedisServer
-  let client: Awaited<ReturnType<typeof nodeRedisClient>>
+  const redis = useRedisClient()
   let n = 0
-  beforeAll(async () => {
-    server = await startRedisServer()
-    client = await nodeRedisClient(server)
-  })
-  afterAll(async () => {
-    client.destroy()
-    await server.stop()
-  })
-  scenarios(() => redisStore({ client, prefix: `own-tombstone:${n++}:`, localView: false }))
+  scenarios(() => redisStore({ client: redis.client, prefix: `own-tombstone:${n++}:`, localView: false }))
 })

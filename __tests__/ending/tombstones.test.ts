@@ -1,4 +1,3 @@
-import { EventEmitter, once } from 'node:events'
 import { RedisStore } from 'connect-redis'
 import express from 'express'
 import session from 'express-session'
@@ -6,10 +5,11 @@ import type { JWK } from 'jose'
 import { logout } from '../../lib/index.js'
 import type { LogoutMiddleware } from '../../lib/index.js'
 import { sessionIds } from '../support/app.js'
+import { heldRequest, loginAt, mountHeldRoutes } from '../support/held-requests.js'
+import type { HeldRoutes } from '../support/held-requests.js'
 import { mint, nowSeconds, useTestKey } from '../support/jwt.js'
 import { listen } from '../support/serve.js'
-import { describeRedis, nodeRedisClient, startRedisServer } from '../support/redis-server.js'
-import type { RedisServer } from '../support/redis-server.js'
+import { describeRedis, useRedisClient } from '../support/redis-server.js'
 
 /**
  * A request that was in flight when the logout happened ends after the session was destroyed;
@@ -21,21 +21,14 @@ import type { RedisServer } from '../support/redis-server.js'
 const ISSUER = 'https://idp.example.com/'
 const key = useTestKey('ES256')
 
-interface Harness {
+interface Harness extends HeldRoutes {
   url: string
   store: session.Store
   middleware: LogoutMiddleware
-  /** Emits `slow` when a request enters the `/slow` handler, its session already loaded. */
-  arrivals: EventEmitter
-  /** Lets every request held at `/slow` finish. */
-  release(): void
   close(): Promise<void>
 }
 
 async function start(store: session.Store, resave: boolean, jwk: JWK): Promise<Harness> {
-  let release!: () => void
-  let gate = new Promise<void>((resolve) => (release = resolve))
-  const arrivals = new EventEmitter()
   const middleware = logout({
     baseURL: 'https://app.example.com',
     accessToken: { jwks: { keys: [jwk] }, issuer: ISSUER },
@@ -44,62 +37,22 @@ async function start(store: session.Store, resave: boolean, jwk: JWK): Promise<H
   const app = express()
   app.use(session({ secret: 'ordering-secret', store, resave, saveUninitialized: false }))
   app.use(middleware)
-  app.get('/login', (req, res) => {
-    ;(req.session as unknown as Record<string, unknown>).user = 'alice'
-    res.json({ ok: true })
-  })
-  app.get('/slow', async (req, res) => {
-    arrivals.emit('slow')
-    await gate
-    if (!resave) (req.session as unknown as Record<string, unknown>).visits = 1
-    res.json({ done: true })
-  })
+  const routes = mountHeldRoutes(app, resave)
   app.get('/me', (req, res) => {
     res.json({ user: (req.session as unknown as Record<string, unknown> | undefined)?.user ?? null })
   })
   const { url, close } = await listen(app)
-  return {
-    url,
-    store,
-    middleware,
-    arrivals,
-    release() {
-      release()
-      gate = new Promise<void>((resolve) => (release = resolve))
-    },
-    close,
-  }
+  return { url, store, middleware, ...routes, close }
 }
 
-async function login(h: Harness, token?: string): Promise<string> {
-  const res = await fetch(`${h.url}/login`, { headers: token ? { authorization: `Bearer ${token}` } : {} })
-  await res.arrayBuffer()
-  const cookie = res.headers.get('set-cookie')?.split(';')[0]
-  if (!cookie) throw new Error('no session cookie')
-  return cookie
-}
+const login = (h: Harness, token?: string): Promise<string> => loginAt(h.url, token)
 
 async function user(h: Harness, cookie: string): Promise<unknown> {
   const res = await fetch(`${h.url}/me`, { headers: { cookie } })
   return ((await res.json()) as { user: unknown }).user
 }
 
-/** Starts a request that waits at `/slow` until released; resolves once it has reached the handler. */
-async function inFlight(h: Harness, cookie: string): Promise<{ status: Promise<number> }> {
-  const held = once(h.arrivals, 'slow').then(() => true)
-  const pending = fetch(`${h.url}/slow`, { headers: { cookie } }).then(async (res) => {
-    await res.arrayBuffer()
-    return res.status
-  })
-  // A request that ends without reaching the handler fails here, not at the test timeout.
-  const ended = pending.then(
-    () => false,
-    () => false,
-  )
-  if (!(await Promise.race([held, ended]))) throw new Error('the request to /slow ended before it was held')
-  // Wrapped: an async function returning the bare promise would wait for the request to finish.
-  return { status: pending }
-}
+const inFlight = (h: Harness, cookie: string) => heldRequest(h.url, h, cookie)
 
 function scenarios(
   makeStore: () => session.Store | Promise<session.Store>,
@@ -248,20 +201,11 @@ describe('a logout that lands while the in-flight write is under way', () => {
 })
 
 describeRedis('in-flight requests and logout: connect-redis on redis-server', () => {
-  let server: RedisServer
-  let client: Awaited<ReturnType<typeof nodeRedisClient>>
-  beforeAll(async () => {
-    server = await startRedisServer()
-    client = await nodeRedisClient(server)
-  })
-  afterAll(async () => {
-    client.destroy()
-    await server.stop()
-  })
+  const redis = useRedisClient()
   scenarios(
-    () => new RedisStore({ client, prefix: `ordering:${Date.now()}:` }),
+    () => new RedisStore({ client: redis.client, prefix: `ordering:${Date.now()}:` }),
     async () => {
-      await client.flushAll()
+      await redis.client.flushAll()
     },
   )
 })

@@ -249,3 +249,33 @@ export async function whileStuck<T>(server: RedisServer, body: (stuck: Stuck) =>
     await blocker.close()
   }
 }
+
+/**
+ * A redis-server and a node-redis client ({@link nodeRedisClient}) for the enclosing describe
+ * block: started before its tests, stopped after them. Read `client` inside tests and hooks only.
+ */
+export function useRedisClient(): {
+  readonly client: ReturnType<typeof createClient>
+  readonly server: RedisServer
+} {
+  let server: RedisServer | undefined
+  let client: ReturnType<typeof createClient> | undefined
+  beforeAll(async () => {
+    server = await startRedisServer()
+    client = await nodeRedisClient(server)
+  })
+  afterAll(async () => {
+    client?.destroy()
+    await server?.stop()
+  })
+  return {
+    get client() {
+      if (!client) throw new Error('useRedisClient: the client exists only inside tests and hooks')
+      return client
+    },
+    get server() {
+      if (!server) throw new Error('useRedisClient: the server exists only inside tests and hooks')
+      return server
+    },
+  }
+}
