@@ -142,10 +142,22 @@ function nodeRedisSubscriber(client: unknown, channel: string, events: Subscript
   const connection = (client as { duplicate(): NodeRedisSubscriber }).duplicate()
   connection.on('error', (error) => debug('subscriber error: %s', String(error)))
   const listener = (message: string): void => events.message(message)
+  /** The first connect, until it settles; afterwards `destroy()` closes the connection at once. */
+  let opening: Promise<void> | undefined
+  const destroy = (): void => {
+    try {
+      connection.destroy()
+    } catch (error) {
+      debug('closing the subscriber: %s', String(error))
+    }
+  }
   return {
     connection,
     lossEvents: ['error', 'reconnecting', 'end'],
-    start: () => void connection.connect().catch(() => undefined),
+    start() {
+      const settled = (): void => void (opening = undefined)
+      opening = connection.connect().then(settled, settled)
+    },
     // node-redis re-subscribes before it emits 'ready' and subscribes a channel it already has
     // without a command; the PING after it is answered only once the SUBSCRIBE has been.
     confirm: async () => {
@@ -154,11 +166,20 @@ function nodeRedisSubscriber(client: unknown, channel: string, events: Subscript
     },
     ping: () => connection.ping(),
     close() {
-      try {
-        connection.destroy()
-      } catch (error) {
-        debug('closing the subscriber: %s', String(error))
+      if (opening === undefined) return destroy()
+      // node-redis v5 keeps the socket it was still opening when destroy() ran (the socket is
+      // assigned after the destroy, open, and keeps the process alive), so a subscriber closed
+      // while it connects is destroyed once that attempt ends: connected, or failed (an 'error'
+      // per failed attempt, which with a reconnect strategy may come long before connect settles).
+      let done = false
+      const once = (): void => {
+        if (done) return
+        done = true
+        connection.off('error', once)
+        destroy()
       }
+      connection.on('error', once)
+      void opening.then(once)
     },
   }
 }
