@@ -6,6 +6,7 @@ import { sessionIds } from '../support/app.js'
 import { heldRequest, loginAt, mountHeldRoutes } from '../support/held-requests.js'
 import type { HeldRoutes } from '../support/held-requests.js'
 import { mint, useTestKey } from '../support/jwt.js'
+import { sessionIdOf } from '../support/recipes.js'
 import { listen } from '../support/serve.js'
 import { describeRedis, useRedisClient } from '../support/redis-server.js'
 
@@ -75,10 +76,9 @@ async function start(base: Store, failTake = false): Promise<Harness> {
 /** Logs in (linked to the token's sid when a token is given); the cookie and the session id. */
 async function login(h: Harness, token?: string): Promise<{ cookie: string; id: string }> {
   const cookie = await loginAt(h.url, token)
-  // connect.sid=s%3A<id>.<signature>
-  const id = decodeURIComponent(cookie.slice(cookie.indexOf('=') + 1))
-    .slice(2)
-    .split('.')[0]!
+  const separator = cookie.indexOf('=')
+  const id = sessionIdOf(new Map([[cookie.slice(0, separator), cookie.slice(separator + 1)]]))
+  if (id === undefined) throw new Error(`no express-session id in ${cookie}`)
   return { cookie, id }
 }
 

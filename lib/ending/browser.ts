@@ -57,15 +57,6 @@ export async function endBrowserSession(
   const ownCookieSession = ctx.cookieSessionOnRequest
   const errors: LogoutError[] = []
   const now = Date.now()
-  // The own id is buried before anything is destroyed. With a subject to end, the take buries every
-  // session it takes in the step that takes it (TakeQuery.bury), the own one among them when it is
-  // linked to that subject (the usual logout), so a tombstone written here too would be a second
-  // write of the same key, one more Redis command per logout: it is written here only after the
-  // take, for an own session the take did not bury (linked to another sid, never linked, a take
-  // that failed or a store that does not bury). Without a subject it is written at once. After a
-  // failed take that is a second wait on a stuck store; the tombstone is worth it, since on a Redis
-  // Cluster its slot may be on a master that still answers.
-  const burying = ownId !== undefined && !options.subject ? bury(config, [ownId], errors) : undefined
   const invalidation = options.subject
     ? invalidate(config, options.subject, {
         at: now,
@@ -76,8 +67,14 @@ export async function endBrowserSession(
       })
     : { destroyed: [], handedOver: [], errors: [], tookOwn: false, ownBuried: false }
   const linked = invalidation instanceof Promise ? await invalidation : invalidation
-  if (burying instanceof Promise) await burying
-  if (ownId !== undefined && options.subject && !linked.ownBuried) {
+  // The own id is buried before anything is destroyed. The take buries every session it takes in
+  // the step that takes it (TakeQuery.bury), the own one among them when it is linked to the
+  // subject (the usual logout), so a tombstone written here too would be a second write of the same
+  // key, one more Redis command per logout: it is written only for an own session the take did not
+  // bury (no subject, linked to another sid, never linked, a take that failed or a store that does
+  // not bury). After a failed take that is a second wait on a stuck store; the tombstone is worth
+  // it, since on a Redis Cluster its slot may be on a master that still answers.
+  if (ownId !== undefined && !linked.ownBuried) {
     const buried = bury(config, [ownId], errors)
     if (buried instanceof Promise) await buried
   }
