@@ -151,3 +151,30 @@ describe('docs/performance.md', () => {
     }
   })
 })
+
+describe('node-redis client settings in the docs, examples and test support', () => {
+  // node-redis' `socketTimeout` is an idle timeout: without a `pingInterval` below it, every quiet
+  // connection is cut and reconnected, and a command sent in between is refused as offline. Each
+  // createClient()/createCluster() call that sets it must also ping. Tests other than the shared
+  // support are left out: some set it without pings on purpose, to show what that does.
+  const files = execFileSync('git', ['ls-files', '-z'], { cwd: root, encoding: 'utf8' })
+    .split('\0')
+    .filter((file) => /\.(ts|mjs|js|md)$/.test(file))
+    .filter((file) => !file.startsWith('__tests__/') || file.startsWith('__tests__/support/'))
+  const calls = files.flatMap((file) => {
+    const text = readFileSync(join(root, file), 'utf8')
+    return [...text.matchAll(/socketTimeout:/g)].map((match) => {
+      const before = text.slice(0, match.index)
+      const start = Math.max(before.lastIndexOf('createClient('), before.lastIndexOf('createCluster('))
+      return { at: `${file}:${before.split('\n').length}`, call: start === -1 ? '' : before.slice(start) }
+    })
+  })
+
+  it('finds the configurations (the check is not vacuous)', () => {
+    expect(calls.length).toBeGreaterThanOrEqual(6)
+  })
+
+  it('sets pingInterval wherever socketTimeout is set', () => {
+    expect(calls.filter(({ call }) => !call.includes('pingInterval')).map(({ at }) => at)).toEqual([])
+  })
+})

@@ -147,13 +147,15 @@ export interface RedisStoreOptions {
  * Redis failures reject with a `LogoutError` of code `ERR_STORE` (the client's error is its
  * `cause`). The store cannot bound a command's time itself, so configure the client to fail fast
  * instead of queueing or waiting while Redis is down or stuck. node-redis: `disableOfflineQueue:
- * true`, `socket.connectTimeout`, and `socket.socketTimeout` with `pingInterval` below it (its
- * `commandOptions.timeout` only bounds the wait before a command is written, not the reply), plus
- * a `socket.reconnectStrategy`, since by default it gives up after a socket timeout; for
- * `createCluster()`, the same under `defaults`. ioredis: `commandTimeout`, `maxRetriesPerRequest`
- * and `enableOfflineQueue: false` (for `Cluster`, `enableOfflineQueue` at the top and the others
- * under `redisOptions`). The clients reconnect on their own, and the store works again as soon as
- * they do, without being re-created.
+ * true`, `socket.connectTimeout`, `socket.socketTimeout` to bound the wait for a reply (its
+ * `commandOptions.timeout` only bounds the wait before a command is written), `pingInterval` below
+ * `socketTimeout` (which is an idle timeout: without pings it cuts every quiet connection, and a
+ * command sent while it reconnects is refused), and a `socket.reconnectStrategy`, since by default
+ * it gives up after a socket timeout; for `createCluster()`, the same under `defaults`, with
+ * `commandOptions` at the top. ioredis: `commandTimeout`, `maxRetriesPerRequest` and
+ * `enableOfflineQueue: false` (for `Cluster`, `enableOfflineQueue` at the top and the others under
+ * `redisOptions`). The clients reconnect on their own, and the store works again as soon as they
+ * do, without being re-created.
  *
  * @example
  * ```ts
@@ -173,7 +175,12 @@ export interface RedisStoreOptions {
  * // a Redis Cluster
  * const cluster = createCluster({
  *   rootNodes: [{ url: 'redis://10.0.0.1:6379' }, { url: 'redis://10.0.0.2:6379' }],
- *   defaults: { disableOfflineQueue: true, socket: { connectTimeout: 2_000, socketTimeout: 2_000 } },
+ *   commandOptions: { timeout: 2_000 },
+ *   defaults: {
+ *     disableOfflineQueue: true,
+ *     pingInterval: 1_000,
+ *     socket: { connectTimeout: 2_000, socketTimeout: 2_000, reconnectStrategy: (n) => Math.min(n * 100, 2_000) },
+ *   },
  * })
  * cluster.on('error', (err) => log.warn(err))
  * await cluster.connect()
