@@ -1,5 +1,5 @@
 import type { Cluster } from 'ioredis'
-import type { createCluster } from 'redis'
+import { createCluster } from 'redis'
 import { LogoutError, redisStore } from '../../../lib/index.js'
 import type { Store } from '../../../lib/index.js'
 import { issuerTag, redisKeys, serviceTag } from '../../../lib/stores/redis/keys.js'
@@ -136,6 +136,28 @@ describeRedis('redisStore() on a three-master Redis Cluster', () => {
       expect(problems[0]).toContain('allkeys-lru')
     } finally {
       await cluster.cli(lenient, 'CONFIG', 'SET', 'maxmemory-policy', 'noeviction')
+    }
+  })
+
+  it('warns, for every master, about node defaults whose socketTimeout no pingInterval keeps from cutting idle connections', async () => {
+    const quiet = createCluster({
+      rootNodes: cluster.nodes.map((node) => ({ url: `redis://127.0.0.1:${node.port}` })),
+      defaults: { disableOfflineQueue: true, socket: { socketTimeout: 2000, reconnectStrategy: () => 50 } },
+    })
+    quiet.on('error', () => undefined)
+    await quiet.connect()
+    try {
+      const problems = await redisStore({ client: quiet }).checkConfiguration!()
+      expect(problems).toHaveLength(cluster.nodes.length)
+      for (const node of cluster.nodes) {
+        expect(problems).toContainEqual(
+          expect.stringMatching(
+            new RegExp(`:${node.port}\\).*socketTimeout \\(2000 ms\\) without a pingInterval`),
+          ),
+        )
+      }
+    } finally {
+      await quiet.close()
     }
   })
 

@@ -26,13 +26,28 @@ export interface RedisConnection {
   /** `'standalone'` or `'cluster'`, for messages. */
   kind: 'standalone' | 'cluster'
   /** One sender per master (a single one for a standalone client), each with its address when known. */
-  masters(): Promise<Array<{ name: string; send: CommandSender }>>
+  masters(): Promise<Master[]>
+}
+
+/** One master as the configuration check sees it. */
+export interface Master {
+  name: string
+  send: CommandSender
+  /** The node-redis client options of its connection (`client.options`); absent for ioredis. */
+  nodeRedisOptions?: NodeRedisOptions
+}
+
+/** The node-redis v5 client options the configuration check reads. */
+export interface NodeRedisOptions {
+  pingInterval?: unknown
+  socket?: { socketTimeout?: unknown }
 }
 
 /** The part of a node-redis v5 client (`createClient()` from `redis`) this store uses. */
 interface NodeRedisShape {
   sendCommand(args: string[]): Promise<unknown>
   isOpen: boolean
+  options?: NodeRedisOptions
 }
 
 /** The part of a node-redis v5 cluster (`createCluster()` from `redis`) this store uses. */
@@ -76,8 +91,13 @@ export function connect(client: unknown): RedisConnection {
     return nodeRedisCluster(client as NodeRedisClusterShape)
   }
   if (has(client, 'sendCommand', 'function') && has(client, 'isOpen', 'boolean')) {
-    const send = nodeRedisSender(client as NodeRedisShape)
-    return { send, kind: 'standalone', masters: async () => [{ name: 'Redis', send }] }
+    const redis = client as NodeRedisShape
+    const send = nodeRedisSender(redis)
+    return {
+      send,
+      kind: 'standalone',
+      masters: async () => [{ name: 'Redis', send, nodeRedisOptions: redis.options }],
+    }
   }
   if (has(client, 'call', 'function') && has(client, 'status', 'string')) {
     const redis = client as IoredisShape
@@ -107,10 +127,14 @@ function nodeRedisCluster(cluster: NodeRedisClusterShape): RedisConnection {
     kind: 'cluster',
     async masters() {
       return Promise.all(
-        cluster.masters.map(async (node) => ({
-          name: `Redis master ${node.host ?? '?'}:${node.port ?? '?'}`,
-          send: nodeRedisSender(await cluster.nodeClient(node)),
-        })),
+        cluster.masters.map(async (node) => {
+          const client = await cluster.nodeClient(node)
+          return {
+            name: `Redis master ${node.host ?? '?'}:${node.port ?? '?'}`,
+            send: nodeRedisSender(client),
+            nodeRedisOptions: client.options,
+          }
+        }),
       )
     },
   }

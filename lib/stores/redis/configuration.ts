@@ -1,5 +1,8 @@
-/** The Redis store's start-up check: a `maxmemory-policy` under which Redis could evict a revocation. */
-import type { CommandSender, RedisConnection } from './client.js'
+/**
+ * The Redis store's start-up check: a `maxmemory-policy` under which Redis could evict a
+ * revocation, and node-redis settings that cut idle connections.
+ */
+import type { CommandSender, Master, NodeRedisOptions, RedisConnection } from './client.js'
 
 /**
  * Every key this store writes has a TTL, so under a `volatile-*` policy Redis may evict a
@@ -13,7 +16,7 @@ import type { CommandSender, RedisConnection } from './client.js'
  * and each problem names its master.
  */
 export async function checkConfiguration(connection: RedisConnection): Promise<string[]> {
-  let masters: Array<{ name: string; send: CommandSender }>
+  let masters: Master[]
   try {
     masters = await connection.masters()
   } catch (error) {
@@ -25,8 +28,30 @@ export async function checkConfiguration(connection: RedisConnection): Promise<s
   if (masters.length === 0) {
     return ['Redis store: the Redis Cluster client knows no master yet, so no eviction policy could be read.']
   }
-  const found = await Promise.all(masters.map(({ name, send }) => checkEvictionPolicy(send, name)))
+  const found = await Promise.all(
+    masters.map(async ({ name, send, nodeRedisOptions }) => [
+      ...(await checkEvictionPolicy(send, name)),
+      ...checkIdleTimeout(nodeRedisOptions, name),
+    ]),
+  )
   return found.flat()
+}
+
+/**
+ * node-redis' `socket.socketTimeout` is an idle timeout (the socket's own inactivity timer), so on
+ * a quiet connection it fires although Redis is healthy: the connection is cut and reconnected, and
+ * a logout or guard that reaches it in between fails with `ERR_STORE` (with `disableOfflineQueue`)
+ * or waits. Pings more often than the timeout keep a healthy connection busy enough never to trip it.
+ */
+function checkIdleTimeout(options: NodeRedisOptions | undefined, name: string): string[] {
+  const timeout = options?.socket?.socketTimeout
+  if (typeof timeout !== 'number' || !(timeout > 0)) return []
+  const ping = options?.pingInterval
+  if (typeof ping === 'number' && ping > 0 && ping < timeout) return []
+  const label = name === 'Redis' ? 'Redis store' : `Redis store (${name})`
+  return [
+    `${label}: the node-redis client sets socket.socketTimeout (${timeout} ms) without a pingInterval below it, so node-redis cuts every connection that is idle that long and a logout or guard that reaches it while it reconnects fails; set pingInterval below socketTimeout (for example ${Math.ceil(timeout / 2)}).`,
+  ]
 }
 
 /** The check of one server (a standalone Redis or one master of a cluster), named `name` in messages. */
