@@ -1,5 +1,5 @@
 import { logout, memoryStore } from '../../lib/index.js'
-import { ISSUER } from '../support/app.js'
+import { unusedProvider } from '../support/app.js'
 
 /** The embedded memory store in production: one clear warning naming what to configure. */
 describe('a warning where the defaults would fail in production', () => {
@@ -16,13 +16,7 @@ describe('a warning where the defaults would fail in production', () => {
     }
   }
 
-  const provider = {
-    name: 'idp',
-    issuer: ISSUER,
-    clientId: 'app',
-    metadata: () => ({ jwksUri: 'https://idp.test/jwks' }),
-    endSession: () => ({}),
-  }
+  const provider = unusedProvider
 
   it('warns once at construction when a back-channel receiver uses the memory store', () => {
     process.env.NODE_ENV = 'production'

@@ -16,6 +16,15 @@ export const SECRET = 'test-session-secret'
 export const ISSUER = 'https://idp.test/'
 export const BASE_URL = 'https://app.test'
 
+/** A custom provider for tests that construct the middleware and send it no request. */
+export const unusedProvider = {
+  name: 'idp',
+  issuer: ISSUER,
+  clientId: 'app',
+  metadata: () => ({ jwksUri: 'https://idp.test/jwks' }),
+  endSession: () => ({}),
+}
+
 /** Options most tests start from: a local JWKS of `keys`, the test issuer, `baseURL`, `/bye` allowed. */
 export function localOptions(keys: TestKey[], extra: LogoutOptions = {}): LogoutOptions {
   return {
