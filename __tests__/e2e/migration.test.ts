@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path'
 import { blockAfter, readMarkdown } from '../support/markdown.js'
 import { CookieJar, browse, followLogout, hasOpSession, interact, startOp } from '../support/op.js'
 import type { Op } from '../support/op.js'
-import { refusedHost } from '../support/serve.js'
+import { freePort } from '../support/redis-server.js'
 import { runSnippet } from '../support/snippet.js'
 import type { RunningSnippet } from '../support/snippet.js'
 
@@ -56,7 +56,7 @@ const apps: Migrated[] = [
 let op: Op
 
 beforeAll(async () => {
-  for (const app of apps) app.base = `http://localhost:${(await refusedHost()).split(':')[1]}`
+  for (const app of apps) app.base = `http://localhost:${await freePort()}`
   op = await startOp({
     clients: apps.map((app) => ({
       client_id: app.clientId,

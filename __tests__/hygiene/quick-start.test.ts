@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path'
 import { blockAfter, readMarkdown } from '../support/markdown.js'
-import { refusedHost } from '../support/serve.js'
+import { freePort } from '../support/redis-server.js'
 import { runSnippet } from '../support/snippet.js'
 import type { RunningSnippet } from '../support/snippet.js'
 
@@ -12,7 +12,7 @@ let app: RunningSnippet
 let base: string
 
 beforeAll(async () => {
-  const port = (await refusedHost()).split(':')[1]!
+  const port = String(await freePort())
   app = await runSnippet(code, { file: 'app.js', env: { PORT: port }, ready: /listening on (http:\/\/\S+)/ })
   base = app.ready[1]!
 }, 30_000)

@@ -1,5 +1,6 @@
 import { createServer } from 'node:http'
 import type { RequestListener, Server } from 'node:http'
+import { connect } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import type { Express, NextFunction, Request, Response } from 'express'
 
@@ -42,11 +43,29 @@ export async function listen(handler?: RequestListener): Promise<Listening> {
   }
 }
 
-/** A `127.0.0.1:PORT` where nothing listens any more: connections to it are refused. */
+/**
+ * A `127.0.0.1:PORT` that refuses connections. Not a port a test has just closed: the OS may hand
+ * that one to the next `listen(0)`, another test file's server, which would then answer. Every
+ * server of the suite listens on port 0, so it gets an ephemeral port (from 32768 on Linux): a
+ * port below that range that refuses now keeps refusing for the whole run. Not a low one either:
+ * fetch refuses many of those itself ("bad port"), before any connection is tried.
+ */
 export async function refusedHost(): Promise<string> {
-  const closed = await listen()
-  await closed.close()
-  return closed.host
+  for (let port = 30000; port < 31000; port++) {
+    if (await refuses(port)) return `127.0.0.1:${port}`
+  }
+  throw new Error('refusedHost: every port from 30000 to 30999 accepts connections on 127.0.0.1')
+}
+
+function refuses(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(false)
+    })
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'))
+  })
 }
 
 /**
