@@ -90,7 +90,9 @@ export function ping(port: number): Promise<boolean> {
 
 /**
  * Starts `redis-server` on `port` (empty and non-persistent unless `extra` says otherwise; a later
- * argument wins) with `dir` as its working directory, and waits until it answers PING.
+ * argument wins) with `dir` as its working directory, and waits until it logs that it accepts
+ * connections. Its own log, not a PING: a PING could be answered by another test file's
+ * redis-server that took the port first, while this one is about to exit for want of it.
  */
 export async function launch(
   binary: string,
@@ -107,16 +109,30 @@ export async function launch(
   process.once('exit', killOnExit)
   child.once('exit', () => process.off('exit', killOnExit))
   let output = ''
-  child.stdout?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
-  child.stderr?.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)))
-  const deadline = Date.now() + 10_000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}): ${output}`)
-    if (await ping(port)) return child
-    await sleep(50)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`redis-server did not start on port ${port} within 10 s: ${output}`)),
+        10_000,
+      )
+      const read = (chunk: Buffer): void => {
+        output = (output + chunk.toString()).slice(-4000)
+        if (!output.includes('Ready to accept connections')) return
+        clearTimeout(timer)
+        resolve()
+      }
+      child.stdout?.on('data', read)
+      child.stderr?.on('data', read)
+      child.once('exit', (code) => {
+        clearTimeout(timer)
+        reject(new Error(`redis-server exited (${code}): ${output}`))
+      })
+    })
+  } catch (error) {
+    child.kill('SIGKILL')
+    throw error
   }
-  child.kill('SIGKILL')
-  throw new Error(`redis-server did not answer on port ${port} within 10 s: ${output}`)
+  return child
 }
 
 export function exited(child: ChildProcess): Promise<void> {
