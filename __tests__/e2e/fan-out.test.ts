@@ -271,10 +271,17 @@ describeRedis(
       expect(await sessions(calendar)).not.toContain(atCalendar.id)
 
       // Redis restarts empty: streams and groups are gone, and the next hand-over makes them again.
+      // The services reconnect on their own schedule; each says when it is back.
+      const readies = (at: Service) => at.lines.filter((line) => line.redis === 'ready').length
+      const [notesReady, calendarReady] = [readies(notes), readies(calendar)]
       await redis.close()
       await server.stop()
       await server.start()
       redis = await nodeRedisClient(server)
+      await Promise.all([
+        notes.printed(() => readies(notes) > notesReady),
+        calendar.printed(() => readies(calendar) > calendarReady),
+      ])
       const second = await token(`sid-${randomUUID()}`)
       const again = await Promise.all([login(notes, second), login(calendar, second)])
       before = eventsOf(calendar)

@@ -7,6 +7,8 @@ import { createInterface } from 'node:readline'
 /** A service process (support/service.mjs) and what it printed. */
 export interface Service {
   url: string
+  /** Every line it printed, parsed, in order. */
+  lines: ReadonlyArray<Record<string, unknown>>
   events: ServiceEvent[]
   logs: string[]
   /** Session ids whose destroy the service held (config `hold`). */
@@ -48,6 +50,7 @@ export async function startService(config: Record<string, unknown>): Promise<Ser
     })
   const service: Service = {
     url: '',
+    lines,
     events: [],
     logs: [],
     held: [],

@@ -47,6 +47,8 @@ const client = createClient({
   },
 })
 client.on('error', (err) => print({ log: `redis client: ${err.message}` }))
+// Each (re)connection, so a test that restarts Redis can wait until this service is back on it.
+client.on('ready', () => print({ redis: 'ready' }))
 await client.connect()
 
 const sessionStore =
