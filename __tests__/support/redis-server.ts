@@ -231,37 +231,32 @@ export async function whenAnswering(probe: () => unknown): Promise<void> {
   }
 }
 
-/**
- * A script that spins for 5 s and so blocks the whole server, like an overloaded Redis: far longer
- * than any client timeout the tests set, so an answer that gave up on the timeout arrives inside
- * the window even on a loaded machine.
- */
-const SPIN = `local s = redis.call('TIME') repeat local t = redis.call('TIME') until (t[1] - s[1]) * 1e6 + (t[2] - s[2]) > 5e6`
-
 /** Whether the stuck window of {@link whileStuck} is still open. */
 export interface Stuck {
-  /** `true` once the blocking script has ended and Redis answers again. */
+  /** `true` once the pause has ended and Redis answers again. */
   readonly over: boolean
 }
 
 /**
- * Runs `body` while `server` is stuck in a long script, then waits for the script to end. `body`
- * gets the window's state: an answer that arrives while `over` is still false did not wait for
- * Redis (the order of two events, not a measured time).
+ * Runs `body` while `server` is stuck, then waits for it to answer again. Stuck as an overloaded
+ * Redis: `CLIENT PAUSE 5000 ALL` holds every client's commands (the pausing client's too) for 5 s,
+ * far longer than any client timeout the tests set, and its OK says the window has begun, so
+ * nothing has to wait for time before `body` runs. `body` gets the window's state: an answer that
+ * arrives while `over` is still false did not wait for Redis (the order of two events, not a
+ * measured time).
  */
 export async function whileStuck<T>(server: RedisServer, body: (stuck: Stuck) => Promise<T>): Promise<T> {
   const blocker = await nodeRedisClient(server, 10_000)
   const stuck = { over: false }
-  const blocking = blocker.sendCommand(['EVAL', SPIN, '0']).finally(() => {
+  await blocker.sendCommand(['CLIENT', 'PAUSE', '5000', 'ALL'])
+  // Held like every other command: answered when the pause ends.
+  const ended = blocker.sendCommand(['PING']).finally(() => {
     stuck.over = true
   })
   try {
-    // Redis answers nobody while the script runs, so no event says it has started: this short wait
-    // only lets the EVAL reach the server ahead of the commands under test.
-    await sleep(50)
     return await body(stuck)
   } finally {
-    await blocking
+    await ended
     await blocker.close()
   }
 }
