@@ -174,6 +174,10 @@ function suite(withRedis: boolean) {
         const said = example.output().slice(from)
         expect(said).toMatch(/\[Notes\] logout \(user\): 1 session\(s\) ended, 1 handed over\n/)
         expect(said).not.toContain('backchannel')
+        // The route was called when the request left; the page may still be committing the
+        // navigation, and a screenshot then fails ("Unable to capture screenshot"). Its text says
+        // the held page is drawn.
+        await page.getByText('held by the test').waitFor()
         await page.screenshot({
           path: artifact(`services-${withRedis ? 'redis' : 'memory'}-01-held-at-provider.png`),
         })
