@@ -48,17 +48,35 @@ export async function startRedisCluster(durable: readonly number[] = []): Promis
   const cli = redisCli()
   const root = mkdtempSync(join(tmpdir(), 'sso-logout-cluster-'))
   const nodes: Array<ClusterNode & { running(): boolean }> = []
+  /**
+   * One node on a free port. A node also listens on its port + 10000 (the cluster bus), which another
+   * test file's server may hold already, and a free port may be taken before the node binds it: then
+   * it exits, and is started again on another port.
+   */
+  const startNode = async (i: number) => {
+    let lastError: unknown
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const port = await freePort()
+      const dir = mkdtempSync(join(root, `node-${i}-`))
+      const extra = [
+        '--cluster-enabled',
+        'yes',
+        '--cluster-config-file',
+        join(dir, `nodes-${port}.conf`),
+        ...(durable.includes(i) ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []),
+      ]
+      try {
+        return { port, dir, extra, child: await launch(binary, port, extra, dir) }
+      } catch (error) {
+        lastError = error
+      }
+    }
+    throw lastError
+  }
   for (let i = 0; i < 3; i++) {
-    const port = await freePort()
-    const dir = mkdtempSync(join(root, `node-${i}-`))
-    const extra = [
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      join(dir, `nodes-${port}.conf`),
-      ...(durable.includes(i) ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []),
-    ]
-    let child: ChildProcess | undefined = await launch(binary, port, extra, dir)
+    const started = await startNode(i)
+    const { port, dir, extra } = started
+    let child: ChildProcess | undefined = started.child
     nodes.push({
       port,
       running: () => child !== undefined,
