@@ -127,13 +127,15 @@ export async function startRedisCluster(durable: readonly number[] = []): Promis
 
 /**
  * A node-redis cluster client that fails fast while a master is down, as redisStore's TSDoc
- * recommends. `socketTimeout` is an idle timeout in node-redis, so without `pingInterval` below it
- * every node's connection is cut after a second of quiet, and a command sent while it reconnects
- * is refused as offline.
+ * recommends: a command for a dead master is refused at once (`disableOfflineQueue`). `timeout`
+ * bounds a reply from a stuck one; no cluster test makes a master stuck, so it is long enough that
+ * a loaded machine never trips it (a cut connection refuses commands until it is back).
+ * `socketTimeout` is an idle timeout in node-redis, so without `pingInterval` below it every
+ * node's connection is cut after that long of quiet.
  */
 export async function nodeRedisCluster(
   cluster: RedisCluster,
-  timeout = 1000,
+  timeout = 5000,
 ): Promise<ReturnType<typeof createCluster>> {
   const client = createCluster({
     rootNodes: cluster.nodes.map((node) => ({ url: `redis://127.0.0.1:${node.port}` })),
@@ -154,7 +156,7 @@ export async function nodeRedisCluster(
 }
 
 /** The ioredis equivalent of {@link nodeRedisCluster}. */
-export async function ioredisCluster(cluster: RedisCluster, timeout = 1000): Promise<Cluster> {
+export async function ioredisCluster(cluster: RedisCluster, timeout = 5000): Promise<Cluster> {
   const client = new Cluster(
     cluster.nodes.map((node) => ({ host: '127.0.0.1', port: node.port })),
     {

@@ -36,8 +36,8 @@ describeRedis('redisStore() on a three-master Redis Cluster', () => {
   beforeAll(async () => {
     // Node 0 keeps an append-only file synced on every write, so a kill loses nothing it acknowledged.
     cluster = await startRedisCluster([0])
-    nodeRedis = await nodeRedisCluster(cluster, 1000)
-    ioredis = await ioredisCluster(cluster, 1000)
+    nodeRedis = await nodeRedisCluster(cluster)
+    ioredis = await ioredisCluster(cluster)
     // Each store's local view subscribes on a connection of its own: closed in afterAll.
     const kept = (store: Store) => (created.push(store), store)
     stores = [
