@@ -178,10 +178,12 @@ export async function startRedisServer(extra: readonly string[] = []): Promise<R
  * Fails fast instead of queueing or waiting while Redis is down or stuck, as redisStore's TSDoc
  * recommends: node-redis' `commandOptions.timeout` only bounds the wait to be written, so the idle
  * `socketTimeout` (kept from firing on a healthy idle link by `pingInterval`) bounds the reply.
+ * A stopped Redis fails at once whatever the timeout; tests that make Redis stuck pass a shorter
+ * one, and the 5 s default keeps a loaded machine's slow replies from cutting a healthy link.
  */
 export async function nodeRedisClient(
   server: RedisServer,
-  timeout = 1000,
+  timeout = 5000,
 ): Promise<ReturnType<typeof createClient>> {
   const client = createClient({
     url: server.url,
@@ -200,7 +202,7 @@ export async function nodeRedisClient(
 }
 
 /** The ioredis equivalent of {@link nodeRedisClient}. */
-export async function ioredisClient(server: RedisServer, timeout = 1000): Promise<Redis> {
+export async function ioredisClient(server: RedisServer, timeout = 5000): Promise<Redis> {
   const client = new Redis(server.port, '127.0.0.1', {
     commandTimeout: timeout,
     connectTimeout: timeout,
