@@ -8,6 +8,7 @@ import {
   nodeRedisClient,
   startRedisServer,
   type RedisServer,
+  quitIoredis,
 } from '../support/redis-server.js'
 import {
   ioredisCluster,
@@ -414,7 +415,7 @@ describeRedis('redisStore()', () => {
 
   afterAll(async () => {
     await nodeRedis?.close()
-    await ioredis?.quit()
+    await quitIoredis(ioredis)
     await server?.stop()
   })
 
@@ -447,7 +448,7 @@ describeRedis('redisStore() on a Redis Cluster', () => {
 
   afterAll(async () => {
     await nodeRedis?.close()
-    await ioredis?.quit()
+    await quitIoredis(ioredis)
     await cluster?.stop()
   })
 

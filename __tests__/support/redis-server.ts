@@ -4,6 +4,7 @@ import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import { Redis } from 'ioredis'
+import type { Cluster } from 'ioredis'
 import { createClient } from 'redis'
 import { sleep } from './sleep.js'
 
@@ -199,6 +200,17 @@ export async function nodeRedisClient(
   client.on('error', () => undefined)
   await client.connect()
   return client
+}
+
+/**
+ * Quits an ioredis client (standalone or cluster) at the end of a test. One still reconnecting
+ * after a test stopped or restarted Redis refuses to queue QUIT (`enableOfflineQueue: false`:
+ * "Stream isn't writeable"); it has nothing in flight to wait for, so it is disconnected instead.
+ */
+export async function quitIoredis(client: Redis | Cluster | undefined): Promise<void> {
+  if (!client) return
+  if (client.status === 'ready') await client.quit()
+  else client.disconnect()
 }
 
 /** The ioredis equivalent of {@link nodeRedisClient}. */

@@ -9,7 +9,7 @@ import {
   startRedisCluster,
   type RedisCluster,
 } from '../../support/redis-cluster.js'
-import { describeRedis, whenAnswering } from '../../support/redis-server.js'
+import { describeRedis, whenAnswering, quitIoredis } from '../../support/redis-server.js'
 
 const ISS = 'https://idp.example.com/'
 const TAG = issuerTag(ISS)
@@ -49,7 +49,7 @@ describeRedis('redisStore() on a three-master Redis Cluster', () => {
   afterAll(async () => {
     await Promise.all(created.map((store) => store.close?.()))
     await nodeRedis?.close()
-    await ioredis?.quit()
+    await quitIoredis(ioredis)
     await cluster?.stop()
   })
 

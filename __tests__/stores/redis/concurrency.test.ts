@@ -9,6 +9,7 @@ import {
   nodeRedisClient,
   startRedisServer,
   type RedisServer,
+  quitIoredis,
 } from '../../support/redis-server.js'
 import { shuffle } from '../../support/shuffle.js'
 
@@ -44,7 +45,7 @@ describeRedis('redisStore() under concurrency and at scale', () => {
 
   afterAll(async () => {
     await Promise.all([raw, ...nodeClients].map((client) => client?.close()))
-    await Promise.all(ioClients.map((client) => client.quit()))
+    await Promise.all(ioClients.map(quitIoredis))
     await server?.stop()
   })
 

@@ -10,6 +10,7 @@ import {
   whenAnswering,
   whileStuck,
   type RedisServer,
+  quitIoredis,
 } from '../../support/redis-server.js'
 import { sleep } from '../../support/sleep.js'
 
@@ -60,7 +61,7 @@ describeRedis('redisStore() when Redis fails', () => {
 
   afterAll(async () => {
     await nodeRedis?.close()
-    await ioredis?.quit()
+    await quitIoredis(ioredis)
     await server?.stop()
     process.off('unhandledRejection', onUnhandled)
   })

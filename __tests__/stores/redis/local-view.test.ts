@@ -12,6 +12,7 @@ import {
   startRedisServer,
   whenAnswering,
   type RedisServer,
+  quitIoredis,
 } from '../../support/redis-server.js'
 import { ViewEvents } from '../../support/view-events.js'
 
@@ -35,14 +36,8 @@ describeRedis('redisStore() local view', () => {
     clients.push(client)
     return client
   }
-  // An ioredis client still reconnecting after a test restarted Redis refuses to queue QUIT
-  // (enableOfflineQueue: false): it is disconnected instead, having nothing in flight to wait for.
-  const quit = async (client: Client): Promise<unknown> => {
-    if ('isOpen' in client) return client.close()
-    if (client.status === 'ready') return client.quit()
-    client.disconnect()
-    return undefined
-  }
+  const quit = (client: Client): Promise<unknown> =>
+    'isOpen' in client ? client.close() : quitIoredis(client)
   const command = (client: Client, args: string[]): Promise<unknown> =>
     'isOpen' in client ? client.sendCommand(args) : client.call(args[0]!, ...args.slice(1))
 

@@ -14,6 +14,7 @@ import {
   startRedisServer,
   whenAnswering,
   whileStuck,
+  quitIoredis,
 } from '../../support/redis-server.js'
 import type { RedisServer, Stuck } from '../../support/redis-server.js'
 import { mint, useTestKey } from '../../support/jwt.js'
@@ -42,8 +43,8 @@ async function connectClient(kind: ClientKind, server: RedisServer): Promise<Any
 }
 
 async function closeClient(client: AnyClient): Promise<void> {
-  if ('status' in client) await client.quit()
-  else await client.close()
+  if ('isOpen' in client) await client.close()
+  else await quitIoredis(client)
 }
 
 describeRedis('the routes while Redis is down or stuck', () => {

@@ -9,6 +9,7 @@ import {
   nodeRedisClient,
   startRedisServer,
   type RedisServer,
+  quitIoredis,
 } from '../../support/redis-server.js'
 import { sleep } from '../../support/sleep.js'
 
@@ -47,7 +48,7 @@ describeRedis('redisStore() against a real redis-server', () => {
 
   afterAll(async () => {
     await Promise.all([raw, ...nodeClients].map((client) => client?.close()))
-    await Promise.all(ioClients.map((client) => client.quit()))
+    await Promise.all(ioClients.map(quitIoredis))
     await server?.stop()
   })
 
