@@ -253,16 +253,20 @@ export interface Stuck {
 
 /**
  * Runs `body` while `server` is stuck, then waits for it to answer again. Stuck as an overloaded
- * Redis: `CLIENT PAUSE 5000 ALL` holds every client's commands (the pausing client's too) for 5 s,
- * far longer than any client timeout the tests set, and its OK says the window has begun, so
- * nothing has to wait for time before `body` runs. `body` gets the window's state: an answer that
- * arrives while `over` is still false did not wait for Redis (the order of two events, not a
- * measured time).
+ * Redis: `CLIENT PAUSE <ms> ALL` holds every client's commands (the pausing client's too) for `ms`
+ * (5 s unless told), far longer than the client timeouts of the tests that use it, and its OK says
+ * the window has begun, so nothing has to wait for time before `body` runs. `body` gets the
+ * window's state: an answer that arrives while `over` is still false did not wait for Redis (the
+ * order of two events, not a measured time).
  */
-export async function whileStuck<T>(server: RedisServer, body: (stuck: Stuck) => Promise<T>): Promise<T> {
-  const blocker = await nodeRedisClient(server, 10_000)
+export async function whileStuck<T>(
+  server: RedisServer,
+  body: (stuck: Stuck) => Promise<T>,
+  ms = 5000,
+): Promise<T> {
+  const blocker = await nodeRedisClient(server, ms * 2)
   const stuck = { over: false }
-  await blocker.sendCommand(['CLIENT', 'PAUSE', '5000', 'ALL'])
+  await blocker.sendCommand(['CLIENT', 'PAUSE', String(ms), 'ALL'])
   // Held like every other command: answered when the pause ends.
   const ended = blocker.sendCommand(['PING']).finally(() => {
     stuck.over = true

@@ -15,7 +15,8 @@ import {
 import { sleep } from '../../support/sleep.js'
 
 const ISS = 'https://idp.example.com/'
-const TIMEOUT = 500
+// Long enough that a loaded machine's slow replies do not trip it, far below whileStuck's 5 s.
+const TIMEOUT = 1500
 
 /** Every store operation, so each is shown to fail the same way. */
 const operations: Array<[string, (store: Store) => unknown]> = [
