@@ -48,15 +48,19 @@ function checkIdleTimeout(options: NodeRedisOptions | undefined, name: string): 
   if (typeof timeout !== 'number' || !(timeout > 0)) return []
   const ping = options?.pingInterval
   if (typeof ping === 'number' && ping > 0 && ping < timeout) return []
-  const label = name === 'Redis' ? 'Redis store' : `Redis store (${name})`
   return [
-    `${label}: the node-redis client sets socket.socketTimeout (${timeout} ms) without a pingInterval below it, so node-redis cuts every connection that is idle that long and a logout or guard that reaches it while it reconnects fails; set pingInterval below socketTimeout (for example ${Math.ceil(timeout / 2)}).`,
+    `${storeLabel(name)}: the node-redis client sets socket.socketTimeout (${timeout} ms) without a pingInterval below it, so node-redis cuts every connection that is idle that long and a logout or guard that reaches it while it reconnects fails; set pingInterval below socketTimeout (for example ${Math.ceil(timeout / 2)}).`,
   ]
+}
+
+/** How a problem names its server: a standalone Redis plainly, a cluster master by its address. */
+function storeLabel(name: string): string {
+  return name === 'Redis' ? 'Redis store' : `Redis store (${name})`
 }
 
 /** The check of one server (a standalone Redis or one master of a cluster), named `name` in messages. */
 async function checkEvictionPolicy(send: CommandSender, name: string): Promise<string[]> {
-  const label = name === 'Redis' ? 'Redis store' : `Redis store (${name})`
+  const label = storeLabel(name)
   const advice = 'set "maxmemory-policy noeviction" so that revocations are never evicted before their TTL'
   let reply: unknown
   try {
