@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { Cluster } from 'ioredis'
 import { createCluster } from 'redis'
-import { exited, findRedisServer, freePort, launch } from './redis-server.js'
+import { exited, findRedisServer, launch, launchOnFreePort } from './redis-server.js'
 import { sleep } from './sleep.js'
 
 const run = promisify(execFile)
@@ -48,15 +48,9 @@ export async function startRedisCluster(durable: readonly number[] = []): Promis
   const cli = redisCli()
   const root = mkdtempSync(join(tmpdir(), 'sso-logout-cluster-'))
   const nodes: Array<ClusterNode & { running(): boolean }> = []
-  /**
-   * One node on a free port. A node also listens on its port + 10000 (the cluster bus), which another
-   * test file's server may hold already, and a free port may be taken before the node binds it: then
-   * it exits, and is started again on another port.
-   */
-  const startNode = async (i: number) => {
-    let lastError: unknown
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const port = await freePort()
+  // A node also listens on its port + 10000 (the cluster bus): see launchOnFreePort.
+  const startNode = (i: number) =>
+    launchOnFreePort(async (port) => {
       const dir = mkdtempSync(join(root, `node-${i}-`))
       const extra = [
         '--cluster-enabled',
@@ -65,14 +59,8 @@ export async function startRedisCluster(durable: readonly number[] = []): Promis
         join(dir, `nodes-${port}.conf`),
         ...(durable.includes(i) ? ['--appendonly', 'yes', '--appendfsync', 'always'] : []),
       ]
-      try {
-        return { port, dir, extra, child: await launch(binary, port, extra, dir) }
-      } catch (error) {
-        lastError = error
-      }
-    }
-    throw lastError
-  }
+      return { port, dir, extra, child: await launch(binary, port, extra, dir) }
+    })
   for (let i = 0; i < 3; i++) {
     const started = await startNode(i)
     const { port, dir, extra } = started

@@ -142,32 +142,42 @@ export function exited(child: ChildProcess): Promise<void> {
 }
 
 /**
- * Starts an empty, non-persistent `redis-server` on a free port; retries if the port was taken.
+ * Starts an empty, non-persistent `redis-server` on a free port (see {@link launchOnFreePort}).
  * `extra` is passed on the command line, e.g. `['--maxmemory-policy', 'noeviction']`, on every start.
  */
 export async function startRedisServer(extra: readonly string[] = []): Promise<RedisServer> {
   const binary = findRedisServer()
   if (binary === undefined) throw new Error(`redis-server is not on PATH: run \`${INSTALL}\``)
+  return launchOnFreePort(async (port) => {
+    let child: ChildProcess | undefined = await launch(binary, port, extra)
+    return {
+      port,
+      url: `redis://127.0.0.1:${port}`,
+      async stop() {
+        if (!child) return
+        const running = child
+        child = undefined
+        running.kill('SIGTERM')
+        await exited(running)
+      },
+      async start() {
+        if (child) return
+        child = await launch(binary, port, extra)
+      },
+    }
+  })
+}
+
+/**
+ * Runs `start` on a free port, and again on another one when it fails: a free port may be taken
+ * before the server binds it (and a cluster node also needs port + 10000, which another test
+ * file's server may hold). Rejects with the last failure after 5 ports.
+ */
+export async function launchOnFreePort<T>(start: (port: number) => Promise<T>): Promise<T> {
   let lastError: unknown
   for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort()
     try {
-      let child: ChildProcess | undefined = await launch(binary, port, extra)
-      return {
-        port,
-        url: `redis://127.0.0.1:${port}`,
-        async stop() {
-          if (!child) return
-          const running = child
-          child = undefined
-          running.kill('SIGTERM')
-          await exited(running)
-        },
-        async start() {
-          if (child) return
-          child = await launch(binary, port, extra)
-        },
-      }
+      return await start(await freePort())
     } catch (error) {
       lastError = error
     }
